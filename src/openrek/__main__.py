@@ -1,0 +1,5 @@
+import sys
+
+from openrek.cli import main
+
+sys.exit(main())

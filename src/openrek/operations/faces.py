@@ -1,0 +1,21 @@
+"""DetectFaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrek.operations.face_detail import face_detail, needs_for, requested_attributes
+
+MAX_DETECTED_FACES = 100
+
+
+def detect_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+    image = services.load_image(params["Image"])
+    attributes = requested_attributes(params.get("Attributes"))
+    faces = services.faces.analyze(image.rgb, needs_for(attributes), MAX_DETECTED_FACES)
+    return {
+        "FaceDetails": [face_detail(f, image.width, image.height, attributes) for f in faces]
+    }
+
+
+HANDLERS = {"DetectFaces": detect_faces}

@@ -1,0 +1,302 @@
+"""Server-side AWS Signature Version 4 verification.
+
+The checks run in the order AWS's JSON services (Coral) run them, with their
+error codes and wording:
+
+1. no `Authorization` header, or one not starting with `AWS4-`
+   -> MissingAuthenticationTokenException "Request is missing Authentication Token"
+2. missing Credential / Signature / SignedHeaders, or no X-Amz-Date / Date header
+   -> IncompleteSignatureException (all the problems, then "Authorization=<header>")
+3. a date not in ISO-8601 basic format -> IncompleteSignatureException;
+   more than 15 minutes off -> InvalidSignatureException "Signature expired: ..."
+4. `host` not among the signed headers -> InvalidSignatureException
+5. an algorithm other than AWS4-HMAC-SHA256 -> IncompleteSignatureException
+6. a credential that is not key/date/region/service/aws4_request
+   -> IncompleteSignatureException; a wrong service, terminator or date in it
+   -> InvalidSignatureException
+7. an unknown access key id -> UnrecognizedClientException
+8. a signature that does not match -> InvalidSignatureException
+
+The canonical request is rebuilt from what arrived on the wire, the way botocore
+builds it on the client (see botocore.auth.SigV4Auth.canonical_request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote
+
+from openrek.protocol.errors import (
+    IncompleteSignatureException,
+    InvalidSignatureException,
+    MissingAuthenticationTokenException,
+    UnrecognizedClientException,
+)
+
+__all__ = ["verify_sigv4", "canonical_uri", "canonical_query"]
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+TERMINATOR = "aws4_request"
+MAX_SKEW = timedelta(minutes=15)
+
+MISSING_TOKEN = "Request is missing Authentication Token"
+UNKNOWN_KEY = "The security token included in the request is invalid."
+BAD_SIGNATURE = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
+)
+
+_BASIC_DATE = re.compile(r"\d{8}T\d{6}Z")
+_REGION = re.compile(r"[a-z0-9-]+")
+_BASIC_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-case the names; repeated headers are joined with ',' as SigV4 wants.
+
+    Works for a plain dict and for multi-valued mappings (Starlette's Headers
+    yields every occurrence from items())."""
+    merged: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    return merged
+
+
+def _parse_authorization(header: str) -> tuple[str, dict[str, str]]:
+    """Split 'ALGO Credential=..., SignedHeaders=..., Signature=...'."""
+    algorithm, _, rest = header.strip().partition(" ")
+    params: dict[str, str] = {}
+    for part in rest.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise IncompleteSignatureException(
+                f"'{part}' not a valid key=value pair (missing equal-sign) in "
+                f"Authorization header: '{header}'."
+            )
+        params[key.strip()] = value.strip()
+    return algorithm, params
+
+
+def _request_time(headers: dict[str, str]) -> str:
+    """The request time as ISO-8601 basic text (what goes into the string to sign)."""
+    amz_date = headers.get("x-amz-date")
+    if amz_date is not None:
+        text = amz_date.strip()
+        if not _BASIC_DATE.fullmatch(text):
+            raise IncompleteSignatureException(
+                f"Date must be in ISO-8601 'basic format'. Got '{text}'. "
+                "See http://en.wikipedia.org/wiki/ISO_8601"
+            )
+        return text
+    # No X-Amz-Date: SigV4 falls back on the HTTP Date header (RFC 1123).
+    http_date = headers["date"]
+    try:
+        parsed = parsedate_to_datetime(http_date)
+    except (TypeError, ValueError):
+        raise IncompleteSignatureException(
+            f"Date must be in ISO-8601 'basic format'. Got '{http_date}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).strftime(_BASIC_FORMAT)
+
+
+def _check_clock(stamp: str, now: datetime) -> None:
+    try:
+        signed_at = datetime.strptime(stamp, _BASIC_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:  # e.g. month 13: right shape, not a date
+        raise IncompleteSignatureException(
+            f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601"
+        ) from None
+    now_text = now.strftime(_BASIC_FORMAT)
+    if signed_at < now - MAX_SKEW:
+        raise InvalidSignatureException(
+            f"Signature expired: {stamp} is now earlier than "
+            f"{(now - MAX_SKEW).strftime(_BASIC_FORMAT)} ({now_text} - 15 min.)"
+        )
+    if signed_at > now + MAX_SKEW:
+        raise InvalidSignatureException(
+            f"Signature not yet current: {stamp} is still later than "
+            f"{(now + MAX_SKEW).strftime(_BASIC_FORMAT)} ({now_text} + 15 min.)"
+        )
+
+
+def canonical_uri(path: str) -> str:
+    """The path as botocore signs it: dot segments and empty segments removed,
+    then percent-encoded once more (so an already-encoded '%2F' becomes '%252F').
+
+    `path` must be the raw path as sent on the wire, still percent-encoded.
+    """
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    if not path:
+        normalised = "/"
+    else:
+        lead = "/" if path.startswith("/") else ""
+        trail = "/" if path.endswith("/") and segments else ""
+        normalised = lead + "/".join(segments) + trail
+    return quote(normalised or "/", safe="/~")
+
+
+def canonical_query(query: str) -> str:
+    """Pairs decoded, re-encoded RFC 3986 style, sorted by key then value."""
+    if not query:
+        return ""
+    pairs: list[tuple[str, str]] = []
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        pairs.append((quote(unquote(key), safe="-_.~"), quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
+
+
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, TERMINATOR):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def verify_sigv4(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: Mapping[str, str],
+    now: datetime | None = None,
+    *,
+    service: str = "rekognition",
+) -> str:
+    """Verify a SigV4-signed request; return the access key id that signed it.
+
+    `path` and `query` are as sent on the wire (still percent-encoded), `headers`
+    any mapping (names in any case), `secrets` maps access key ids to secret
+    keys. Raises the AWS error a real endpoint would answer.
+    """
+    if now is None:
+        now = datetime.now(timezone.utc)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)  # a naive `now` is taken as UTC
+    now = now.astimezone(timezone.utc)
+    lowered = _lower_headers(headers)
+
+    # 1. Is the request signed at all?
+    authorization = lowered.get("authorization", "")
+    if not authorization.strip().startswith("AWS4-"):
+        raise MissingAuthenticationTokenException(MISSING_TOKEN)
+
+    # 2. Are all the parts there?
+    algorithm, params = _parse_authorization(authorization)
+    problems = [
+        f"Authorization header requires '{name}' parameter. "
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not params.get(name)
+    ]
+    if "x-amz-date" not in lowered and "date" not in lowered:
+        problems.append(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+        )
+    if problems:
+        raise IncompleteSignatureException("".join(problems) + f"Authorization={authorization}")
+
+    # 3. Is it recent?
+    stamp = _request_time(lowered)
+    _check_clock(stamp, now)
+
+    # 4. Is the host signed?
+    signed_names = [name.strip().lower() for name in params["SignedHeaders"].split(";")]
+    if "host" not in signed_names:
+        raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+
+    # 5. Which algorithm?
+    if algorithm != ALGORITHM:
+        raise IncompleteSignatureException(
+            f"Unsupported AWS 'algorithm': '{algorithm}' (only {ALGORITHM} for now). "
+        )
+
+    # 6. Is the credential scoped right?
+    credential = params["Credential"].rstrip("/")
+    parts = credential.split("/")
+    if len(parts) != 5:
+        raise IncompleteSignatureException(
+            "Credential must have exactly 5 slash-delimited elements, "
+            f"e.g. keyid/date/region/service/term, got '{credential}'"
+        )
+    key_id, scope_date, region, scope_service, terminator = parts
+    scope_problems: list[str] = []
+    if not _REGION.fullmatch(region):
+        scope_problems.append(f"Credential should be scoped to a valid region, not '{region}'. ")
+    if scope_service != service:
+        scope_problems.append(f"Credential should be scoped to correct service: '{service}'. ")
+    if terminator != TERMINATOR:
+        scope_problems.append(
+            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', "
+            f"not '{terminator}'. "
+        )
+    if scope_date != stamp[:8]:
+        scope_problems.append(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{scope_date}' != '{stamp[:8]}', from '{stamp}'."
+        )
+    if scope_problems:
+        raise InvalidSignatureException("".join(scope_problems).strip())
+
+    # 7. Do we know the key?
+    secret = secrets.get(key_id)
+    if secret is None:
+        raise UnrecognizedClientException(UNKNOWN_KEY)
+
+    # 8. Does the signature match?
+    payload_hash = hashlib.sha256(body).hexdigest()
+    claimed_hash = lowered.get("x-amz-content-sha256")
+    if claimed_hash is not None and claimed_hash.strip() != payload_hash:
+        # The client signed a hash of some other body (or UNSIGNED-PAYLOAD, which
+        # JSON services do not honour): the body we hold is not what was signed.
+        raise InvalidSignatureException(BAD_SIGNATURE)
+    canonical_headers = "".join(
+        f"{name}:{' '.join(lowered.get(name, '').split())}\n" for name in sorted(set(signed_names))
+    )
+    canonical_request = "\n".join(
+        (
+            method.upper(),
+            canonical_uri(path),
+            canonical_query(query),
+            canonical_headers,
+            ";".join(sorted(set(signed_names))),
+            payload_hash,
+        )
+    )
+    scope = f"{scope_date}/{region}/{scope_service}/{TERMINATOR}"
+    string_to_sign = "\n".join(
+        (ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode()).hexdigest())
+    )
+    expected = hmac.new(
+        _signing_key(secret, scope_date, region, scope_service),
+        string_to_sign.encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    provided = params["Signature"].encode("utf-8", "replace")
+    if not hmac.compare_digest(expected.encode(), provided):
+        raise InvalidSignatureException(BAD_SIGNATURE)
+    return key_id

@@ -1,0 +1,54 @@
+"""From (operation name, JSON body) to a response dict, or an AWS-shaped error.
+
+Shared by the HTTP server and the in-process client so both behave identically.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from openrek.protocol.errors import (
+    InternalServerError,
+    RekognitionError,
+    UnknownOperationException,
+)
+from openrek.protocol.service_model import operation_model
+from openrek.protocol.validation import parse_request
+
+log = logging.getLogger("openrek")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class UnsupportedOperationException(RekognitionError):
+    """An operation of the service model that openrek does not implement (yet)."""
+
+    code = "UnsupportedOperationException"
+
+
+class Dispatcher:
+    def __init__(self, handlers: Mapping[str, Handler], services: Any) -> None:
+        self._handlers = handlers
+        self._services = services
+
+    def call(self, operation: str, body: object) -> dict[str, Any]:
+        model = operation_model(operation)
+        if model is None:
+            raise UnknownOperationException(f"Operation {operation!r} is not recognised.")
+        handler = self._handlers.get(operation)
+        if handler is None:
+            raise UnsupportedOperationException(
+                f"openrek does not implement {operation} yet; see docs/operations.md "
+                "for the operations it answers."
+            )
+        params = parse_request(model.input_shape, body)
+        try:
+            return handler(params, self._services)
+        except RekognitionError:
+            raise
+        except Exception:
+            # Never a traceback on the wire: log it here, answer AWS's shape.
+            log.exception("%s failed", operation)
+            raise InternalServerError("Internal server error") from None

@@ -1,0 +1,116 @@
+"""Shared fixtures: real models, real photos, a real `openrek serve` on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+
+from eval_data import eval_data_dir, fetch  # noqa: E402
+
+from openrek.config import Settings  # noqa: E402
+from openrek.inference.store import ModelStore  # noqa: E402
+
+
+def models_dir() -> Path:
+    return Settings.from_env().models_dir
+
+
+@pytest.fixture(scope="session")
+def models() -> ModelStore:
+    store = ModelStore(models_dir())
+    store.pull(progress=lambda _m: None)
+    return store
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    return fetch(eval_data_dir(), progress=lambda _m: None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """`openrek serve` in a child process, as a user starts it."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        full_env = {**os.environ, "OPENREK_MODELS_DIR": str(models_dir()), **(env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "openrek", "serve", "--port", str(self.port),
+             "--data-dir", str(data_dir)],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            env=full_env,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start in 60 s")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and requests.get(self.url + "/health", timeout=5).ok
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def rekognition_client(url: str, validate: bool = True, **keys: str):  # type: ignore[no-untyped-def]
+    return boto3.client(
+        "rekognition",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=keys.get("key_id", "anything"),
+        aws_secret_access_key=keys.get("secret", "anything"),
+        config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture(scope="session")
+def server(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("server") / "data")
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def rekognition(server: ServerProcess):  # type: ignore[no-untyped-def]
+    return rekognition_client(server.url)
+
+
+@pytest.fixture(scope="session")
+def unvalidated(server: ServerProcess):  # type: ignore[no-untyped-def]
+    """A boto3 client that lets bad parameters through, to test the server's checks."""
+    return rekognition_client(server.url, validate=False)
