@@ -55,10 +55,11 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         full_env = {**os.environ, "OPENREK_MODELS_DIR": str(models_dir()), **(env or {})}
+        self._log_handle = self.log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "openrek", "serve", "--port", str(self.port),
              "--data-dir", str(data_dir)],
-            stdout=self.log.open("w"),
+            stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             env=full_env,
         )
@@ -68,6 +69,7 @@ class ServerProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._log_handle.close()
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
                 if requests.get(self.url + "/health", timeout=1).ok:
@@ -85,6 +87,8 @@ class ServerProcess:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait(10)
+        self._log_handle.close()
 
 
 def rekognition_client(url: str, validate: bool = True, **keys: str):  # type: ignore[no-untyped-def]

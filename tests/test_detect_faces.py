@@ -94,11 +94,32 @@ def test_all_with_default_means_all(rekognition, photos: Path) -> None:
     assert set(face) == ALL_FIELDS
 
 
-def test_masked_face_is_occluded(rekognition, photos: Path) -> None:
-    faces = detect(rekognition, photos / "insightface/mask_white.jpg", Attributes=["FACE_OCCLUDED"])[
-        "FaceDetails"
-    ]
-    assert faces and all(f["FaceOccluded"]["Value"] for f in faces)
+@pytest.mark.parametrize("mask", ["mask_white", "mask_blue", "mask_black", "mask_green"])
+def test_masked_face_is_occluded(rekognition, photos: Path, mask: str) -> None:
+    """A real face-mask texture (insightface's samples) laid over a real face."""
+    import io
+
+    from PIL import Image
+
+    portrait = photos / "face_recognition/obama.jpg"
+    (bare,) = detect(rekognition, portrait, Attributes=["FACE_OCCLUDED"])["FaceDetails"]
+    assert bare["FaceOccluded"]["Value"] is False
+    face = Image.open(portrait).convert("RGB")
+    width, height = face.size
+    marks = {m["Type"]: (m["X"] * width, m["Y"] * height) for m in bare["Landmarks"]}
+    left, right = marks["upperJawlineLeft"][0], marks["upperJawlineRight"][0]
+    top = marks["nose"][1] - 0.25 * (marks["nose"][1] - marks["eyeLeft"][1])
+    bottom = marks["chinBottom"][1]
+    cover = Image.open(photos / f"insightface/{mask}.jpg").convert("RGB")
+    face.paste(cover.resize((int(right - left), int(bottom - top))), (int(left), int(top)))
+    out = io.BytesIO()
+    face.save(out, "JPEG")
+    (masked,) = rekognition.detect_faces(
+        Image={"Bytes": out.getvalue()}, Attributes=["FACE_OCCLUDED"]
+    )["FaceDetails"]
+    assert masked["FaceOccluded"]["Value"] is True
+    # The mask texture alone holds no face.
+    assert detect(rekognition, photos / f"insightface/{mask}.jpg")["FaceDetails"] == []
 
 
 def test_group_photo_faces_largest_first(rekognition, photos: Path) -> None:

