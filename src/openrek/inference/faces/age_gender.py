@@ -112,8 +112,9 @@ class Chip:
         return _rotated_corners(self.left, self.top, self.right, self.bottom, self.angle)
 
 
-def _rotated_corners(left: float, top: float, right: float, bottom: float,
-                     angle: float) -> np.ndarray:
+def _rotated_corners(
+    left: float, top: float, right: float, bottom: float, angle: float
+) -> np.ndarray:
     centre = np.array([(left + right) / 2.0, (top + bottom) / 2.0])
     corners = np.array([[left, top], [right, top], [left, bottom], [right, bottom]])
     cos, sin = np.cos(angle), np.sin(angle)
@@ -121,8 +122,9 @@ def _rotated_corners(left: float, top: float, right: float, bottom: float,
     return (corners - centre) @ turn.T + centre
 
 
-def chip_for(points: np.ndarray, template: np.ndarray, size: int,
-             padding: float = CHIP_PADDING) -> Chip:
+def chip_for(
+    points: np.ndarray, template: np.ndarray, size: int, padding: float = CHIP_PADDING
+) -> Chip:
     """dlib get_face_chip_details: fit the padded template to `points`."""
     chip_points = (padding + np.asarray(template, dtype=np.float64)) / (2 * padding + 1) * size
     tform = similarity_transform(chip_points, points)
@@ -132,15 +134,15 @@ def chip_for(points: np.ndarray, template: np.ndarray, size: int,
     centre = tform[:, :2] @ np.array([size / 2.0, size / 2.0]) + tform[:, 2]
     # dlib's centered_drect: a drectangle's width counts both end pixels.
     half = (size * scale - 1.0) / 2.0
-    return Chip(centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half,
-                angle, size)
+    return Chip(centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half, angle, size)
 
 
 # --------------------------------------------------------------------------- sampling
 
 
-def _rect_down(left: float, top: float, right: float, bottom: float
-               ) -> tuple[float, float, float, float]:
+def _rect_down(
+    left: float, top: float, right: float, bottom: float
+) -> tuple[float, float, float, float]:
     # pyramid_down<2>::point_down, applied to two opposite corners.
     return left / 2.0 - 1.25, top / 2.0 - 0.75, right / 2.0 - 1.25, bottom / 2.0 - 0.75
 
@@ -165,8 +167,14 @@ def pyramid_down(image: np.ndarray) -> np.ndarray:
     out_rows, out_cols = (rows - 3) // 2, (cols - 3) // 2
     # anchor (0, 0): output (y, x) sums input rows y..y+4 and columns x..x+4, which
     # stays inside the image for every output kept below.
-    filtered = cv2.sepFilter2D(image, cv2.CV_32F, _PYRAMID_TAPS, _PYRAMID_TAPS,
-                               anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+    filtered = cv2.sepFilter2D(
+        image,
+        cv2.CV_32F,
+        _PYRAMID_TAPS,
+        _PYRAMID_TAPS,
+        anchor=(0, 0),
+        borderType=cv2.BORDER_CONSTANT,
+    )
     kept = filtered[0 : 2 * out_rows : 2, 0 : 2 * out_cols : 2]
     return (kept.astype(np.int32) >> 8).astype(np.uint8)
 
@@ -206,10 +214,17 @@ def extract_chip(image: np.ndarray, chip: Chip) -> np.ndarray:
         down = _rect_down(*down)
         grow = grow * 2 + 2
     corners = chip.corners()
-    box = np.array([corners[:, 0].min() - grow, corners[:, 1].min() - grow,
-                    corners[:, 0].max() + grow, corners[:, 1].max() + grow])
-    box = np.array([max(box[0], 0.0), max(box[1], 0.0),
-                    min(box[2], cols - 1.0), min(box[3], rows - 1.0)])
+    box = np.array(
+        [
+            corners[:, 0].min() - grow,
+            corners[:, 1].min() - grow,
+            corners[:, 0].max() + grow,
+            corners[:, 1].max() + grow,
+        ]
+    )
+    box = np.array(
+        [max(box[0], 0.0), max(box[1], 0.0), min(box[2], cols - 1.0), min(box[3], rows - 1.0)]
+    )
     # drectangle -> rectangle rounds each side to the nearest integer.
     x0, y0, x1, y1 = (int(np.floor(v + 0.5)) for v in box)
     if x0 > x1 or y0 > y1:

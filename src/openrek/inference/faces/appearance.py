@@ -49,6 +49,9 @@ CENTRE_X, EYE_Y = 64.0, 56.0
 NEUTRAL = np.array([1.0 / 3.0, 1.0 / 3.0], dtype=np.float32)
 MIN_SKIN_SATURATION = 0.01
 
+# Beyond this nose offset (eye distances) the bridge strips no longer lie on the nose.
+MAX_BRIDGE_YAW = 0.35
+
 # Where the five points sit in the canonical crop, in eye distances from the eye
 # midpoint; the median of YuNet's points over the evaluation faces.
 TEMPLATE = np.array(
@@ -161,7 +164,12 @@ class _Regions:
         return [self.box(x, y + 0.03 * UNIT, 0.24 * UNIT, 0.16 * UNIT) for x, y in self.eyes]
 
     def bridge(self) -> tuple[slice, slice]:
-        return self.box(self.mid_x, self.eyes[:, 1].mean() - 0.02 * UNIT, 0.09 * UNIT, 0.16 * UNIT)
+        # From brow height down to just below the eye line: frames sit anywhere there.
+        return self.box(self.mid_x, self.eyes[:, 1].mean() - 0.12 * UNIT, 0.1 * UNIT, 0.24 * UNIT)
+
+    def yaw(self) -> float:
+        """Nose tip's sideways offset from the eyes' midpoint, in eye distances."""
+        return float(self.nose[0] - self.mid_x) / UNIT
 
     def upper_lip(self) -> tuple[slice, slice]:
         gap = self.mouth[1] - self.nose[1]
@@ -211,7 +219,7 @@ def _chromaticity(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., :2] + 10.0) / (rgb.sum(axis=-1, keepdims=True) + 30.0)
 
 
-def _off_skin_share(chroma: np.ndarray, regions: _Regions) -> float:
+def _off_skin_share(chroma: np.ndarray, lightness: np.ndarray, regions: _Regions) -> float:
     """Share of lower-face pixels whose colour is not the upper face's skin colour.
 
     Colours are (r, g) chromaticities taken from neutral grey, so each is a direction
@@ -220,8 +228,14 @@ def _off_skin_share(chroma: np.ndarray, regions: _Regions) -> float:
     nearly neutral (white, black, grey). A pixel is off-skin when it is much less
     saturated than the skin along the skin's hue, or turned more than 45 degrees away.
     """
-    patches = [np.median(chroma[r].reshape(-1, 2), axis=0) - NEUTRAL for r in regions.upper_skin()]
-    # The medoid patch: hair, glare or a frame spoil one or two patches, not most.
+    bright = [float(np.median(lightness[r])) for r in regions.upper_skin()]
+    # Dark lenses and dark hair are not skin: keep the patches at least half as light as
+    # the lightest, then take their medoid, since glare or a frame spoil one or two.
+    patches = [
+        np.median(chroma[r].reshape(-1, 2), axis=0) - NEUTRAL
+        for r, light in zip(regions.upper_skin(), bright)
+        if light >= 0.5 * max(bright)
+    ]
     skin = min(patches, key=lambda c: sum(float(np.hypot(*(c - o))) for o in patches))
     saturation = float(np.hypot(skin[0], skin[1]))
     if saturation < MIN_SKIN_SATURATION:
@@ -244,18 +258,28 @@ def measure(image_rgb: np.ndarray, five_points: np.ndarray) -> Measurements:
 
     # The lit cheek is the reference: one side may be in shadow or under a lens.
     cheek = max(max(float(np.median(lightness[r])) for r in regions.cheeks()), 5.0)
+    forehead = float(np.median(lightness[regions.upper_skin()[3]]))
 
-    # Sunglasses: lens areas much darker than the cheek; the lighter eye counts.
-    lens_dark = 1.0 - max(float(np.median(lightness[r])) for r in regions.lenses()) / cheek
+    # Sunglasses: a lens darkens its whole area, a bare eye only its opening, so the
+    # 75th percentile of lightness there stays near skin for a bare eye. The lighter
+    # eye counts; the reference includes the forehead since big lenses shade cheeks.
+    lens_light = max(float(np.percentile(lightness[r], 75)) for r in regions.lenses())
+    lens_dark = 1.0 - lens_light / max(cheek, forehead)
 
-    # Eyeglasses: a frame's bridge is a horizontal bar across the nose: the vertical
-    # gradient averaged along each row of the bridge peaks there. Divided by the
-    # cheek's mean gradient so contrast and noise do not count.
-    grad_y = np.abs(cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3))
-    grad = np.hypot(grad_y, cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3))
-    row_profile = grad_y[regions.bridge()].mean(axis=1)
-    cheek_grad = float(np.mean(_pixels(grad, regions.cheeks())))
-    bridge_line = float(row_profile.max()) / (cheek_grad + 2.0)
+    # Eyeglasses: a frame's bridge is a horizontal bar across the nose. The vertical
+    # gradient is averaged along rows in three side-by-side strips; a bar lifts the same
+    # row in all three (the weakest strip counts), a slanting nose edge or a brow does
+    # not. Divided by the cheek's mean gradient so contrast and noise do not count. On a
+    # face turned so far that the strips leave the nose, the number means nothing.
+    bridge_line = 0.0
+    if abs(regions.yaw()) <= MAX_BRIDGE_YAW:
+        gy = np.abs(cv2.Sobel(lightness, cv2.CV_32F, 0, 1, ksize=3))
+        gx = np.abs(cv2.Sobel(lightness, cv2.CV_32F, 1, 0, ksize=3))
+        bridge = gy[regions.bridge()]
+        strips = np.array_split(bridge, 3, axis=1)
+        row_strength = np.min([strip.mean(axis=1) for strip in strips], axis=0)
+        cheek_grad = float(np.mean(_pixels(np.hypot(gx, gy), regions.cheeks())))
+        bridge_line = float(row_strength.max()) / (cheek_grad + 2.0)
 
     # Beard: chin and jaw darker than the cheeks.
     chin_dark = 1.0 - float(np.median(_pixels(lightness, regions.chin_and_jaw()))) / cheek
@@ -263,7 +287,7 @@ def measure(image_rgb: np.ndarray, five_points: np.ndarray) -> Measurements:
     # Mustache: the band between nose tip and upper lip darker than the cheeks.
     lip_dark = 1.0 - float(np.median(lightness[regions.upper_lip()])) / cheek
 
-    lower_off_skin = _off_skin_share(_chromaticity(rgb), regions)
+    lower_off_skin = _off_skin_share(_chromaticity(rgb), lightness, regions)
 
     return Measurements(lens_dark, bridge_line, chin_dark, lip_dark, lower_off_skin)
 

@@ -100,8 +100,9 @@ def roi_to_tensor(
     def corner(u: float, v: float) -> list[float]:
         return [cx + cos * u - sin * v, cy + sin * u + cos * v]
 
-    source = np.array([corner(-half, -half), corner(half, -half), corner(-half, half)],
-                      dtype=np.float32)
+    source = np.array(
+        [corner(-half, -half), corner(half, -half), corner(-half, half)], dtype=np.float32
+    )
     target = np.array([[0, 0], [size, 0], [0, size]], dtype=np.float32)
     return cv2.getAffineTransform(source, target), float(side)
 
@@ -153,5 +154,9 @@ class FaceMesh:
 
         subset = points[BLENDSHAPE_POINTS, :2][None].astype(np.float32)
         scores = self._blendshapes.run({self._blendshapes.input_names[0]: subset})[0].ravel()
-        blendshapes = {name: float(score) for name, score in zip(BLENDSHAPE_NAMES, scores, strict=True)}
-        return MeshResult(points=points, presence=presence, blendshapes=blendshapes)
+        named = zip(BLENDSHAPE_NAMES, scores, strict=True)
+        return MeshResult(
+            points=points,
+            presence=presence,
+            blendshapes={name: float(score) for name, score in named},
+        )
