@@ -87,3 +87,32 @@ def test_corrupt_model_stops_start_up(models, tmp_path: Path) -> None:
                env={"OPENREK_MODELS_DIR": str(copy)})
     assert done.returncode == 2
     assert "face-emotion" in done.stderr and "corrupt" in done.stderr
+
+
+def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path: Path) -> None:
+    env = {"OPENREK_MODELS_DIR": str(models.models_dir)}
+    data = ["--data-dir", str(tmp_path / "data")]
+
+    def openrek(*args: str) -> dict:
+        done = run(sys.executable, "-m", "openrek", *args, *data, env=env)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    created = openrek("create-collection", "--collection-id", "family")
+    assert created["CollectionArn"].endswith(":collection/family")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("obama.jpg", "obama3.jpg", "biden.jpg"):
+        (folder / name).write_bytes((photos / "face_recognition" / name).read_bytes())
+    (folder / "notes.txt").write_text("not a photo")
+    done = run(sys.executable, "-m", "openrek", "index-faces", str(folder), "--collection-id", "family", *data, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "3/3" in done.stderr  # the progress bar reached the end
+    summary = json.loads(done.stdout)
+    assert len(summary["Indexed"]) == 3 and summary["Failed"] == []
+    found = openrek("search-faces-by-image", str(photos / "face_recognition/obama2.jpg"), "--collection-id", "family")
+    assert {m["Face"]["ExternalImageId"] for m in found["FaceMatches"]} == {"obama.jpg", "obama3.jpg"}
+    listed = openrek("list-faces", "--collection-id", "family", "--max-results", "2")
+    assert len(listed["Faces"]) == 2 and "NextToken" in listed
+    compared = openrek("compare-faces", str(photos / "face_recognition/obama.jpg"), str(photos / "face_recognition/biden.jpg"))
+    assert compared["FaceMatches"] == [] and len(compared["UnmatchedFaces"]) == 1

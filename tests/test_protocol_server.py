@@ -45,8 +45,13 @@ def test_operation_not_implemented_names_itself(server) -> None:
 
 
 def test_every_model_operation_answers_aws_shaped(server) -> None:
+    """An empty body: a result where nothing is required, else an AWS-shaped error."""
     for operation in service_model().operation_names:
         response = post(server.url, f"RekognitionService.{operation}", "{}")
+        assert response.headers["x-amzn-RequestId"]
+        if operation == "ListCollections":  # the one implemented operation with no required member
+            assert response.status_code == 200, response.text
+            continue
         assert response.status_code == 400, (operation, response.text)
         assert response.json()["__type"] in {
             "ValidationException", "UnsupportedOperationException", "InvalidParameterException",

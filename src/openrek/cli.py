@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from openrek.cli_verbs import add_verbs
 from openrek.config import DEFAULT_PORT, Settings
 from openrek.inference.store import ModelMissingError, ModelStore
 
@@ -56,14 +57,12 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _detect_faces(args: argparse.Namespace) -> int:
+def _verb(args: argparse.Namespace) -> int:
+    from openrek.cli_verbs import run_verb
     from openrek.client import Client
 
     client = Client(settings=_settings(args))
-    params: dict[str, Any] = {"Image": {"Bytes": Path(args.image).read_bytes()}}
-    if args.attributes:
-        params["Attributes"] = args.attributes
-    return _print_call(lambda: client.detect_faces(**params))
+    return _print_call(lambda: run_verb(client, args))
 
 
 def _print_call(call: Any) -> int:
@@ -94,12 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("models_command", choices=["pull", "list"])
     models.set_defaults(run=_models)
 
-    detect = commands.add_parser("detect-faces", help="DetectFaces on a local image file")
-    detect.add_argument("image", help="JPEG or PNG file")
-    detect.add_argument("--attributes", nargs="+", default=None,
-                        help="DEFAULT, ALL or attribute names (AGE_RANGE, EMOTIONS, ...)")
-    detect.add_argument("--data-dir", type=Path, default=None)
-    detect.set_defaults(run=_detect_faces)
+    add_verbs(commands, _verb)
     return parser
 
 

@@ -45,6 +45,15 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     # Worker threads that run inference off the event loop.
     inference_workers: int = 4
+    # Collection ARNs are written as AWS writes them, with this region and account.
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    # The face model new collections are created with (see `openrek models list`).
+    face_model_version: str = "1.0"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "openrek.sqlite3"
 
     @property
     def s3_dir(self) -> Path:
@@ -67,6 +76,10 @@ class Settings:
                 intra_op_threads=int(env.get("OPENREK_THREADS", "0")),
                 use_cuda=env.get("OPENREK_DISABLE_CUDA", "") not in ("1", "true", "yes"),
             )
+        if "OPENREK_FACE_MODEL_VERSION" in env:
+            values["face_model_version"] = env["OPENREK_FACE_MODEL_VERSION"]
+        if "OPENREK_REGION" in env:
+            values["region"] = env["OPENREK_REGION"]
         if "OPENREK_WORKERS" in env:
             values["inference_workers"] = int(env["OPENREK_WORKERS"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -5,16 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from openrek.config import Settings
 from openrek.imaging.decode import LoadedImage, decode_image
 from openrek.imaging.source import MAX_BYTES, ImageSource
+from openrek.inference.faces import similarity as similarity_scale
 from openrek.inference.faces.age_gender import AgeGender
 from openrek.inference.faces.analyzer import FaceAnalyzer
 from openrek.inference.faces.detector import YuNetDetector
+from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh
 from openrek.inference.session import open_session
 from openrek.inference.store import ModelStore
+from openrek.protocol.errors import InvalidParameterException
+from openrek.storage.base import FaceStore
+from openrek.storage.sqlite import SqliteFaceStore
 
 FACE_MODELS = (
     "face-detector",
@@ -24,6 +31,11 @@ FACE_MODELS = (
     "face-gender",
     "face-emotion",
 )
+# FaceModelVersion -> the model store entry of its embedding model. A collection is
+# searched with the model it was built with; vectors of two versions never meet.
+FACE_EMBEDDING_MODELS = {
+    "1.0": "face-embedding-sface",
+}
 
 
 def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
@@ -40,21 +52,65 @@ def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
     )
 
 
+def build_embedders(store: ModelStore, settings: Settings) -> dict[str, FaceEmbedder]:
+    """Every installed embedding model; the configured default must be among them."""
+    default = settings.face_model_version
+    if default not in FACE_EMBEDDING_MODELS:
+        known = ", ".join(FACE_EMBEDDING_MODELS)
+        raise ValueError(f"unknown face model version {default!r}; known: {known}")
+    store.verify([FACE_EMBEDDING_MODELS[default]])
+    embedders = {}
+    for version, name in FACE_EMBEDDING_MODELS.items():
+        if store.path(name).exists():
+            store.verify([name])
+            embedders[version] = FaceEmbedder(open_session(store.path(name), settings.runtime), version)
+    return embedders
+
+
 @dataclass
 class Services:
     settings: Settings
     images: ImageSource
     faces: FaceAnalyzer
+    embedders: dict[str, FaceEmbedder]
+    store: FaceStore
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
-        store = ModelStore(settings.models_dir)
+        models = ModelStore(settings.models_dir)
+        faces = build_face_analyzer(models, settings)
+        embedders = build_embedders(models, settings)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
-            faces=build_face_analyzer(store, settings),
+            faces=faces,
+            embedders=embedders,
+            store=SqliteFaceStore(settings.database_path),
         )
+
+    @property
+    def default_face_model_version(self) -> str:
+        return self.settings.face_model_version
+
+    def embedder_for(self, version: str) -> FaceEmbedder:
+        embedder = self.embedders.get(version)
+        if embedder is None:
+            raise InvalidParameterException(
+                f"This collection uses face model {version}, which is not installed on this "
+                "server; run `openrek models pull` or re-index the faces into a new collection"
+            )
+        return embedder
+
+    def similarity(self, cosine: float | np.ndarray, version: str) -> Any:
+        return similarity_scale.similarity(cosine, version)
+
+    def min_cosine(self, threshold: float, version: str) -> float:
+        return similarity_scale.min_cosine(threshold, version)
 
     def load_image(self, image: dict[str, Any], max_bytes: int = MAX_BYTES) -> LoadedImage:
         return decode_image(self.images.read(image, max_bytes))
+
+    def close(self) -> None:
+        self.store.close()

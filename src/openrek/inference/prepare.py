@@ -5,6 +5,13 @@ DequantizeLinear nodes whose scale is per-tensor or per-axis, which onnxruntime
 1.20+ rejects. Its weights are constants, so we dequantise them once here into
 float32 initializers: the graph becomes a plain float model that every runtime and
 execution provider accepts, and outputs equal what OpenCV computes from the file.
+
+The SFace int8 file (same block quantisation) also still lists, as graph inputs,
+the 29 float weights that quantisation replaced: no node reads them any more, but
+onnxruntime reports them as required inputs. Its BatchNorm and PReLU constants are
+listed as graph inputs too, which makes onnxruntime treat them as overridable and
+skip constant folding. `dequantize-and-drop-stale-inputs` dequantises as above and
+then keeps only the graph inputs that are real inputs (read by a node, not constant).
 """
 
 from __future__ import annotations
@@ -63,6 +70,25 @@ def dequantize_constant_weights(data: bytes) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def drop_stale_inputs(data: bytes) -> bytes:
+    """Remove graph inputs that no node reads or that are constants (initializers)."""
+    import onnx
+
+    model = onnx.load_from_string(data)
+    graph = model.graph
+    read = {name for node in graph.node for name in node.input}
+    constants = {init.name for init in graph.initializer}
+    stale = [i for i in graph.input if i.name not in read or i.name in constants]
+    for graph_input in stale:
+        graph.input.remove(graph_input)
+    return bytes(model.SerializeToString())
+
+
+def dequantize_and_drop_stale_inputs(data: bytes) -> bytes:
+    return drop_stale_inputs(dequantize_constant_weights(data))
+
+
 PREPARATIONS: dict[str, Callable[[bytes], bytes]] = {
     "dequantize-constant-weights": dequantize_constant_weights,
+    "dequantize-and-drop-stale-inputs": dequantize_and_drop_stale_inputs,
 }

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from openrek.operations import faces
+from openrek.operations import collection_faces, collections, compare_faces, faces, users
 from openrek.protocol.dispatch import Handler
 
 HANDLERS: Mapping[str, Handler] = {
     **faces.HANDLERS,
+    **collections.HANDLERS,
+    **collection_faces.HANDLERS,
+    **compare_faces.HANDLERS,
+    **users.HANDLERS,
 }

@@ -88,7 +88,11 @@ def requested_attributes(attributes: list[str] | None) -> frozenset[str]:
 
 
 def needs_for(attributes: frozenset[str]) -> frozenset[Need]:
-    return frozenset(n for a in attributes if (n := ATTRIBUTE_NEEDS[a]) is not None)
+    needs = {n for a in attributes if (n := ATTRIBUTE_NEEDS[a]) is not None}
+    # Age, gender and appearance read a crop aligned on the five points.
+    if needs & {Need.AGE_GENDER, Need.APPEARANCE}:
+        needs.add(Need.ALIGNMENT)
+    return frozenset(needs)
 
 
 def _percent(value: float) -> float:
@@ -101,7 +105,7 @@ def _binary(probability: float) -> dict[str, Any]:
     return {"Value": bool(value), "Confidence": _percent(probability if value else 1 - probability)}
 
 
-def _ratio_box(box: np.ndarray, width: int, height: int) -> dict[str, float]:
+def ratio_box(box: np.ndarray, width: int, height: int) -> dict[str, float]:
     return {
         "Width": float((box[2] - box[0]) / width),
         "Height": float((box[3] - box[1]) / height),
@@ -146,7 +150,7 @@ def face_detail(
 ) -> dict[str, Any]:
     roll, yaw, pitch = face.pose
     detail: dict[str, Any] = {
-        "BoundingBox": _ratio_box(face.box, width, height),
+        "BoundingBox": ratio_box(face.box, width, height),
         "Landmarks": _landmarks(face.mesh.points, width, height),
         "Pose": {"Roll": float(roll), "Yaw": float(yaw), "Pitch": float(pitch)},
         "Quality": {

@@ -13,7 +13,7 @@ import numpy as np
 
 from openrek.inference.faces.age_gender import AgeGender, AgeGenderResult
 from openrek.inference.faces.appearance import Appearance, measure_appearance
-from openrek.inference.faces.detector import YuNetDetector
+from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh, MeshResult
 from openrek.inference.faces.pose import head_pose
@@ -26,13 +26,16 @@ class Need(Enum):
     AGE_GENDER = "age_gender"
     EMOTION = "emotion"
     APPEARANCE = "appearance"
+    # Five points precise enough to align a face crop on (age, appearance, identity):
+    # the detector runs again on a window around each face (detector.refine_points).
+    ALIGNMENT = "alignment"
 
 
 @dataclass(frozen=True)
 class FaceAnalysis:
     box: np.ndarray  # x1, y1, x2, y2 in pixels
     score: float  # detector score in [0, 1]
-    points: np.ndarray  # (5, 2) detector points
+    points: np.ndarray  # (5, 2) detector points, refined when Need.ALIGNMENT was asked
     mesh: MeshResult
     pose: tuple[float, float, float]  # roll, yaw, pitch in degrees
     quality: FaceQuality
@@ -72,6 +75,10 @@ class FaceAnalyzer:
             for i in largest
         ]
 
+    def aligned_points(self, image_rgb: np.ndarray, face: FaceAnalysis) -> np.ndarray:
+        """Five points of an already analysed face, refined as Need.ALIGNMENT would."""
+        return refine_points(self.detector.detect, image_rgb, face.box, face.points)
+
     def _analyze_one(
         self,
         image_rgb: np.ndarray,
@@ -80,6 +87,8 @@ class FaceAnalyzer:
         points: np.ndarray,
         needs: frozenset[Need],
     ) -> FaceAnalysis:
+        if Need.ALIGNMENT in needs:
+            points = refine_points(self.detector.detect, image_rgb, box, points)
         box_tuple = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
         eyes = ((float(points[0, 0]), float(points[0, 1])), (float(points[1, 0]), float(points[1, 1])))
         mesh = self.mesh.predict(image_rgb, box_tuple, eyes)

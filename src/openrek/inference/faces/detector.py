@@ -7,6 +7,8 @@ predicts a class score, an objectness score, a box offset and five points.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -103,3 +105,45 @@ class YuNetDetector:
         if not all_scores:
             return np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2))
         return np.concatenate(all_boxes), np.concatenate(all_scores), np.concatenate(all_points)
+
+
+# Half the side of the refinement window, in face sizes: the face fills a third of it,
+# about 210 px of the detector's canvas. 1.0 and 2.0 were also measured: 1.5 gave the
+# lowest 99.9th-percentile impostor cosine, and genuine pairs as high as 2.0 did.
+REFINE_MARGIN = 1.5
+
+
+def refine_points(
+    detect: Callable[[np.ndarray], FaceDetections],
+    image_rgb: np.ndarray,
+    box: np.ndarray,
+    points: np.ndarray,
+) -> np.ndarray:
+    """Five points of the face in `box`, re-detected at a finer scale (image pixels).
+
+    `detect` is the face detector (`YuNetDetector.detect`); `box` and `points` are
+    its first-pass result. Falls back to `points` where the window would not show
+    the face any larger than the whole image did (a face a third of the photo or
+    more) or where the face is not found again.
+    """
+    height, width = image_rgb.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    half = max(x2 - x1, y2 - y1) * REFINE_MARGIN
+    left, top = max(0, math.floor(cx - half)), max(0, math.floor(cy - half))
+    right, bottom = min(width, math.ceil(cx + half)), min(height, math.ceil(cy + half))
+    # The detector scales its input's longer side to its canvas: a window whose longer
+    # side is the image's would show the face no larger, so the first pass stands.
+    if max(right - left, bottom - top) >= max(width, height) or min(right - left, bottom - top) < 2:
+        return np.asarray(points, dtype=np.float32)
+    found = detect(np.ascontiguousarray(image_rgb[top:bottom, left:right]))
+    if len(found) == 0:
+        return np.asarray(points, dtype=np.float32)
+    offset = np.array([left, top], dtype=np.float32)
+    centres = (found.boxes[:, :2] + found.boxes[:, 2:]) / 2 + offset
+    nearest = int(np.argmin(((centres - [cx, cy]) ** 2).sum(axis=1)))
+    # A different face nearer the centre than the face itself would be a wrong pick;
+    # accept only a centre inside the first-pass box.
+    if not (x1 <= centres[nearest, 0] <= x2 and y1 <= centres[nearest, 1] <= y2):
+        return np.asarray(points, dtype=np.float32)
+    return (found.points[nearest] + offset).astype(np.float32)

@@ -1,0 +1,130 @@
+"""AWS-CLI-shaped verbs for local files: `openrek detect-faces photo.jpg`, ...
+
+Options come from the operation's input shape in botocore's model, named as the
+AWS CLI names them (`--collection-id`, `--max-faces`, `--face-ids a b`); image
+members are given as local file paths instead of `fileb://` blobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from botocore import xform_name
+
+from openrek.protocol.service_model import operation_model
+
+# verb -> (operation, the Image members filled from positional file arguments)
+VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "detect-faces": ("DetectFaces", ("Image",)),
+    "compare-faces": ("CompareFaces", ("SourceImage", "TargetImage")),
+    "create-collection": ("CreateCollection", ()),
+    "describe-collection": ("DescribeCollection", ()),
+    "list-collections": ("ListCollections", ()),
+    "delete-collection": ("DeleteCollection", ()),
+    "index-faces": ("IndexFaces", ("Image",)),
+    "list-faces": ("ListFaces", ()),
+    "delete-faces": ("DeleteFaces", ()),
+    "search-faces": ("SearchFaces", ()),
+    "search-faces-by-image": ("SearchFacesByImage", ("Image",)),
+    "create-user": ("CreateUser", ()),
+    "delete-user": ("DeleteUser", ()),
+    "list-users": ("ListUsers", ()),
+    "associate-faces": ("AssociateFaces", ()),
+    "disassociate-faces": ("DisassociateFaces", ()),
+    "search-users": ("SearchUsers", ()),
+    "search-users-by-image": ("SearchUsersByImage", ("Image",)),
+}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}
+
+
+def _option(member: str) -> str:
+    return "--" + xform_name(member, "-")
+
+
+def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
+    for verb, (operation, images) in VERBS.items():
+        model = operation_model(operation)
+        assert model is not None
+        shape = model.input_shape
+        parser = commands.add_parser(verb, help=f"{operation} on local files")
+        for member in images:
+            parser.add_argument(xform_name(member), metavar=member.upper(), help="JPEG or PNG file"
+                                + (" or a folder of them" if verb == "index-faces" else ""))
+        for name, member in shape.members.items():
+            if name in images:
+                continue
+            required = name in shape.required_members
+            if member.type_name in SCALARS:
+                parser.add_argument(_option(name), dest=name, type=SCALARS[member.type_name],
+                                    required=required, choices=getattr(member, "enum", None) or None)
+            elif member.type_name == "list" and member.member.type_name == "string":
+                parser.add_argument(_option(name), dest=name, nargs="+", required=required,
+                                    choices=getattr(member.member, "enum", None) or None)
+            elif member.type_name == "map":
+                parser.add_argument(_option(name), dest=name, type=json.loads, required=required,
+                                    help='JSON object, e.g. \'{"team": "door"}\'')
+        parser.add_argument("--data-dir", type=Path, default=None)
+        parser.set_defaults(run=run, verb=verb)
+
+
+def _params(args: argparse.Namespace, operation: str) -> dict[str, Any]:
+    model = operation_model(operation)
+    assert model is not None
+    return {
+        name: getattr(args, name)
+        for name in model.input_shape.members
+        if getattr(args, name, None) is not None
+    }
+
+
+def _external_id(path: Path) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.\-:]", "_", path.name)[:255]
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label[:40]:40}")
+    sys.stderr.flush()
+
+
+def _index_folder(client: Any, folder: Path, params: dict[str, Any]) -> dict[str, Any]:
+    """IndexFaces on every photo in a folder, ExternalImageId = file name."""
+    from botocore.exceptions import ClientError
+
+    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    summary: dict[str, Any] = {"Indexed": [], "Failed": []}
+    for number, photo in enumerate(photos, 1):
+        _progress(number - 1, len(photos), photo.name)
+        call = {**params, "Image": {"Bytes": photo.read_bytes()}}
+        call.setdefault("ExternalImageId", _external_id(photo))
+        try:
+            result = client.index_faces(**call)
+            summary["Indexed"].append(
+                {"File": str(photo), "FaceIds": [r["Face"]["FaceId"] for r in result["FaceRecords"]],
+                 "UnindexedFaces": len(result["UnindexedFaces"])}
+            )
+        except ClientError as error:
+            summary["Failed"].append({"File": str(photo), "Error": error.response["Error"]["Code"]})
+    _progress(len(photos), len(photos), "done")
+    sys.stderr.write("\n")
+    return summary
+
+
+def run_verb(client: Any, args: argparse.Namespace) -> dict[str, Any]:
+    operation, images = VERBS[args.verb]
+    params = _params(args, operation)
+    paths = [Path(getattr(args, xform_name(member))) for member in images]
+    if args.verb == "index-faces" and paths[0].is_dir():
+        return _index_folder(client, paths[0], params)
+    for member, path in zip(images, paths, strict=True):
+        params[member] = {"Bytes": path.read_bytes()}
+    result: dict[str, Any] = getattr(client, xform_name(operation))(**params)
+    return result

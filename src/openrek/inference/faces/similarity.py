@@ -1,0 +1,98 @@
+"""Rekognition's Similarity (0-100) from the cosine of two face embeddings.
+
+Rekognition reports how alike two faces are as a Similarity in 0-100, with 80 the
+default threshold of CompareFaces and SearchFaces*: the same person typically
+scores 95-100, different people far below 50. Our models give a cosine in
+[-1, 1]; this module maps it per FaceModelVersion with a logistic curve,
+
+    raw(c)        = 1 / (1 + exp(-(c - midpoint) / width))
+    Similarity(c) = 100 * (raw(c) - raw(-1)) / (raw(1) - raw(-1))
+
+rescaled so that cosine -1 gives exactly 0 and cosine 1 (the same image) exactly
+100. It is monotone, so the face store can search by cosine: `min_cosine` is its
+inverse.
+
+How the FaceModelVersion 1.0 (SFace) curve was fitted (docs/similarity.md has the counts and the
+distributions; `python bench/face_identity_accuracy.py --fit` recomputes it):
+two anchors were measured on real photos with openrek's own pipeline (YuNet
+points refined, SFace embedding), and the curve put through them.
+  - Similarity 80 sits at cosine 0.50: the highest impostor cosine among 1,165
+    pairs of different people (44 people) was 0.447 (two look-alike young women
+    in one group photo); 0.05 of margin above it, rounded up to 0.01. A Gaussian
+    fitted to the impostors (mean 0.083, sd 0.095) puts a 1e-5 tail at 0.488,
+    just below; SFace's published LFW verification threshold is 0.363.
+  - Similarity 95 sits at cosine 0.668: the lowest of the 8 genuine pairs of one
+    person in different photos (0.669, one woman in two face-api group photos;
+    the obama pairs are 0.69-0.78).
+The 50 point falls at cosine 0.347, beside SFace's LFW threshold (0.363 gives
+Similarity 53.5): where the model itself is undecided, so is the Similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import overload
+
+import numpy as np
+
+# Cosines are float32 dot products: an identical face can come back as 0.99999994.
+# min_cosine gives this much slack so a threshold is never missed by rounding alone.
+COSINE_SLACK = 1e-6
+
+
+@dataclass(frozen=True)
+class LogisticScale:
+    midpoint: float  # cosine of raw 0.5
+    width: float  # cosine per e-fold of the odds
+
+    def _raw(self, cosine: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(cosine - self.midpoint) / self.width))
+
+    def _ends(self) -> tuple[float, float]:
+        low, high = self._raw(np.array([-1.0, 1.0]))
+        return float(low), float(high)
+
+    def similarity(self, cosine: np.ndarray) -> np.ndarray:
+        low, high = self._ends()
+        raw = self._raw(np.clip(cosine, -1.0, 1.0))
+        return np.clip(100.0 * (raw - low) / (high - low), 0.0, 100.0)
+
+    def min_cosine(self, threshold: float) -> float:
+        if threshold <= 0:
+            return -1.0
+        if threshold >= 100:
+            return 1.0 - COSINE_SLACK
+        low, high = self._ends()
+        raw = low + threshold / 100.0 * (high - low)
+        cosine = self.midpoint + self.width * float(np.log(raw / (1.0 - raw)))
+        return float(np.clip(cosine - COSINE_SLACK, -1.0, 1.0))
+
+
+# Per FaceModelVersion; see the module docstring for how each was fitted.
+SCALES: dict[str, LogisticScale] = {
+    "1.0": LogisticScale(midpoint=0.3481, width=0.11067),
+}
+
+
+def scale_for(version: str) -> LogisticScale:
+    scale = SCALES.get(version)
+    if scale is None:
+        raise ValueError(f"no Similarity scale for face model version {version!r}")
+    return scale
+
+
+@overload
+def similarity(cosine: float, version: str) -> float: ...
+@overload
+def similarity(cosine: np.ndarray, version: str) -> np.ndarray: ...
+def similarity(cosine: float | np.ndarray, version: str) -> float | np.ndarray:
+    """Similarity 0-100 of embeddings whose cosine is `cosine` (scalar or array)."""
+    scores = scale_for(version).similarity(np.asarray(cosine, dtype=np.float64))
+    if np.ndim(cosine) == 0:
+        return float(scores)
+    return scores
+
+
+def min_cosine(similarity_threshold: float, version: str) -> float:
+    """The lowest cosine whose Similarity reaches `similarity_threshold`."""
+    return scale_for(version).min_cosine(float(similarity_threshold))

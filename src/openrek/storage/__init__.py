@@ -1,0 +1,1 @@
+"""Storage for collections, faces and users: SQLite (embedded default) or PostgreSQL."""

@@ -1,0 +1,93 @@
+"""Conversions between SQLite rows and the storage dataclasses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+
+from ..base import Collection, FaceRecord, UserRecord
+
+COLLECTION_COLUMNS = "pk, collection_id, arn, face_model_version, created_at, tags"
+
+FACE_COLUMNS = (
+    "seq, face_id, image_id, external_image_id, box_width, box_height, box_left, box_top, "
+    "confidence, user_id, indexed_at, vector"
+)
+
+USER_COLUMNS = "user_id, status, created_at"
+
+# UserStatus as AWS defines it: CREATED while a user has no faces, ACTIVE once it has.
+# (UPDATING / CREATING describe asynchronous work, which this store never leaves pending.)
+USER_STATUS_SQL = (
+    "UPDATE users SET status = CASE WHEN EXISTS (SELECT 1 FROM faces "
+    "WHERE faces.collection_pk = users.collection_pk AND faces.user_id = users.user_id) "
+    "THEN 'ACTIVE' ELSE 'CREATED' END WHERE collection_pk = ? AND user_id = ?"
+)
+
+
+def collection_from_row(row: tuple) -> Collection:
+    _pk, collection_id, arn, model, created_at, tags = row
+    return Collection(collection_id, arn, model, created_at, json.loads(tags))
+
+
+def face_from_row(row: tuple) -> FaceRecord:
+    (_seq, face_id, image_id, external, width, height, left, top, confidence, user_id,
+     indexed_at, vector) = row  # fmt: skip
+    return FaceRecord(
+        face_id=face_id,
+        image_id=image_id,
+        external_image_id=external,
+        bounding_box=(width, height, left, top),
+        confidence=confidence,
+        # Read-only view of the blob: no copy, and callers can't corrupt a shared array.
+        vector=np.frombuffer(vector, dtype=np.float32),
+        user_id=user_id,
+        indexed_at=indexed_at,
+    )
+
+
+def user_from_row(row: tuple) -> UserRecord:
+    return UserRecord(*row)
+
+
+def vectors_of(faces: list[FaceRecord]) -> np.ndarray:
+    """(n, dim) float32 matrix of the faces' vectors; all must share one dimension."""
+    flat = [np.asarray(face.vector, dtype=np.float32).reshape(-1) for face in faces]
+    dims = {len(v) for v in flat}
+    if len(dims) != 1 or 0 in dims:
+        raise ValueError(f"face vectors must share one non-zero dimension, got {sorted(dims)}")
+    return np.stack(flat)
+
+
+def face_params(pk: int, faces: list[FaceRecord], vectors: np.ndarray) -> list[tuple]:
+    """INSERT parameters in FACE_INSERT_SQL order."""
+    now = time.time()
+    params = []
+    for face, vector in zip(faces, vectors):
+        width, height, left, top = (float(x) for x in face.bounding_box)
+        params.append((
+            pk, face.face_id, face.image_id, face.external_image_id,
+            width, height, left, top, float(face.confidence), face.user_id,
+            face.indexed_at or now,  # 0.0 is the dataclass default: "stamp it now"
+            vector.tobytes(),
+        ))  # fmt: skip
+    return params
+
+
+FACE_INSERT_SQL = (
+    "INSERT INTO faces (collection_pk, face_id, image_id, external_image_id, box_width, "
+    "box_height, box_left, box_top, confidence, user_id, indexed_at, vector) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def faces_scope(collection_id: str, face_ids: list[str] | None, user_id: str | None) -> str:
+    """The listing a ListFaces page token belongs to: same collection and same filters."""
+    if face_ids is None:
+        ids = "*"
+    else:
+        ids = hashlib.blake2b("\n".join(sorted(set(face_ids))).encode(), digest_size=16).hexdigest()
+    return f"faces\x00{collection_id}\x00{user_id if user_id is not None else '*'}\x00{ids}"
