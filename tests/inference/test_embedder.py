@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from openrek.inference.faces.detector import YuNetDetector
-from openrek.inference.faces.detector import refine_points
+from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.embedder import (
     CROP_SIZE,
     FaceEmbedder,

@@ -13,9 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
-
 from eval_data import eval_data_dir
+from PIL import Image
 
 from openrek.config import Settings
 from openrek.inference.faces.age_gender import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -125,7 +125,7 @@ def test_rejects_an_unknown_key() -> None:
 
 def test_rejects_a_stale_request() -> None:
     wire = signed()
-    later = datetime.now(timezone.utc) + timedelta(minutes=16)
+    later = datetime.now(UTC) + timedelta(minutes=16)
     with pytest.raises(InvalidSignatureException) as info:
         wire.verify(now=later)
     assert info.value.message.startswith("Signature expired: ")
@@ -134,7 +134,7 @@ def test_rejects_a_stale_request() -> None:
 
 def test_rejects_a_request_from_the_future() -> None:
     wire = signed()
-    earlier = datetime.now(timezone.utc) - timedelta(minutes=16)
+    earlier = datetime.now(UTC) - timedelta(minutes=16)
     with pytest.raises(InvalidSignatureException) as info:
         wire.verify(now=earlier)
     assert info.value.message.startswith("Signature not yet current: ")
@@ -142,7 +142,7 @@ def test_rejects_a_request_from_the_future() -> None:
 
 def test_accepts_small_clock_skew() -> None:
     wire = signed()
-    assert wire.verify(now=datetime.now(timezone.utc) + timedelta(minutes=14)) == KEY_ID
+    assert wire.verify(now=datetime.now(UTC) + timedelta(minutes=14)) == KEY_ID
 
 
 def test_rejects_a_missing_authorization_header() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
@@ -363,7 +363,7 @@ def test_timestamps_become_aware_datetimes() -> None:
         }
     )
     op_shape = model.operation_model("Op").input_shape
-    expected = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    expected = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert parse_request(op_shape, {"At": 1704164645})["At"] == expected
     assert parse_request(op_shape, {"At": "2024-01-02T03:04:05Z"})["At"] == expected
     with pytest.raises(SerializationException):

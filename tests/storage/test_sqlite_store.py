@@ -358,7 +358,7 @@ def test_threads_add_and_search_concurrently(store: FaceStore) -> None:
                 assert hit and hit[0].face_id == probe.face_id
                 store.list_faces("c1", None, 20)
                 store.count_faces("c1")
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
@@ -536,7 +536,7 @@ def test_sketch_index_finds_clustered_neighbours(tmp_path: Path) -> None:
         qv = sample(queries)
         truth = np.argmax(qv @ vectors.T, axis=1)
         hits = sum(
-            store.search("c1", q, 5, -1.0)[0].face_id == faces[t].face_id for q, t in zip(qv, truth)
+            store.search("c1", q, 5, -1.0)[0].face_id == faces[t].face_id for q, t in zip(qv, truth, strict=True)
         )
         assert hits >= 0.97 * len(queries)
         extra = make_faces(sample(np.arange(10)))

@@ -55,7 +55,8 @@ def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd EXIF; the check below decides
             image = Image.open(io.BytesIO(data))
-            if image.format not in ACCEPTED_FORMATS:
+            image_format = image.format
+            if image_format not in ACCEPTED_FORMATS:
                 raise _invalid_format()
             width, height = image.size
             if width > max_side or height > max_side or width * height > MAX_PIXELS:
@@ -64,8 +65,8 @@ def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
                     "pixels per side"
                 )
             image.load()
-            image = ImageOps.exif_transpose(image) or image
-            rgb = image.convert("RGB")
+            upright = ImageOps.exif_transpose(image) or image
+            rgb = upright.convert("RGB")
     except (ImageTooLargeException, InvalidImageFormatException):
         raise
     except Image.DecompressionBombError:
@@ -78,4 +79,4 @@ def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
             f"Image dimensions {rgb.width}x{rgb.height} are below the minimum of "
             f"{MIN_SIDE} pixels per side"
         )
-    return LoadedImage(np.asarray(rgb), image.format or "JPEG")
+    return LoadedImage(np.asarray(rgb), image_format)

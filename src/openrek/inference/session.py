@@ -67,7 +67,9 @@ class TfliteSession:
         probe = self._interpreter()
         details = probe.get_input_details()
         self.input_names = [d["name"] for d in details]
-        self.input_shapes = [tuple(int(s) for s in d["shape"]) for d in details]
+        self.input_shapes: list[tuple[int | str | None, ...]] = [
+            tuple(int(s) for s in d["shape"]) for d in details
+        ]
         self.providers = ["LiteRT"]
 
     def _interpreter(self):  # type: ignore[no-untyped-def]

@@ -33,6 +33,8 @@ class ModelEntry:
     commercial_use: bool
     prepare: str | None = None  # a repair from prepare.PREPARATIONS, applied after fetching
     prepared_sha256: str | None = None
+    # Opt-in models (non-commercial or AGPL weights) are pulled only when named.
+    optional: bool = False
 
     @property
     def sha256(self) -> str:
@@ -61,6 +63,7 @@ def load_manifest() -> dict[str, ModelEntry]:
             raw["commercial_use"],
             raw.get("prepare"),
             raw.get("prepared_sha256"),
+            raw.get("optional", False),
         )
     return entries
 
@@ -73,10 +76,18 @@ class ModelStore:
     def path(self, name: str) -> Path:
         return self.models_dir / self.entries[name].file
 
+    @property
+    def default_names(self) -> list[str]:
+        """The models pulled without asking: all of them allow commercial use."""
+        return [name for name, entry in self.entries.items() if not entry.optional]
+
     def pull(
         self, names: Iterable[str] | None = None, progress: Callable[[str], None] = print
     ) -> None:
-        chosen = list(names) if names is not None else list(self.entries)
+        chosen = list(names) if names is not None else self.default_names
+        unknown = [name for name in chosen if name not in self.entries]
+        if unknown:
+            raise ModelMissingError(f"unknown model(s): {', '.join(unknown)}")
         wanted = []
         for name in chosen:
             entry = self.entries[name]

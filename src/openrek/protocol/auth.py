@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
@@ -38,7 +38,7 @@ from openrek.protocol.errors import (
     UnrecognizedClientException,
 )
 
-__all__ = ["verify_sigv4", "canonical_uri", "canonical_query"]
+__all__ = ["canonical_query", "canonical_uri", "verify_sigv4"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -108,13 +108,13 @@ def _request_time(headers: dict[str, str]) -> str:
             "See http://en.wikipedia.org/wiki/ISO_8601"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).strftime(_BASIC_FORMAT)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime(_BASIC_FORMAT)
 
 
 def _check_clock(stamp: str, now: datetime) -> None:
     try:
-        signed_at = datetime.strptime(stamp, _BASIC_FORMAT).replace(tzinfo=timezone.utc)
+        signed_at = datetime.strptime(stamp, _BASIC_FORMAT).replace(tzinfo=UTC)
     except ValueError:  # e.g. month 13: right shape, not a date
         raise IncompleteSignatureException(
             f"Date must be in ISO-8601 'basic format'. Got '{stamp}'. "
@@ -195,10 +195,10 @@ def verify_sigv4(
     keys. Raises the AWS error a real endpoint would answer.
     """
     if now is None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
     elif now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)  # a naive `now` is taken as UTC
-    now = now.astimezone(timezone.utc)
+        now = now.replace(tzinfo=UTC)  # a naive `now` is taken as UTC
+    now = now.astimezone(UTC)
     lowered = _lower_headers(headers)
 
     # 1. Is the request signed at all?

@@ -27,37 +27,110 @@ class RekognitionError(Exception):
         }
 
 
-def _error(code: str, status: int = 400) -> type[RekognitionError]:
-    return type(code, (RekognitionError,), {"code": code, "status": status})
-
-
 # Errors of the rekognition service model.
-AccessDeniedException = _error("AccessDeniedException")
-ConflictException = _error("ConflictException")
-IdempotentParameterMismatchException = _error("IdempotentParameterMismatchException")
-ImageTooLargeException = _error("ImageTooLargeException")
-InternalServerError = _error("InternalServerError", 500)
-InvalidImageFormatException = _error("InvalidImageFormatException")
-InvalidPaginationTokenException = _error("InvalidPaginationTokenException")
-InvalidParameterException = _error("InvalidParameterException")
-InvalidS3ObjectException = _error("InvalidS3ObjectException")
-LimitExceededException = _error("LimitExceededException")
-ProvisionedThroughputExceededException = _error("ProvisionedThroughputExceededException")
-ResourceAlreadyExistsException = _error("ResourceAlreadyExistsException")
-ResourceInUseException = _error("ResourceInUseException")
-ResourceNotFoundException = _error("ResourceNotFoundException")
-ResourceNotReadyException = _error("ResourceNotReadyException")
-ServiceQuotaExceededException = _error("ServiceQuotaExceededException")
-ThrottlingException = _error("ThrottlingException", 500)
-VideoTooLargeException = _error("VideoTooLargeException")
+class AccessDeniedException(RekognitionError):
+    code = "AccessDeniedException"
+
+
+class ConflictException(RekognitionError):
+    code = "ConflictException"
+
+
+class IdempotentParameterMismatchException(RekognitionError):
+    code = "IdempotentParameterMismatchException"
+
+
+class ImageTooLargeException(RekognitionError):
+    code = "ImageTooLargeException"
+
+
+class InternalServerError(RekognitionError):
+    code = "InternalServerError"
+    status = 500
+
+
+class InvalidImageFormatException(RekognitionError):
+    code = "InvalidImageFormatException"
+
+
+class InvalidPaginationTokenException(RekognitionError):
+    code = "InvalidPaginationTokenException"
+
+
+class InvalidParameterException(RekognitionError):
+    code = "InvalidParameterException"
+
+
+class InvalidS3ObjectException(RekognitionError):
+    code = "InvalidS3ObjectException"
+
+
+class LimitExceededException(RekognitionError):
+    code = "LimitExceededException"
+
+
+class ProvisionedThroughputExceededException(RekognitionError):
+    code = "ProvisionedThroughputExceededException"
+
+
+class ResourceAlreadyExistsException(RekognitionError):
+    code = "ResourceAlreadyExistsException"
+
+
+class ResourceInUseException(RekognitionError):
+    code = "ResourceInUseException"
+
+
+class ResourceNotFoundException(RekognitionError):
+    code = "ResourceNotFoundException"
+
+
+class ResourceNotReadyException(RekognitionError):
+    code = "ResourceNotReadyException"
+
+
+class ServiceQuotaExceededException(RekognitionError):
+    code = "ServiceQuotaExceededException"
+
+
+class ThrottlingException(RekognitionError):
+    code = "ThrottlingException"
+    status = 500
+
+
+class VideoTooLargeException(RekognitionError):
+    code = "VideoTooLargeException"
+
 
 # Errors every AWS JSON service answers before an operation runs; they are not in
 # the rekognition model but AWS sends them, and botocore maps them by code.
-ValidationException = _error("ValidationException")
-SerializationException = _error("SerializationException")
-UnknownOperationException = _error("UnknownOperationException")
-UnrecognizedClientException = _error("UnrecognizedClientException")
-InvalidSignatureException = _error("InvalidSignatureException")
-IncompleteSignatureException = _error("IncompleteSignatureException")
-MissingAuthenticationTokenException = _error("MissingAuthenticationTokenException")
-UnsupportedMediaTypeException = _error("UnsupportedMediaTypeException")
+class ValidationException(RekognitionError):
+    code = "ValidationException"
+
+
+class SerializationException(RekognitionError):
+    code = "SerializationException"
+
+
+class UnknownOperationException(RekognitionError):
+    code = "UnknownOperationException"
+
+
+class UnrecognizedClientException(RekognitionError):
+    code = "UnrecognizedClientException"
+
+
+class InvalidSignatureException(RekognitionError):
+    code = "InvalidSignatureException"
+
+
+class IncompleteSignatureException(RekognitionError):
+    code = "IncompleteSignatureException"
+
+
+class MissingAuthenticationTokenException(RekognitionError):
+    code = "MissingAuthenticationTokenException"
+
+
+class UnsupportedMediaTypeException(RekognitionError):
+    code = "UnsupportedMediaTypeException"

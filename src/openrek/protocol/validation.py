@@ -33,7 +33,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,7 @@ from botocore.model import ListShape, MapShape, Shape, StringShape, StructureSha
 
 from openrek.protocol.errors import SerializationException, ValidationException
 
-__all__ = ["parse_request", "compile_java_pattern"]
+__all__ = ["compile_java_pattern", "parse_request"]
 
 # Error values longer than this are cut short: AWS echoes the value, but a
 # multi-megabyte string has no place in an error message or a log line.
@@ -516,7 +516,7 @@ class _Parser:
         values, values_broken, null_value = self._elements(
             shape.value, [(key, value[key]) for key in keys], path
         )
-        out = dict(zip(keys, values))
+        out = dict(zip(keys, values, strict=True))
         self._collection_size(shape, out, path, mark)
         if keys_broken:
             self._container_failure(shape.key, out, path, "Map keys", False, shape)
@@ -603,7 +603,7 @@ def _timestamp(shape: Shape, value: Any) -> datetime:
     """Epoch seconds (JSON's default format) or an ISO 8601 string."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(value, tz=UTC)
         except (OverflowError, OSError, ValueError):
             raise SerializationException(f"{_token(value)} cannot be converted to Date") from None
     if not isinstance(value, str):
@@ -615,7 +615,7 @@ def _timestamp(shape: Shape, value: Any) -> datetime:
             f"Unable to parse date value '{value[:_MAX_SHOWN]}'"
         ) from None
     # A time without an offset is taken as UTC, as AWS does.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _keep(shape: Shape, value: Any) -> Any:

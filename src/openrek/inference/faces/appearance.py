@@ -258,7 +258,7 @@ def _off_skin_share(chroma: np.ndarray, lightness: np.ndarray, regions: _Regions
     # the lightest, then take their medoid, since glare or a frame spoil one or two.
     patches = [
         np.median(chroma[r].reshape(-1, 2), axis=0) - NEUTRAL
-        for r, light in zip(regions.upper_skin(), bright)
+        for r, light in zip(regions.upper_skin(), bright, strict=True)
         if light >= 0.5 * max(bright)
     ]
     skin = min(patches, key=lambda c: sum(float(np.hypot(*(c - o))) for o in patches))

@@ -28,7 +28,7 @@ class FaceQuality:
 def face_crop(image_rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     height, width = image_rgb.shape[:2]
     x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
-    x2, y2 = min(width, max(x1 + 1, int(round(box[2])))), min(height, max(y1 + 1, int(round(box[3]))))
+    x2, y2 = min(width, max(x1 + 1, round(box[2]))), min(height, max(y1 + 1, round(box[3])))
     return image_rgb[y1:y2, x1:x2]
 
 

@@ -132,7 +132,7 @@ class IndexCache:
                 (pk, index.max_seq),
             )
             while rows := cursor.fetchmany(_FETCH_ROWS):
-                seqs, blobs = zip(*rows)
+                seqs, blobs = zip(*rows, strict=True)
                 vectors = np.frombuffer(b"".join(blobs), dtype=np.float32)
                 index.append(np.array(seqs, dtype=np.int64), vectors.reshape(len(rows), index.dim))
             index.generation, index.deletions = generation, deletions

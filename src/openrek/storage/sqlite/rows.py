@@ -66,7 +66,7 @@ def face_params(pk: int, faces: list[FaceRecord], vectors: np.ndarray) -> list[t
     """INSERT parameters in FACE_INSERT_SQL order."""
     now = time.time()
     params = []
-    for face, vector in zip(faces, vectors):
+    for face, vector in zip(faces, vectors, strict=True):
         width, height, left, top = (float(x) for x in face.bounding_box)
         params.append((
             pk, face.face_id, face.image_id, face.external_image_id,

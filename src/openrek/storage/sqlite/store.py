@@ -391,7 +391,7 @@ class SqliteFaceStore:
         return [
             # float32 dot products of unit vectors can land a hair outside [-1, 1].
             Match(ids[seq], min(1.0, max(-1.0, float(score))))
-            for seq, score in zip(seqs.tolist(), scores.tolist())
+            for seq, score in zip(seqs.tolist(), scores.tolist(), strict=True)
             if seq in ids
         ]
 
