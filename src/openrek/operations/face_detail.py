@@ -8,6 +8,11 @@ from typing import Any
 import numpy as np
 
 from openrek.inference.faces.analyzer import FaceAnalysis, Need
+from openrek.inference.faces.expression import (
+    eyes_open_probability,
+    mouth_open_probability,
+    smile_probability,
+)
 
 # Rekognition's landmarks named from the viewer's side: eyeLeft is the eye on the
 # image's left. Numbers index MediaPipe's 478-point mesh, whose "left" is the
@@ -159,7 +164,6 @@ def face_detail(
         },
         "Confidence": _percent(face.score),
     }
-    shapes = face.mesh.blendshapes
     if "AGE_RANGE" in attributes and face.age_gender is not None:
         detail["AgeRange"] = {"Low": int(face.age_gender.age_low), "High": int(face.age_gender.age_high)}
     if "GENDER" in attributes and face.age_gender is not None:
@@ -169,11 +173,11 @@ def face_detail(
             "Confidence": _percent(max(male, 1 - male)),
         }
     if "SMILE" in attributes:
-        detail["Smile"] = _binary((shapes["mouthSmileLeft"] + shapes["mouthSmileRight"]) / 2)
+        detail["Smile"] = _binary(smile_probability(face.mesh))
     if "EYES_OPEN" in attributes:
-        detail["EyesOpen"] = _binary(1 - (shapes["eyeBlinkLeft"] + shapes["eyeBlinkRight"]) / 2)
+        detail["EyesOpen"] = _binary(eyes_open_probability(face.mesh))
     if "MOUTH_OPEN" in attributes:
-        detail["MouthOpen"] = _binary(shapes["jawOpen"])
+        detail["MouthOpen"] = _binary(mouth_open_probability(face.mesh))
     if "EYE_DIRECTION" in attributes:
         detail["EyeDirection"] = _eye_direction(face.mesh.points, _percent(face.mesh.presence))
     if "EMOTIONS" in attributes and face.emotions is not None:
