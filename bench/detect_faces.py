@@ -24,21 +24,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import io
 import json
 import math
 import os
 import platform
 import random
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +41,9 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+
+# bench/ is sys.path[0] when this runs as `python bench/detect_faces.py`.
+from served import Server, running_server, tree_status_kib
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
@@ -219,8 +217,7 @@ def peer_detector() -> Detector:
         # Landmarks are part of the measured work: DetectFaces returns landmarks too.
         face_recognition.face_landmarks(img, locations)
         return [
-            (float(left), float(top), float(right), float(bottom))
-            for top, right, bottom, left in locations
+            (float(left), float(top), float(right), float(bottom)) for top, right, bottom, left in locations
         ]
 
     return detect
@@ -244,97 +241,6 @@ def rekognition_detector(call: Callable[..., dict[str, Any]], attributes: list[s
         return rekognition_boxes(call(**kwargs), photo)
 
     return detect
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def openrek_command() -> list[str]:
-    # The console script installed beside this interpreter, as a user would run it.
-    script = Path(sys.executable).parent / "openrek"
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("openrek")
-    return [found] if found else [sys.executable, "-m", "openrek"]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-
-@contextlib.contextmanager
-def running_server(data_dir: Path, start_timeout: float) -> Iterator[Server]:
-    port = free_port()
-    log = data_dir.parent / "server.log"
-    cmd = [*openrek_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    with open(log, "wb") as sink:
-        process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        wait_until_answering(server, port, start_timeout)
-        yield server
-    finally:
-        stop(process)
-
-
-def wait_until_answering(server: Server, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"openrek serve exited with {server.process.returncode}:\n{server.log_tail()}"
-            )
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            # Any HTTP answer at all (even an error shape for a bare GET) means it is up.
-            conn.request("GET", "/")
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.25)
-        finally:
-            conn.close()
-    raise RuntimeError(f"openrek serve did not answer within {timeout:.0f} s:\n{server.log_tail()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def proc_status_kib(pid: int, field_name: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field_name + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def descendants(pid: int) -> list[int]:
-    # A server that forks workers keeps its memory there too; count the whole tree.
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                found.append(int(child))
-                found.extend(descendants(int(child)))
-    return found
 
 
 def boto3_client(url: str) -> Any:
@@ -361,9 +267,7 @@ def timed_call(run: Run, photo: Photo) -> tuple[float, list[Box]]:
     return time.perf_counter() - start, boxes
 
 
-def measure(
-    runs: Sequence[Run], photos: Sequence[Photo], repeats: int, settle: float, seed: int
-) -> None:
+def measure(runs: Sequence[Run], photos: Sequence[Photo], repeats: int, settle: float, seed: int) -> None:
     for run in runs:
         print(f"  warm-up pass: {run.name}", flush=True)
         for photo in photos:
@@ -496,8 +400,7 @@ def render(
             else "n/a | n/a | n/a"
         )
         out.append(
-            f"| {run.name} | {run.p(50):.1f} | {run.p(95):.1f} | "
-            f"{run.images_per_second:.2f} | {accuracy} |"
+            f"| {run.name} | {run.p(50):.1f} | {run.p(95):.1f} | {run.images_per_second:.2f} | {accuracy} |"
         )
     rows = summary_rows(runs, scores, extra)
     if rows:
@@ -552,9 +455,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--seed", type=int, default=0, help="seed of the per-photo system order")
     ap.add_argument("--iou", type=float, default=0.4, help="IoU for a detection to match")
-    ap.add_argument(
-        "--all-photos", action="store_true", help="time unlabelled photos too (not scored)"
-    )
+    ap.add_argument("--all-photos", action="store_true", help="time unlabelled photos too (not scored)")
     ap.add_argument("--no-peer", action="store_true", help="skip face_recognition")
     ap.add_argument("--no-openrek", action="store_true", help="peer only (openrek not ready)")
     ap.add_argument("--no-server", action="store_true", help="skip the openrek serve part")
@@ -594,9 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs.append(Run(INPROC_ALL, rekognition_detector(client.detect_faces, ["ALL"])))
             if not args.no_server:
                 print("starting openrek serve ...", flush=True)
-                server = stack.enter_context(
-                    running_server(Path(tmp) / "server", args.server_start_timeout)
-                )
+                server = stack.enter_context(running_server(Path(tmp) / "server", args.server_start_timeout))
                 remote = boto3_client(server.url)
                 runs.append(Run(SERVER_DEFAULT, rekognition_detector(remote.detect_faces, [])))
                 # Last in each round, so the RSS read after it is "after the ALL pass".
@@ -609,10 +508,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"server log tail:\n{server.log_tail()}", file=sys.stderr)
             raise
         if server is not None:
-            pid = server.process.pid
-            tree = [pid, *descendants(pid)]
-            extra["rss_kib"] = sum(proc_status_kib(p, "VmRSS") for p in tree)
-            extra["hwm_kib"] = sum(proc_status_kib(p, "VmHWM") for p in tree)
+            extra["rss_kib"] = tree_status_kib(server.process.pid, "VmRSS")
+            extra["hwm_kib"] = tree_status_kib(server.process.pid, "VmHWM")
 
     # Others may share the machine: the load shows how quiet it was for these numbers.
     extra["load"] = (load_before, os.getloadavg()[0])
@@ -621,9 +518,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Sanity: the server must find what the in-process client finds on every photo.
         a, b = by_name[INPROC_DEFAULT].boxes, by_name[SERVER_DEFAULT].boxes
         same = sum(len(a[k]) == len(b[k]) for k in a)
-        extra["agree"] = (
-            f"Server and in-process found the same number of faces on {same}/{len(a)} photos."
-        )
+        extra["agree"] = f"Server and in-process found the same number of faces on {same}/{len(a)} photos."
     scores = {r.name: score(r, labels, args.iou) for r in runs} if labels is not None else None
     report = render(runs, scores, extra, args, photos)
     print()

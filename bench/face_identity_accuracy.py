@@ -1,4 +1,4 @@
-"""Face identity accuracy on real photos: openrek's SFace pipeline against `face_recognition`.
+"""Face identity accuracy on real photos: openrek's face models against `face_recognition`.
 
 Faces and who they are:
 
@@ -28,6 +28,9 @@ Systems, given the same faces:
 - openrek: YuNet points refined by `detector.refine_points`, SFace embedding
   (`FaceEmbedder`), Similarity from `similarity.py`, match at Similarity >= 80;
 - openrek without refinement (points from the detector's 640-px canvas): an ablation;
+- openrek FaceModelVersion 2.0: the same refined points, ArcFace MobileFaceNet
+  (WebFace600K, `w600k_mbf.onnx`) embedding, its own Similarity curve. Its weights are
+  for non-commercial research only; the bench pulls the opt-in model to measure it;
 - the peer: `face_recognition.face_encodings` (dlib ResNet, its 5-point aligner) on the
   box of its own HOG detector where that finds the face, else on openrek's box; match
   at distance < 0.6, the library's default tolerance.
@@ -36,8 +39,8 @@ Printed and written to bench/results/face_identity.md: the counts, genuine and
 impostor score distributions, TAR at the FARs the counts can reach, EER, the error
 rates at each system's default threshold, rank-1 identification, and time per face.
 
-`--fit` prints the anchors and the logistic curve for similarity.SCALES (how they are
-chosen is said in similarity.py and docs/similarity.md).
+`--fit` prints the anchors and the logistic curve for similarity.SCALES, for every
+FaceModelVersion (how they are chosen is said in similarity.py and docs/similarity.md).
 
 Run: python bench/face_identity_accuracy.py [--fit]   (set-up in bench/README.md)
 """
@@ -76,7 +79,10 @@ from openrek.inference.store import ModelStore
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 RESULTS = REPO / "bench" / "results" / "face_identity.md"
-VERSION = "1.0"
+ARCFACE_MODEL = "face-embedding-arcface-mbf"  # FaceModelVersion 2.0, opt-in
+# Thresholds the model's authors published for their own verification test, shown by --fit
+# as a sanity anchor; InsightFace publishes none for w600k_mbf.
+PUBLISHED_THRESHOLD = {"1.0": ("SFace LFW threshold", 0.363)}
 PEER_TOLERANCE = 0.6
 
 # Photos of one known person: their faces share this name.
@@ -293,27 +299,46 @@ class System:
     embed: Callable[[Face], np.ndarray]
     score: Callable[[np.ndarray, np.ndarray], float]  # higher = more alike
     seconds: list[float] = field(default_factory=list)
+    version: str | None = None  # FaceModelVersion of an openrek system whose curve --fit fits
+
+
+def load_embedder(store: ModelStore, name: str, version: str) -> FaceEmbedder:
+    if not store.path(name).exists() and store.entries[name].optional:
+        entry = store.entries[name]
+        print(f"pulling opt-in model {name} to measure it; licence: {entry.licence}")
+        store.pull([name])
+    store.verify([name])
+    return FaceEmbedder(open_session(store.path(name), RuntimeSettings()), version)
+
+
+def similarity_score(version: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    def score(a: np.ndarray, b: np.ndarray) -> float:
+        return float(similarity(float(a @ b), version))
+
+    return score
 
 
 def openrek_systems(store: ModelStore, detector: YuNetDetector) -> list[System]:
-    store.verify(["face-embedding-sface"])
-    embedder = FaceEmbedder(
-        open_session(store.path("face-embedding-sface"), RuntimeSettings()), VERSION
-    )
+    sface = load_embedder(store, "face-embedding-sface", "1.0")
+    arcface = load_embedder(store, ARCFACE_MODEL, "2.0")
 
-    def refined(face: Face) -> np.ndarray:
-        points = refine_points(detector.detect, face.image, face.box, face.points)
-        return embedder.embed(face.image, points)
+    def refined(embedder: FaceEmbedder) -> Callable[[Face], np.ndarray]:
+        def embed(face: Face) -> np.ndarray:
+            points = refine_points(detector.detect, face.image, face.box, face.points)
+            return embedder.embed(face.image, points)
+
+        return embed
 
     def coarse(face: Face) -> np.ndarray:
-        return embedder.embed(face.image, face.points)
+        return sface.embed(face.image, face.points)
 
-    def score(a: np.ndarray, b: np.ndarray) -> float:
-        return float(similarity(float(a @ b), VERSION))
-
+    at_80 = (80.0, "Similarity >= 80")
     return [
-        System("openrek SFace (refined points)", 80.0, "Similarity >= 80", refined, score),
-        System("openrek SFace (640-canvas points)", 80.0, "Similarity >= 80", coarse, score),
+        System("openrek SFace (refined points)", *at_80, refined(sface), similarity_score("1.0"),
+               version="1.0"),
+        System("openrek SFace (640-canvas points)", *at_80, coarse, similarity_score("1.0")),
+        System("openrek 2.0 ArcFace-MBF (refined points)", *at_80, refined(arcface),
+               similarity_score("2.0"), version="2.0"),
     ]
 
 
@@ -586,6 +611,7 @@ def fit_scale(cos80: float, cos95: float) -> LogisticScale:
 
 def fit(faces: list[Face], system: System) -> None:
     """Anchors from the cosines of openrek's pipeline (not from Similarity, which they set)."""
+    assert system.version is not None
     kinds = pairs_of(faces)
     vectors = [system.embed(f) for f in faces]
     cos = {k: np.array([float(vectors[i] @ vectors[j]) for i, j in p]) for k, p in kinds.items()}
@@ -612,12 +638,15 @@ def fit(faces: list[Face], system: System) -> None:
         print(f"  genuine {value:.3f}: {faces[i].source} / {faces[j].source}")
     print(f"anchors: Similarity 80 at cosine {cos80}, 95 at {cos95}")
     print(
-        f"fitted: LogisticScale(midpoint={fitted.midpoint}, width={fitted.width})  (in use: {SCALES[VERSION]})"
+        f"fitted for {system.version}: LogisticScale(midpoint={fitted.midpoint}, "
+        f"width={fitted.width})  (in use: {SCALES.get(system.version)})"
     )
-    print(
-        f"Similarity 50 at cosine {fitted.min_cosine(50):.3f}; SFace LFW threshold 0.363 -> "
-        f"Similarity {float(fitted.similarity(np.array(0.363))):.1f}"
-    )
+    line = f"Similarity 50 at cosine {fitted.min_cosine(50):.3f}"
+    if system.version in PUBLISHED_THRESHOLD:
+        label, cosine = PUBLISHED_THRESHOLD[system.version]
+        line += f"; {label} {cosine} -> Similarity {float(fitted.similarity(np.array(cosine))):.1f}"
+    print(line)
+    print()
 
 
 # --------------------------------------------------------------------------- main
@@ -636,11 +665,13 @@ def main(argv: list[str] | None = None) -> None:
     faces += extra_faces(extras, detector)
     systems = openrek_systems(store, detector)
     if args.fit:
-        fit(faces, systems[0])
+        for system in systems:
+            if system.version is not None:
+                fit(faces, system)
         return
     systems.append(peer_system())
     report = Report()
-    report.add("# Face identity: openrek (SFace) vs face_recognition (dlib)")
+    report.add("# Face identity: openrek (SFace 1.0, ArcFace-MBF 2.0) vs face_recognition (dlib)")
     report.add()
     report.add(
         f"Generated by `python bench/face_identity_accuracy.py` on {platform.platform()} "
