@@ -69,8 +69,7 @@ sys.path.insert(0, str(REPO / "tools"))
 from eval_data import eval_data_dir, fetch
 
 from openrek.config import Settings
-from openrek.inference.faces.detector import YuNetDetector
-from openrek.inference.faces.detector import refine_points
+from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.similarity import SCALES, LogisticScale, similarity
 from openrek.inference.registry import PackageFile, Wanted, fetch_all
@@ -477,6 +476,19 @@ def evaluate(
     for kind, pairs in kinds.items():
         report.add(f"- {kind} pairs: {len(pairs)}")
     report.add()
+    # The summary table goes here, filled in once every system has been measured.
+    summary_at = len(report.lines)
+    summary = [
+        "## Summary",
+        "",
+        "Each system at its own default threshold (the peer's scores are distances, lower = "
+        "more alike). Genuine = photos + crops; all = with session pairs; rank-1 stills: "
+        "stills with a mate in another photo, found first and above the threshold.",
+        "",
+        f"| system | impostors matched (of {len(kinds['impostor'])}) | genuine worst / median | all genuine matched | "
+        "EER (all) | TAR at FAR 0 (all) | rank-1 stills | false alarms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     raw: dict[str, dict[str, np.ndarray]] = {}
     vectors_by_system: dict[str, list[np.ndarray]] = {}
     for system in systems:
@@ -546,6 +558,7 @@ def evaluate(
         ]
         alone = [i for i, f in enumerate(faces) if f.kind == "photo" and i not in with_mate]
         n, correct, above = rank1(faces, vectors, system, with_mate, still_gallery)
+        stills_n, stills_correct = n, above
         report.add(
             f"- rank-1 identification, stills with a mate in another photo: {correct}/{n} "
             f"({above}/{n} also at the default threshold)"
@@ -569,12 +582,24 @@ def evaluate(
             f"- stills of people with no other photo, searched against every other still: "
             f"{false_alarms}/{len(alone)} top matches at the default threshold (false alarms)"
         )
+        shown_genuine = np.sort(shown(genuine))
+        summary.append(
+            f"| {system.name} | {int((imp >= system.threshold).sum())} | "
+            f"{shown_genuine[0 if system.threshold >= 0 else -1]:.3f} / "
+            f"{float(np.median(shown_genuine)):.3f} | "
+            f"{int((everything >= system.threshold).sum())}/{len(everything)} | "
+            f"{100 * eer(everything, imp):.1f}% | {100 * tar_at_far(everything, imp, 0.0)[0]:.1f}% | "
+            f"{stills_correct}/{stills_n} | {false_alarms}/{len(alone)} |"
+        )
         if getattr(system, "fallbacks", None):
             report.add(
                 f"- the peer's HOG detector missed {len(system.fallbacks)} of {len(faces)} faces "  # type: ignore[attr-defined]
                 "(it was given openrek's box for those)"
             )
         report.add()
+    summary.append("")
+    report.lines[summary_at:summary_at] = summary
+    print("\n".join(summary))
     return raw
 
 
@@ -629,12 +654,12 @@ def fit(faces: list[Face], system: System) -> None:
         f"genuine photos+crops: n {len(genuine)}, min {genuine.min():.3f}; session: n "
         f"{len(cos['session'])}, min {cos['session'].min():.3f}, median {np.median(cos['session']):.3f}"
     )
-    ranked = sorted(zip(imp, kinds["impostor"]), reverse=True)[:3]
+    ranked = sorted(zip(imp, kinds["impostor"], strict=True), reverse=True)[:3]
     for value, (i, j) in ranked:
         print(
             f"  impostor {value:.3f}: {faces[i].person} ({faces[i].source}) / {faces[j].person} ({faces[j].source})"
         )
-    for value, (i, j) in zip(genuine, kinds["photos"] + kinds["crops"]):
+    for value, (i, j) in zip(genuine, kinds["photos"] + kinds["crops"], strict=True):
         print(f"  genuine {value:.3f}: {faces[i].source} / {faces[j].source}")
     print(f"anchors: Similarity 80 at cosine {cos80}, 95 at {cos95}")
     print(

@@ -35,6 +35,7 @@ FACE_MODELS = (
 # searched with the model it was built with; vectors of two versions never meet.
 FACE_EMBEDDING_MODELS = {
     "1.0": "face-embedding-sface",
+    "2.0": "face-embedding-arcface-mbf",
 }
 
 

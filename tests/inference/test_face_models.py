@@ -56,7 +56,7 @@ def session(name: str) -> Session:
 
 @pytest.fixture(scope="module")
 def detector() -> YuNetDetector:
-    return YuNetDetector(session("face_detection_yunet_2023mar_dequantized.onnx"))
+    return YuNetDetector(session("face_detection_yunet_2023mar_prepared.onnx"))
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,28 @@ def dequantize_and_drop_stale_inputs(data: bytes) -> bytes:
     return drop_stale_inputs(dequantize_constant_weights(data))
 
 
+def free_image_size(data: bytes) -> bytes:
+    """Declare the image input's height and width symbolic instead of fixed.
+
+    YuNet is fully convolutional and its output reshapes follow the input, but the
+    file declares 640x640; with symbolic sizes the detector can run on a canvas
+    that fits the photo (no padding to a square, no upscaling of small photos).
+    """
+    import onnx
+
+    model = onnx.load_from_string(data)
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_param, dims[3].dim_param = "height", "width"
+    for output in model.graph.output:  # cell counts follow the input size
+        output.type.tensor_type.shape.dim[1].dim_param = "cells"
+    return bytes(model.SerializeToString())
+
+
+def prepare_detector(data: bytes) -> bytes:
+    return free_image_size(dequantize_constant_weights(data))
+
+
 PREPARATIONS: dict[str, Callable[[bytes], bytes]] = {
-    "dequantize-constant-weights": dequantize_constant_weights,
+    "dequantize-and-free-image-size": prepare_detector,
     "dequantize-and-drop-stale-inputs": dequantize_and_drop_stale_inputs,
 }

@@ -100,13 +100,14 @@ class ModelStore:
         for name in names:
             entry = self.entries[name]
             path = self.path(name)
+            fix = f"{PULL_COMMAND} --include {name}" if entry.optional else PULL_COMMAND
             if not path.exists():
                 raise ModelMissingError(
                     f"model '{name}' ({entry.model}) is missing: {path} does not exist. "
-                    f"Run `{PULL_COMMAND}` to fetch it."
+                    f"Run `{fix}` to fetch it."
                 )
             if sha256_of(path) != entry.sha256:
                 raise ModelMissingError(
                     f"model '{name}' ({entry.model}) at {path} is corrupt: its SHA-256 does "
-                    f"not match the pin. Run `{PULL_COMMAND}` to fetch it again."
+                    f"not match the pin. Run `{fix}` to fetch it again."
                 )

@@ -1,7 +1,7 @@
 """YuNet face detector (OpenCV Zoo, MIT) run through onnxruntime.
 
-The model takes a fixed 640x640 BGR canvas; images are scaled so the longer side
-fits and padded. Its heads are anchor-free: every cell of the stride-8/16/32 grids
+Images are scaled so the longer side is 640 px and padded to a multiple of 32
+(the model file is prepared to accept any such size, see inference/prepare.py). Its heads are anchor-free: every cell of the stride-8/16/32 grids
 predicts a class score, an objectness score, a box offset and five points.
 """
 
@@ -17,6 +17,9 @@ import numpy as np
 from openrek.inference.session import Session
 
 STRIDES = (8, 16, 32)
+# The longer side of the photo is scaled to this many pixels (the size YuNet was
+# trained and published at).
+CANVAS = 640
 
 
 @dataclass(frozen=True)
@@ -56,26 +59,34 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
 
 class YuNetDetector:
     def __init__(
-        self, session: Session, score_threshold: float = 0.6, iou_threshold: float = 0.3
+        self,
+        session: Session,
+        score_threshold: float = 0.6,
+        iou_threshold: float = 0.3,
+        canvas: int = CANVAS,
     ) -> None:
         self._session = session
         self._input = session.input_names[0]
-        self._size = int(session.input_shapes[0][2])  # type: ignore[arg-type]
+        self.canvas = canvas
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
 
     def detect(self, image_rgb: np.ndarray) -> FaceDetections:
         height, width = image_rgb.shape[:2]
-        scale = self._size / max(height, width)
+        scale = self.canvas / max(height, width)
         resized = cv2.resize(
             image_rgb,
             (max(1, round(width * scale)), max(1, round(height * scale))),
             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         )
-        canvas = np.zeros((self._size, self._size, 3), np.float32)
+        # The network takes any size divisible by its largest stride: pad only to that,
+        # not to a square, so a 3:2 photo costs two thirds of a square canvas.
+        rows = -(-resized.shape[0] // STRIDES[-1]) * STRIDES[-1]
+        cols = -(-resized.shape[1] // STRIDES[-1]) * STRIDES[-1]
+        canvas = np.zeros((rows, cols, 3), np.float32)
         canvas[: resized.shape[0], : resized.shape[1]] = resized[:, :, ::-1]  # RGB -> BGR
         outputs = self._session.run({self._input: canvas.transpose(2, 0, 1)[None]})
-        boxes, scores, points = self._decode(outputs)
+        boxes, scores, points = self._decode(outputs, cols)
         keep = nms(boxes, scores, self.iou_threshold)
         boxes, scores, points = boxes[keep] / scale, scores[keep], points[keep] / scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
@@ -83,7 +94,9 @@ class YuNetDetector:
         return FaceDetections(boxes.astype(np.float32), scores.astype(np.float32),
                               points.astype(np.float32))
 
-    def _decode(self, outputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _decode(
+        self, outputs: list[np.ndarray], canvas_width: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Output order: cls x3, obj x3, bbox x3, kps x3, each over strides 8, 16, 32.
         all_boxes, all_scores, all_points = [], [], []
         for level, stride in enumerate(STRIDES):
@@ -92,7 +105,7 @@ class YuNetDetector:
             chosen = np.nonzero(score >= self.score_threshold)[0]
             if chosen.size == 0:
                 continue
-            cells = self._size // stride
+            cells = canvas_width // stride  # grid cells per row
             col = (chosen % cells).astype(np.float32)
             row = (chosen // cells).astype(np.float32)
             bbox = outputs[6 + level][0, chosen]

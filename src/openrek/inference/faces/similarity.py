@@ -26,6 +26,18 @@ points refined, SFace embedding), and the curve put through them.
     the obama pairs are 0.69-0.78).
 The 50 point falls at cosine 0.347, beside SFace's LFW threshold (0.363 gives
 Similarity 53.5): where the model itself is undecided, so is the Similarity.
+
+FaceModelVersion 2.0 (ArcFace MobileFaceNet, WebFace600K) was fitted the same way, on
+the same faces and pairs, with the same rules (`--fit` fits both):
+  - Similarity 80 at cosine 0.41: the highest of the 1,165 impostor cosines was 0.359,
+    plus 0.05, rounded up to 0.01 (the impostors' Gaussian, mean 0.015 and sd 0.070,
+    puts a 1e-5 tail at 0.312, lower). That pair, two dark-haired women of the face-api
+    series, is also near the top for SFace (0.345) and dlib (distance 0.595); whoever
+    they are, counting it as an impostor only raises this anchor.
+  - Similarity 95 at cosine 0.55: the lowest genuine pair of independent photos (0.550,
+    the face-api woman; the obama pairs are 0.66-0.71).
+InsightFace publishes no cosine threshold for this model, so there is no third anchor;
+its 50 point falls at cosine 0.285, where the impostors are 3.9 sd above their mean.
 """
 
 from __future__ import annotations
@@ -71,6 +83,7 @@ class LogisticScale:
 # Per FaceModelVersion; see the module docstring for how each was fitted.
 SCALES: dict[str, LogisticScale] = {
     "1.0": LogisticScale(midpoint=0.3481, width=0.11067),
+    "2.0": LogisticScale(midpoint=0.2852, width=0.09016),
 }
 
 
