@@ -13,7 +13,8 @@ import pytest
 from botocore.model import ServiceModel, Shape, StructureShape
 
 from openrek.protocol.errors import SerializationException, ValidationException
-from openrek.protocol.validation import compile_java_pattern, parse_request
+from openrek.protocol.java_regex import compile_java_pattern
+from openrek.protocol.validation import parse_request
 
 MODEL: ServiceModel = botocore.session.get_session().get_service_model("rekognition")
 IMAGE = base64.b64encode(b"\xff\xd8\xff\xe0 not really a jpeg").decode()

@@ -184,7 +184,7 @@ def _bilinear(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     rows, cols = image.shape[:2]
     left, top = np.floor(xs).astype(np.int64), np.floor(ys).astype(np.int64)
     inside = (left >= 0) & (top >= 0) & (left + 1 < cols) & (top + 1 < rows)
-    out = np.zeros(xs.shape + (3,), dtype=np.uint8)
+    out = np.zeros((*xs.shape, 3), dtype=np.uint8)
     if not inside.any():
         return out
     lft, tp = left[inside], top[inside]
