@@ -112,6 +112,8 @@ def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path
     assert len(summary["Indexed"]) == 3 and summary["Failed"] == []
     found = openrek("search-faces-by-image", str(photos / "face_recognition/obama2.jpg"), "--collection-id", "family")
     assert {m["Face"]["ExternalImageId"] for m in found["FaceMatches"]} == {"obama.jpg", "obama3.jpg"}
+    described = openrek("describe-collection", "--collection-id", "family")
+    assert described["FaceCount"] == 3 and described["CreationTimestamp"][:2] == "20"
     listed = openrek("list-faces", "--collection-id", "family", "--max-results", "2")
     assert len(listed["Faces"]) == 2 and "NextToken" in listed
     compared = openrek("compare-faces", str(photos / "face_recognition/obama.jpg"), str(photos / "face_recognition/biden.jpg"))

@@ -110,3 +110,31 @@ def test_both_or_neither_image_source(unvalidated) -> None:
     both = {"Bytes": b"abc", "S3Object": {"Bucket": "bucket", "Name": "k"}}
     assert error_code(unvalidated, both) == "InvalidParameterException"
     assert error_code(unvalidated, {}) == "InvalidParameterException"
+
+
+def test_mutated_jpegs_never_crash_the_decoder(photos: Path) -> None:
+    """Random byte flips in a JPEG with EXIF: an image or an AWS image error, never a 500."""
+    from openrek.imaging.decode import decode_image
+    from openrek.protocol.errors import InternalServerError, RekognitionError
+
+    photo = Image.open(photos / "face_recognition/obama.jpg").convert("RGB").resize((120, 150))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "openrek"
+    out = io.BytesIO()
+    photo.save(out, "JPEG", exif=exif.tobytes())
+    original = out.getvalue()
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        data = bytearray(original)
+        for at in rng.integers(2, 400, size=int(rng.integers(1, 6))):  # header and EXIF
+            data[at] = int(rng.integers(0, 256))
+        try:
+            decode_image(bytes(data))
+        except RekognitionError as error:
+            assert not isinstance(error, InternalServerError)
+
+
+def test_s3_keys_the_file_system_cannot_hold(rekognition) -> None:
+    for key in ("a\u0000b.jpg", "x" * 300 + ".jpg"):
+        assert error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": key}}) == "InvalidS3ObjectException"

@@ -82,7 +82,8 @@ def _print_call(call: Any) -> int:
               f"{error.response['Error']['Message']}", file=sys.stderr)
         return 254  # the AWS CLI's exit code for a service error
     result.pop("ResponseMetadata", None)
-    print(json.dumps(result, indent=4))
+    # Timestamps print as the AWS CLI prints them (ISO 8601).
+    print(json.dumps(result, indent=4, default=lambda value: value.isoformat()))
     return 0
 
 

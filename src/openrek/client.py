@@ -40,6 +40,16 @@ class Client:
         self._dispatcher = Dispatcher(HANDLERS, self._services)
         self._methods = {xform_name(op): op for op in service_model().operation_names}
 
+    def close(self) -> None:
+        """Release the data directory's database connections."""
+        self._services.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._methods))
 

@@ -29,6 +29,7 @@ from openrek.storage.base import (
     FaceStore,
     InvalidPageToken,
     UserExists,
+    UserFaceLimit,
     UserMissing,
 )
 from openrek.storage.sqlite import SqliteFaceStore
@@ -205,9 +206,12 @@ def test_faces_add_list_filter_get_delete(store: FaceStore) -> None:
     assert store.get_faces("other", some) == {}
 
     store.create_user("c1", "u1")
-    store.associate_faces("c1", "u1", some[:2])
+    assert store.associate_faces("c1", "u1", some[:2], 100) == some[:2]
     assert {f.face_id for f in all_faces(store, "c1", user_id="u1")} == set(some[:2])
 
+    # faces[3] belongs to u1: kept until disassociated.
+    assert store.delete_faces("c1", [faces[3].face_id]) == []
+    assert store.disassociate_faces("c1", "u1", [faces[3].face_id]) == [faces[3].face_id]
     deleted = store.delete_faces("c1", [faces[3].face_id, "not-a-face", faces[4].face_id])
     assert deleted == [faces[3].face_id, faces[4].face_id]
     assert store.delete_faces("c1", [faces[3].face_id]) == []
@@ -256,20 +260,25 @@ def test_users_lifecycle(store: FaceStore) -> None:
     assert listed == names
 
     ids = [f.face_id for f in faces]
-    store.associate_faces("c1", "user-01", ids[:3])
+    assert store.associate_faces("c1", "user-01", ids[:3], 100) == ids[:3]
     assert store.get_user("c1", "user-01").status == "ACTIVE"
-    store.associate_faces("c1", "user-02", ids[2:4])  # ids[2] is taken: not stolen
+    # ids[2] is taken: not stolen, and not reported as given.
+    assert store.associate_faces("c1", "user-02", ids[2:4], 100) == [ids[3]]
     owners = {k: v.user_id for k, v in store.get_faces("c1", ids).items()}
     assert [owners[i] for i in ids] == ["user-01"] * 3 + ["user-02", None, None]
 
-    store.disassociate_faces("c1", "user-01", [ids[0], ids[3]])  # ids[3] isn't theirs
+    # ids[3] isn't theirs: only ids[0] is taken.
+    assert store.disassociate_faces("c1", "user-01", [ids[0], ids[3]]) == [ids[0]]
     owners = {k: v.user_id for k, v in store.get_faces("c1", ids).items()}
     assert [owners[i] for i in ids] == [None, "user-01", "user-01", "user-02", None, None]
     store.disassociate_faces("c1", "user-02", [ids[3]])
     assert store.get_user("c1", "user-02").status == "CREATED"
 
+    with pytest.raises(UserFaceLimit):  # user-01 holds 2; 2 more would pass a limit of 3
+        store.associate_faces("c1", "user-01", ids[4:6], 3)
+    assert store.get_faces("c1", ids[4:6])[ids[4]].user_id is None  # rolled back
     with pytest.raises(UserMissing):
-        store.associate_faces("c1", "nobody", ids[:1])
+        store.associate_faces("c1", "nobody", ids[:1], 100)
     with pytest.raises(UserMissing):
         store.delete_user("c1", "nobody")
 

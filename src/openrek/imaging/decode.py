@@ -7,6 +7,7 @@ file declaring a huge canvas) is refused without allocating the canvas.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -71,8 +72,9 @@ def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
         raise
     except Image.DecompressionBombError:
         raise ImageTooLargeException("Image dimensions exceed the allowed limit") from None
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError):
-        # Truncated, corrupt or hostile data: Pillow signals it with any of these.
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error):
+        # Truncated, corrupt or hostile data (a damaged EXIF block raises struct.error
+        # while the orientation is read): Pillow signals it with any of these.
         raise _invalid_format() from None
     if rgb.width < MIN_SIDE or rgb.height < MIN_SIDE:
         raise InvalidParameterException(

@@ -58,16 +58,19 @@ class ImageSource:
         return data
 
     def _read_local(self, bucket: str, key: str) -> bytes:
-        root = self._s3_dir.resolve()
-        path = (root / bucket / key).resolve()
-        # A key like "../../etc/passwd" must not leave the bucket folder.
-        if not path.is_relative_to(root / bucket) or not path.is_file():
-            raise InvalidS3ObjectException(S3_UNREADABLE)
-        if path.stat().st_size > MAX_S3_BYTES:
-            raise ImageTooLargeException(
-                f"S3 object size exceeds the limit of {MAX_S3_BYTES} bytes"
-            )
-        return path.read_bytes()
+        try:
+            root = self._s3_dir.resolve()
+            path = (root / bucket / key).resolve()
+            # A key like "../../etc/passwd" must not leave the bucket folder.
+            if not path.is_relative_to(root / bucket) or not path.is_file():
+                raise InvalidS3ObjectException(S3_UNREADABLE)
+            if path.stat().st_size > MAX_S3_BYTES:
+                raise ImageTooLargeException(
+                    f"S3 object size exceeds the limit of {MAX_S3_BYTES} bytes"
+                )
+            return path.read_bytes()
+        except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+            raise InvalidS3ObjectException(S3_UNREADABLE) from None
 
     def _read_remote(self, bucket: str, key: str, version: str | None) -> bytes:
         import botocore.exceptions

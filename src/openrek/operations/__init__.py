@@ -5,15 +5,33 @@ This is the only layer that knows both the models' results and AWS's shapes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from typing import Any
 
 from openrek.operations import collection_faces, collections, compare_faces, faces, users
 from openrek.protocol.dispatch import Handler
+from openrek.protocol.errors import ResourceNotFoundException
+from openrek.storage.base import CollectionMissing, UserMissing
+
+
+def _gone_is_not_found(handler: Handler) -> Handler:
+    """A collection or user deleted by another request while this one runs: 404, not 500."""
+
+    @functools.wraps(handler)
+    def run(params: dict[str, Any], services: Any) -> dict[str, Any]:
+        try:
+            return handler(params, services)
+        except CollectionMissing as gone:
+            raise ResourceNotFoundException(f"The collection id: {gone} does not exist") from None
+        except UserMissing as gone:
+            raise ResourceNotFoundException(f"The user id: {gone} does not exist") from None
+
+    return run
+
 
 HANDLERS: Mapping[str, Handler] = {
-    **faces.HANDLERS,
-    **collections.HANDLERS,
-    **collection_faces.HANDLERS,
-    **compare_faces.HANDLERS,
-    **users.HANDLERS,
+    name: _gone_is_not_found(handler)
+    for module in (faces, collections, collection_faces, compare_faces, users)
+    for name, handler in module.HANDLERS.items()
 }

@@ -11,7 +11,7 @@ import numpy as np
 from openrek.inference.faces.analyzer import FaceAnalysis, Need
 from openrek.operations.collections import bad_token, collection_or_404, page_size
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
-from openrek.operations.quality_filter import rejection_reasons
+from openrek.operations.quality_filter import quality_rank, rejection_reasons
 from openrek.protocol.errors import InvalidParameterException
 from openrek.storage.base import Collection, FaceRecord, InvalidPageToken, Match
 
@@ -83,9 +83,12 @@ def index_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     for face in faces:
         reasons = rejection_reasons(face, quality_filter)
         (unindexed.append((face, reasons)) if reasons else passing.append(face))
-    # Faces arrive largest first: past MaxFaces the smallest good faces are dropped.
-    unindexed += [(face, ["EXCEEDS_MAX_FACES"]) for face in passing[max_faces:]]
-    passing = passing[:max_faces]
+    # Past MaxFaces, AWS drops the lowest-quality faces first; equal quality, the smallest.
+    # The kept faces are answered largest first, as they were detected.
+    ranked = sorted(passing, key=lambda f: (-quality_rank(f), -f.area))
+    kept = {id(f) for f in ranked[:max_faces]}
+    unindexed += [(face, ["EXCEEDS_MAX_FACES"]) for face in passing if id(face) not in kept]
+    passing = [face for face in passing if id(face) in kept]
 
     image_id = str(uuid.uuid4())
     now = time.time()
@@ -159,6 +162,15 @@ def delete_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
         else:
             deletable.append(face_id)
     deleted = services.store.delete_faces(collection.collection_id, deletable)
+    # A face associated to a user by another request meanwhile is kept by the store.
+    for face_id, record in services.store.get_faces(
+        collection.collection_id, [f for f in deletable if f not in set(deleted)]
+    ).items():
+        if record.user_id is not None:
+            failures.append(
+                {"FaceId": face_id, "UserId": record.user_id,
+                 "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+            )
     result: dict[str, Any] = {"DeletedFaces": deleted}
     if failures:
         result["UnsuccessfulFaceDeletions"] = failures

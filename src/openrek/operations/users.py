@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +20,13 @@ from openrek.protocol.errors import (
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
-from openrek.storage.base import Collection, InvalidPageToken, UserExists, UserMissing
+from openrek.storage.base import (
+    Collection,
+    InvalidPageToken,
+    UserExists,
+    UserFaceLimit,
+    UserMissing,
+)
 
 MAX_FACES_PER_USER = 100
 DEFAULT_ASSOCIATE_THRESHOLD = 75.0
@@ -26,6 +34,17 @@ DEFAULT_SEARCH_THRESHOLD = 80.0
 DEFAULT_MAX_USERS = 500
 # How many nearest faces a user search looks at before grouping them by user.
 FACES_SCANNED_FOR_USERS = 4096
+
+
+# Calls that carry the same ClientRequestToken run one at a time, so a retry that
+# overlaps the original waits for its answer instead of repeating its effect.
+_TOKEN_LOCKS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_TOKEN_LOCKS_GUARD = threading.Lock()
+
+
+def _token_lock(key: str) -> threading.Lock:
+    with _TOKEN_LOCKS_GUARD:
+        return _TOKEN_LOCKS[key]
 
 
 def _idempotent(
@@ -39,16 +58,17 @@ def _idempotent(
     fingerprint = json.dumps(
         {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
     )
-    earlier = services.store.recall_request(scope, token)
-    if earlier is not None:
-        if earlier[0] != fingerprint:
-            raise IdempotentParameterMismatchException(
-                "ClientRequestToken was used before with different parameters"
-            )
-        return dict(json.loads(earlier[1]))
-    result = run()
-    services.store.remember_request(scope, token, fingerprint, json.dumps(result))
-    return result
+    with _token_lock(f"{scope}:{token}"):
+        earlier = services.store.recall_request(scope, token)
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                raise IdempotentParameterMismatchException(
+                    "ClientRequestToken was used before with different parameters"
+                )
+            return dict(json.loads(earlier[1]))
+        result = run()
+        services.store.remember_request(scope, token, fingerprint, json.dumps(result))
+        return result
 
 
 def _user_or_404(services: Any, collection: Collection, user_id: str) -> Any:
@@ -58,6 +78,10 @@ def _user_or_404(services: Any, collection: Collection, user_id: str) -> Any:
         raise ResourceNotFoundException(
             f"The user id: {user_id} does not exist in collection {collection.collection_id}"
         ) from None
+
+
+def _status(services: Any, collection: Collection, user_id: str) -> str:
+    return str(services.store.get_user(collection.collection_id, user_id).status)
 
 
 def create_user(params: dict[str, Any], services: Any) -> dict[str, Any]:
@@ -142,18 +166,23 @@ def associate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
                     )
                     continue
             accepted.append(face_id)
+        # Faces the user already has are ignored and not returned, as on AWS.
         new = [f for f in accepted if f not in current_ids]
-        if len(current_ids) + len(new) > MAX_FACES_PER_USER:
+        try:
+            given = store.associate_faces(collection.collection_id, user_id, new, MAX_FACES_PER_USER)
+        except UserFaceLimit:
             raise ServiceQuotaExceededException(
                 f"A user can have at most {MAX_FACES_PER_USER} associated faces"
-            )
-        store.associate_faces(collection.collection_id, user_id, new)
-        result: dict[str, Any] = {
-            "AssociatedFaces": [{"FaceId": f} for f in accepted],
-            "UserStatus": "ACTIVE",
+            ) from None
+        # A face another call gave to someone else meanwhile was not given here.
+        failures += [
+            {"FaceId": f, "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]} for f in new if f not in given
+        ]
+        return {
+            "AssociatedFaces": [{"FaceId": f} for f in given],
+            "UnsuccessfulFaceAssociations": failures,
+            "UserStatus": _status(services, collection, user_id),
         }
-        result["UnsuccessfulFaceAssociations"] = failures
-        return result
 
     return _idempotent(services, "AssociateFaces", params, run)
 
@@ -170,21 +199,21 @@ def disassociate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
         removed: list[str] = []
         for face_id in wanted:
             record = records.get(face_id)
-            # A face that exists but belongs to nobody was never this user's: not found.
-            if record is None or record.user_id is None:
+            if record is None:
                 failures.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
-            elif record.user_id != user_id:
+            elif record.user_id is not None and record.user_id != user_id:
                 failures.append(
                     {"FaceId": face_id, "UserId": record.user_id,
                      "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
                 )
-            else:
+            elif record.user_id == user_id:
                 removed.append(face_id)
-        services.store.disassociate_faces(collection.collection_id, user_id, removed)
+            # A face that belongs to nobody is ignored and not returned, as on AWS.
+        taken = services.store.disassociate_faces(collection.collection_id, user_id, removed)
         return {
-            "DisassociatedFaces": [{"FaceId": f} for f in removed],
+            "DisassociatedFaces": [{"FaceId": f} for f in taken],
             "UnsuccessfulFaceDisassociations": failures,
-            "UserStatus": "ACTIVE",
+            "UserStatus": _status(services, collection, user_id),
         }
 
     return _idempotent(services, "DisassociateFaces", params, run)

@@ -33,6 +33,10 @@ class UserMissing(StoreError):
     pass
 
 
+class UserFaceLimit(StoreError):
+    """Associating the faces would give the user more than its limit."""
+
+
 @dataclass(frozen=True)
 class Collection:
     collection_id: str
@@ -103,7 +107,9 @@ class FaceStore(Protocol):
         user_id: str | None = None,
     ) -> Page[FaceRecord]: ...
     def get_faces(self, collection_id: str, face_ids: list[str]) -> dict[str, FaceRecord]: ...
-    def delete_faces(self, collection_id: str, face_ids: list[str]) -> list[str]: ...  # deleted
+    def delete_faces(
+        self, collection_id: str, face_ids: list[str]
+    ) -> list[str]: ...  # deleted; faces that belong to a user are kept
     def search(
         self, collection_id: str, vector: np.ndarray, limit: int, min_cosine: float
     ) -> list[Match]: ...  # best first, at most `limit`, each cosine >= min_cosine
@@ -113,8 +119,12 @@ class FaceStore(Protocol):
     def get_user(self, collection_id: str, user_id: str) -> UserRecord: ...  # raises UserMissing
     def delete_user(self, collection_id: str, user_id: str) -> None: ...  # frees its faces
     def list_users(self, collection_id: str, token: str | None, limit: int) -> Page[UserRecord]: ...
-    def associate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> None: ...
-    def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> None: ...
+    def associate_faces(
+        self, collection_id: str, user_id: str, face_ids: list[str], max_faces: int
+    ) -> list[str]: ...  # newly associated; raises UserFaceLimit past max_faces
+    def disassociate_faces(
+        self, collection_id: str, user_id: str, face_ids: list[str]
+    ) -> list[str]: ...  # the faces taken from the user
 
     # Idempotency of ClientRequestToken calls: the request's fingerprint and its answer.
     def remember_request(

@@ -36,6 +36,7 @@ from ..base import (
     Match,
     Page,
     UserExists,
+    UserFaceLimit,
     UserMissing,
     UserRecord,
 )
@@ -57,6 +58,9 @@ from .rows import (
 from .schema import initialise
 from .tokens import Cursor, PageTokens
 from .vectors import EXACT_LIMIT
+
+# How long a ClientRequestToken's answer is remembered.
+REQUEST_MEMORY_SECONDS = 24 * 3600
 
 
 class SqliteFaceStore:
@@ -184,7 +188,12 @@ class SqliteFaceStore:
             ).fetchone()
             if row is None:
                 raise CollectionMissing(collection_id)
-            # Faces and users go with it through ON DELETE CASCADE.
+            # Faces and users go with it through ON DELETE CASCADE; remembered answers
+            # (scoped "Operation:collection") too, so a new namesake starts clean.
+            conn.execute(
+                "DELETE FROM requests WHERE substr(scope, instr(scope, ':') + 1) = ?",
+                (collection_id,),
+            )
         self._indexes.drop(row[0])
 
     def tag_collection(self, collection_id: str, tags: dict[str, str]) -> None:
@@ -330,7 +339,8 @@ class SqliteFaceStore:
                 users: set[str] = set()
                 for part in chunks(wanted):
                     for seq, face_id, user_id in conn.execute(
-                        f"DELETE FROM faces WHERE collection_pk = ? "
+                        # A face that belongs to a user stays: it must be disassociated first.
+                        f"DELETE FROM faces WHERE collection_pk = ? AND user_id IS NULL "
                         f"AND face_id IN ({placeholders(len(part))}) "
                         "RETURNING seq, face_id, user_id",
                         (pk, *part),
@@ -462,32 +472,52 @@ class SqliteFaceStore:
         ).fetchone():
             raise UserMissing(user_id)
 
-    def associate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> None:
-        """Give the listed faces to the user. Faces that don't exist or already belong to
-        another user are left alone: the caller reports those as unsuccessful (it checks
-        with get_faces), and a race with another AssociateFaces can't steal a face."""
-        with self._transaction() as conn:
-            pk = self._pk(conn, collection_id)
-            self._require_user(conn, pk, user_id)
-            for part in chunks(list(dict.fromkeys(face_ids))):
-                conn.execute(
-                    "UPDATE faces SET user_id = ? WHERE collection_pk = ? AND user_id IS NULL "
-                    f"AND face_id IN ({placeholders(len(part))})",
-                    (user_id, pk, *part),
-                )
-            conn.execute(USER_STATUS_SQL, (pk, user_id))
+    def associate_faces(
+        self, collection_id: str, user_id: str, face_ids: list[str], max_faces: int
+    ) -> list[str]:
+        """Give the listed faces to the user; returns the faces newly given.
 
-    def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> None:
+        Faces that don't exist or already belong to any user are left alone (the
+        caller reports those). The per-user limit is checked inside the same write
+        transaction, so concurrent calls cannot push a user past it."""
         with self._transaction() as conn:
             pk = self._pk(conn, collection_id)
             self._require_user(conn, pk, user_id)
+            given: list[str] = []
             for part in chunks(list(dict.fromkeys(face_ids))):
-                conn.execute(
-                    "UPDATE faces SET user_id = NULL WHERE collection_pk = ? AND user_id = ? "
-                    f"AND face_id IN ({placeholders(len(part))})",
-                    (pk, user_id, *part),
-                )
+                given += [
+                    row[0]
+                    for row in conn.execute(
+                        "UPDATE faces SET user_id = ? WHERE collection_pk = ? AND user_id IS NULL "
+                        f"AND face_id IN ({placeholders(len(part))}) RETURNING face_id",
+                        (user_id, pk, *part),
+                    ).fetchall()
+                ]
+            (held,) = conn.execute(
+                "SELECT COUNT(*) FROM faces WHERE collection_pk = ? AND user_id = ?", (pk, user_id)
+            ).fetchone()
+            if held > max_faces:
+                raise UserFaceLimit(user_id)  # rolls the whole transaction back
             conn.execute(USER_STATUS_SQL, (pk, user_id))
+        return given
+
+    def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> list[str]:
+        """Take the listed faces from the user; returns the faces taken."""
+        with self._transaction() as conn:
+            pk = self._pk(conn, collection_id)
+            self._require_user(conn, pk, user_id)
+            taken: list[str] = []
+            for part in chunks(list(dict.fromkeys(face_ids))):
+                taken += [
+                    row[0]
+                    for row in conn.execute(
+                        "UPDATE faces SET user_id = NULL WHERE collection_pk = ? AND user_id = ? "
+                        f"AND face_id IN ({placeholders(len(part))}) RETURNING face_id",
+                        (pk, user_id, *part),
+                    ).fetchall()
+                ]
+            conn.execute(USER_STATUS_SQL, (pk, user_id))
+        return taken
 
     # ------------------------------------------------------------ idempotency
 
@@ -495,11 +525,14 @@ class SqliteFaceStore:
         self, scope: str, token: str, fingerprint: str, response_json: str
     ) -> None:
         # First answer wins: a retry of the same request must get the original response.
+        # Answers are kept for a day (a retry comes within minutes), so the table stays small.
+        now = time.time()
         with self._transaction() as conn:
+            conn.execute("DELETE FROM requests WHERE created_at < ?", (now - REQUEST_MEMORY_SECONDS,))
             conn.execute(
                 "INSERT OR IGNORE INTO requests (scope, token, fingerprint, response_json, "
                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                (scope, token, fingerprint, response_json, time.time()),
+                (scope, token, fingerprint, response_json, now),
             )
 
     def recall_request(self, scope: str, token: str) -> tuple[str, str] | None:
