@@ -244,7 +244,7 @@ def _user_matches(
     return [
         {
             "Similarity": float(services.similarity(cosine, collection.face_model_version)),
-            "User": {"UserId": user, "UserStatus": "ACTIVE"},
+            "User": {"UserId": user, "UserStatus": "ACTIVE"},  # it has faces, so ACTIVE
         }
         for user, cosine in ranked
     ]
