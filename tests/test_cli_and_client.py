@@ -118,3 +118,12 @@ def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path
     assert len(listed["Faces"]) == 2 and "NextToken" in listed
     compared = openrek("compare-faces", str(photos / "face_recognition/obama.jpg"), str(photos / "face_recognition/biden.jpg"))
     assert compared["FaceMatches"] == [] and len(compared["UnmatchedFaces"]) == 1
+
+
+def test_non_storage_operations_leave_nothing_on_disk(models, photos: Path, tmp_path: Path) -> None:
+    data_dir = tmp_path / "untouched"
+    with Client(settings=Settings(data_dir=data_dir, models_dir=models.models_dir)) as client:
+        photo = (photos / "face_recognition/obama.jpg").read_bytes()
+        client.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
+        client.compare_faces(SourceImage={"Bytes": photo}, TargetImage={"Bytes": photo})
+    assert not data_dir.exists()

@@ -32,6 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = Services.start(settings)  # models load here, before the port opens
+    _ = services.store  # the database opens too: an unusable data dir stops start-up here
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir}, models in {settings.models_dir})",
@@ -68,8 +69,8 @@ def _verb(args: argparse.Namespace) -> int:
     from openrek.cli_verbs import run_verb
     from openrek.client import Client
 
-    client = Client(settings=_settings(args))
-    return _print_call(lambda: run_verb(client, args))
+    with Client(settings=_settings(args)) as client:
+        return _print_call(lambda: run_verb(client, args))
 
 
 def _print_call(call: Any) -> int:

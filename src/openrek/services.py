@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -74,22 +75,29 @@ class Services:
     images: ImageSource
     faces: FaceAnalyzer
     embedders: dict[str, FaceEmbedder]
-    store: FaceStore
+    _store: FaceStore | None = field(default=None, repr=False)
+    _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
         models = ModelStore(settings.models_dir)
-        faces = build_face_analyzer(models, settings)
-        embedders = build_embedders(models, settings)
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
-            faces=faces,
-            embedders=embedders,
-            store=SqliteFaceStore(settings.database_path),
+            faces=build_face_analyzer(models, settings),
+            embedders=build_embedders(models, settings),
         )
+
+    @property
+    def store(self) -> FaceStore:
+        """The collections database, opened on first use: a script that only runs
+        non-storage operations leaves nothing on disk."""
+        with self._store_lock:
+            if self._store is None:
+                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                self._store = SqliteFaceStore(self.settings.database_path)
+            return self._store
 
     @property
     def default_face_model_version(self) -> str:
@@ -114,4 +122,5 @@ class Services:
         return decode_image(self.images.read(image, max_bytes))
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
