@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
 from eval_data import eval_data_dir
+from face_labels import iou
 
 from openrek.config import Settings
 from openrek.inference.faces import appearance
@@ -118,14 +119,6 @@ def detect(
         (np.array([r[0], r[1], r[0] + r[2], r[1] + r[3]]) / scale, r[4:14].reshape(5, 2) / scale)
         for r in ([] if rows is None else rows)
     ]
-
-
-def iou(a: Iterable[float], b: Iterable[float]) -> float:
-    ax1, ay1, ax2, ay2 = a
-    bx1, by1, bx2, by2 = b
-    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def paste_mask(image_rgb: np.ndarray, five_points: np.ndarray, mask_rgb: np.ndarray) -> np.ndarray:

@@ -46,6 +46,10 @@ from PIL import Image
 from served import Server, running_server, tree_status_kib
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+
+from face_labels import iou
+
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 DEFAULT_LABELS = REPO / "tests" / "data" / "face_labels.json"
 DEFAULT_OUT = REPO / "bench" / "results" / "detect_faces.md"
@@ -154,14 +158,6 @@ def load_labels(path: Path) -> dict[str, list[Box]] | None:
 
 
 # --------------------------------------------------------------------------- scoring
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def match(labels: Sequence[Box], found: Sequence[Box], threshold: float) -> list[float]:

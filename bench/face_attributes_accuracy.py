@@ -20,19 +20,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
 from eval_data import eval_data_dir, fetch
+from face_labels import iou
 
 from openrek import Client
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 RESULTS = REPO / "bench" / "results" / "face_attributes.md"
-
-
-def iou(a: list[float], b: list[float]) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union else 0.0
 
 
 def main() -> None:

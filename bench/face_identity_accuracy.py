@@ -67,6 +67,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
 
 from eval_data import eval_data_dir, fetch
+from face_labels import iou
 
 from openrek.config import Settings
 from openrek.inference.faces.detector import YuNetDetector, refine_points
@@ -182,14 +183,6 @@ class Face:
 
 
 # --------------------------------------------------------------------------- faces
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from face_labels import iou
 from PIL import Image
 
 from openrek.inference.faces.detector import YuNetDetector, refine_points
@@ -46,12 +47,6 @@ class Face:
     box: np.ndarray
     points: np.ndarray  # refined
     vector: np.ndarray
-
-
-def iou(a: np.ndarray, b: list[float]) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def read_rgb(path: Path) -> np.ndarray:
