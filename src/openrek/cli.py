@@ -60,7 +60,7 @@ def _models(args: argparse.Namespace) -> int:
             state = "present" if present else ("opt-in" if entry.optional else "missing")
             print(
                 f"{entry.name:28} {state:8} {entry.licence:16} "
-                f"{entry.model}  [{entry.source.registry} {entry.source.package}=={entry.source.version}]"
+                f"{entry.model}  [{entry.carriers()}]"
             )
     return 0
 

