@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,18 @@ FACE_EMBEDDING_MODELS = {
 }
 
 
+# Analysers beyond faces: area -> "module:function" building it from (ModelStore,
+# Settings, FaceAnalyzer). Their models are verified at start-up (a missing file stops
+# the server there) but loaded on first use, so a server that only handles faces
+# keeps only the face models in memory.
+ANALYZERS: dict[str, str] = {
+    "labels": "openrek.inference.labels.labeler:build",
+    "text": "openrek.inference.text.reader:build",
+    "moderation": "openrek.inference.moderation.moderator:build",
+    "protective_equipment": "openrek.inference.ppe.inspector:build",
+}
+
+
 def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
     store.verify(FACE_MODELS)
 
@@ -75,19 +88,34 @@ class Services:
     images: ImageSource
     faces: FaceAnalyzer
     embedders: dict[str, FaceEmbedder]
+    models: ModelStore | None = field(default=None, repr=False)
     _store: FaceStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _analyzers: dict[str, Any] = field(default_factory=dict, repr=False)
+    _analyzers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
         models = ModelStore(settings.models_dir)
+        models.verify(models.default_names)
         return cls(
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
             faces=build_face_analyzer(models, settings),
             embedders=build_embedders(models, settings),
+            models=models,
         )
+
+    def analyzer(self, area: str) -> Any:
+        """The analyser of one area (see ANALYZERS), built on first use."""
+        with self._analyzers_lock:
+            if area not in self._analyzers:
+                module, function = ANALYZERS[area].split(":")
+                build = getattr(importlib.import_module(module), function)
+                models = self.models or ModelStore(self.settings.models_dir)
+                self._analyzers[area] = build(models, self.settings, self.faces)
+            return self._analyzers[area]
 
     @property
     def store(self) -> FaceStore:

@@ -9,7 +9,17 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from openrek.operations import collection_faces, collections, compare_faces, faces, users
+from openrek.operations import (
+    collection_faces,
+    collections,
+    compare_faces,
+    faces,
+    labels,
+    moderation,
+    protective_equipment,
+    text,
+    users,
+)
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import ResourceNotFoundException
 from openrek.storage.base import CollectionMissing, UserMissing
@@ -32,6 +42,16 @@ def _gone_is_not_found(handler: Handler) -> Handler:
 
 HANDLERS: Mapping[str, Handler] = {
     name: _gone_is_not_found(handler)
-    for module in (faces, collections, collection_faces, compare_faces, users)
+    for module in (
+        faces,
+        collections,
+        collection_faces,
+        compare_faces,
+        users,
+        labels,
+        text,
+        moderation,
+        protective_equipment,
+    )
     for name, handler in module.HANDLERS.items()
 }

@@ -1,0 +1,9 @@
+"""DetectModerationLabels."""
+
+from __future__ import annotations
+
+from openrek.protocol.dispatch import Handler
+
+# Empty until DetectModerationLabels is implemented: the dispatcher then answers
+# UnsupportedOperationException naming it.
+HANDLERS: dict[str, Handler] = {}

@@ -1,0 +1,9 @@
+"""DetectProtectiveEquipment."""
+
+from __future__ import annotations
+
+from openrek.protocol.dispatch import Handler
+
+# Empty until DetectProtectiveEquipment is implemented: the dispatcher then answers
+# UnsupportedOperationException naming it.
+HANDLERS: dict[str, Handler] = {}
