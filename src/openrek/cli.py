@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from openrek.cli_verbs import add_verbs
+from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.config import DEFAULT_PORT, Settings
 from openrek.inference.store import ModelMissingError, ModelStore
 
@@ -65,12 +68,58 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verb(args: argparse.Namespace) -> int:
-    from openrek.cli_verbs import run_verb
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[Any]:
+    """boto3 against `--endpoint-url` when given, else openrek in this process."""
+    if args.endpoint_url:
+        import boto3
+
+        yield boto3.client(
+            "rekognition",
+            endpoint_url=args.endpoint_url,
+            region_name=args.region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            # A server without OPENREK_ACCESS_KEYS accepts any; boto3 just needs some.
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "openrek"),
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "openrek"),
+        )
+        return
     from openrek.client import Client
 
     with Client(settings=_settings(args)) as client:
+        yield client
+
+
+def _verb(args: argparse.Namespace) -> int:
+    from openrek.cli_verbs import run_verb
+
+    with _client(args) as client:
         return _print_call(lambda: run_verb(client, args))
+
+
+def _annotate(args: argparse.Namespace) -> int:
+    from openrek.annotate import annotate
+
+    out = args.out or args.photo.with_name(f"{args.photo.stem}.annotated.jpg")
+    with _client(args) as client:
+        image, responses = annotate(
+            client,
+            args.photo.read_bytes(),
+            args.features,
+            args.min_confidence,
+            warn=lambda message: print(f"openrek annotate: skipped {message}", file=sys.stderr),
+        )
+    image.save(out)
+    counts = ", ".join(f"{feature}: {_count(response)}" for feature, response in responses.items())
+    print(f"{out} ({counts})")
+    return 0
+
+
+def _count(response: dict[str, Any]) -> int:
+    if "FaceDetails" in response:
+        return len(response["FaceDetails"])
+    if "Labels" in response:
+        return len(response["Labels"])
+    return sum(1 for found in response.get("TextDetections", []) if found["Type"] == "LINE")
 
 
 def _print_call(call: Any) -> int:
@@ -105,6 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(run=_models)
 
     add_verbs(commands, _verb)
+
+    from openrek.annotate import FEATURES
+
+    draw = commands.add_parser("annotate", help="draw faces, labels' instances and text on a photo")
+    draw.add_argument("photo", type=Path, help="JPEG or PNG file")
+    draw.add_argument("--out", type=Path, default=None, help="where to write (default PHOTO.annotated.jpg)")
+    draw.add_argument("--features", nargs="+", choices=FEATURES, default=list(FEATURES))
+    draw.add_argument("--min-confidence", type=float, default=55.0, help="for labels (default 55)")
+    add_connection_options(draw)
+    draw.set_defaults(run=_annotate)
     return parser
 
 

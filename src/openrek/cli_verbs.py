@@ -39,6 +39,10 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "disassociate-faces": ("DisassociateFaces", ()),
     "search-users": ("SearchUsers", ()),
     "search-users-by-image": ("SearchUsersByImage", ("Image",)),
+    "detect-labels": ("DetectLabels", ("Image",)),
+    "detect-text": ("DetectText", ("Image",)),
+    "detect-moderation-labels": ("DetectModerationLabels", ("Image",)),
+    "detect-protective-equipment": ("DetectProtectiveEquipment", ("Image",)),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}
@@ -70,7 +74,11 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
             elif member.type_name == "map":
                 parser.add_argument(_option(name), dest=name, type=json.loads, required=required,
                                     help='JSON object, e.g. \'{"team": "door"}\'')
-        parser.add_argument("--data-dir", type=Path, default=None)
+            elif member.type_name in ("structure", "list"):
+                # As the AWS CLI accepts them: JSON, e.g. --filters '{"WordFilter": {...}}'
+                parser.add_argument(_option(name), dest=name, type=json.loads, required=required,
+                                    help=f"JSON ({member.name})")
+        add_connection_options(parser)
         parser.set_defaults(run=run, verb=verb)
 
 
@@ -82,6 +90,14 @@ def _params(args: argparse.Namespace, operation: str) -> dict[str, Any]:
         for name in model.input_shape.members
         if getattr(args, name, None) is not None
     }
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="run in this process on this data dir (default: OPENREK_DATA_DIR)")
+    parser.add_argument("--endpoint-url", default=None,
+                        help="call a running server instead, e.g. http://127.0.0.1:8765")
+    parser.add_argument("--region", default=None, help="with --endpoint-url (default us-east-1)")
 
 
 def _external_id(path: Path) -> str:
