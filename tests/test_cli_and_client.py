@@ -127,3 +127,38 @@ def test_non_storage_operations_leave_nothing_on_disk(models, photos: Path, tmp_
         client.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
         client.compare_faces(SourceImage={"Bytes": photo}, TargetImage={"Bytes": photo})
     assert not data_dir.exists()
+
+
+def test_annotate_draws_faces_labels_and_text_from_a_server(server, photos: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from openrek.annotate import COLOURS
+
+    out = tmp_path / "boxed.png"
+    done = run(sys.executable, "-m", "openrek", "annotate", str(photos / "insightface/t1.jpg"),
+               "--out", str(out), "--endpoint-url", server.url)
+    assert done.returncode == 0, done.stderr
+    assert "skipped" not in done.stderr, done.stderr  # every feature answered
+    assert "faces: 6" in done.stdout
+    drawn = Image.open(out).convert("RGB")
+    original = Image.open(photos / "insightface/t1.jpg").convert("RGB")
+    assert drawn.size == original.size
+    pixels = set(drawn.getdata())
+    # Each kind of finding is outlined in its own colour: faces and the people's
+    # instances (Person) are in this photo.
+    assert COLOURS["faces"] in pixels and COLOURS["labels"] in pixels
+
+
+def test_cli_detect_verbs_take_json_structures(models, photos: Path, tmp_path: Path) -> None:
+    done = run(sys.executable, "-m", "openrek", "detect-text", str(photos / "opencv-doc/scenetext01.jpg"),
+               "--filters", '{"WordFilter": {"MinConfidence": 99.5}}', "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    assert done.returncode == 0, done.stderr
+    words = [d for d in json.loads(done.stdout)["TextDetections"] if d["Type"] == "WORD"]
+    assert all(word["Confidence"] >= 99.5 for word in words)
+    done = run(sys.executable, "-m", "openrek", "detect-labels", str(photos / "skimage/chelsea.png"),
+               "--max-labels", "3", "--data-dir", str(tmp_path),
+               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    assert done.returncode == 0, done.stderr
+    labels = json.loads(done.stdout)["Labels"]
+    assert 0 < len(labels) <= 3 and "Cat" in {label["Name"] for label in labels}
