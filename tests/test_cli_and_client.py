@@ -161,4 +161,6 @@ def test_cli_detect_verbs_take_json_structures(models, photos: Path, tmp_path: P
                env={"OPENREK_MODELS_DIR": str(models.models_dir)})
     assert done.returncode == 0, done.stderr
     labels = json.loads(done.stdout)["Labels"]
-    assert 0 < len(labels) <= 3 and "Cat" in {label["Name"] for label in labels}
+    assert 0 < len(labels) <= 3
+    # The three most confident labels of a cat photo are the cat and its ancestors.
+    assert {label["Name"] for label in labels} <= {"Cat", "Pet", "Mammal", "Animal"}
