@@ -1,0 +1,101 @@
+"""TextReader: photo -> lines of text and their words, each with a quad and a confidence.
+
+Detect line quads, crop each upright along its own slant, turn upside-down crops
+around, read all crops in width-sorted batches, then cut every line into words at
+the spaces the recogniser emitted, each word's quad the slice of its line's quad
+between the word's first and last character.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+
+from openrek.config import Settings
+from openrek.inference.session import open_session
+from openrek.inference.store import ModelStore
+from openrek.inference.text.detector import TextDetector
+from openrek.inference.text.geometry import crop_quad, reading_quad, slice_quad, turn_around
+from openrek.inference.text.orientation import OrientationClassifier
+from openrek.inference.text.recognizer import TextRecognizer
+
+TEXT_MODELS = ("text-detector", "text-orientation", "text-recognizer")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    confidence: float  # 0-1
+    quad: np.ndarray  # (4, 2) photo pixels, reading order (top-left of the text first)
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    confidence: float  # 0-1
+    quad: np.ndarray
+    words: list[Word]
+
+
+class TextReader:
+    def __init__(
+        self,
+        detector: TextDetector,
+        orientation: OrientationClassifier | None,
+        recognizer: TextRecognizer,
+    ) -> None:
+        self.detector = detector
+        self.orientation = orientation
+        self.recognizer = recognizer
+
+    def read(self, image_rgb: np.ndarray) -> list[Line]:
+        """Every line with readable text, in reading order (rows top to bottom, each
+        row left to right)."""
+        image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])  # PaddleOCR models read BGR
+        quads = [reading_quad(found.quad) for found in self.detector.detect(image_bgr)]
+        if not quads:
+            return []
+        crops = [crop_quad(image_bgr, quad) for quad in quads]
+        if self.orientation is not None:
+            for index, flipped in enumerate(self.orientation.upside_down(crops)):
+                if flipped:
+                    quads[index] = turn_around(quads[index])
+                    crops[index] = np.ascontiguousarray(crops[index][::-1, ::-1])
+        lines = []
+        for quad, read in zip(quads, self.recognizer.read(crops), strict=True):
+            if not read.words:
+                continue
+            words = [Word(w.text, w.confidence, slice_quad(quad, w.start, w.end)) for w in read.words]
+            lines.append(Line(read.text, read.confidence, quad, words))
+        return reading_order(lines)
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """Rows top to bottom, lines within a row left to right. Two lines share a row
+    when their vertical centres are closer than half the smaller one's height."""
+    boxes = [(line, line.quad[:, 1].mean(), np.ptp(line.quad[:, 1])) for line in lines]
+    boxes.sort(key=lambda b: b[1])
+    rows: list[list[tuple[Line, float, float]]] = []
+    for box in boxes:
+        row = rows[-1] if rows else None
+        if row is not None and abs(box[1] - row[0][1]) < 0.5 * min(box[2], row[0][2]):
+            row.append(box)
+        else:
+            rows.append([box])
+    return [b[0] for row in rows for b in sorted(row, key=lambda b: b[0].quad[:, 0].min())]
+
+
+def build(store: ModelStore, settings: Settings, faces: object = None) -> TextReader:
+    store.verify(TEXT_MODELS)
+    recognizer_path = store.path("text-recognizer")
+    # The character list lives in the ONNX file's metadata; read it without weights.
+    model = onnx.load(str(recognizer_path), load_external_data=False)
+    metadata = {p.key: p.value for p in model.metadata_props}
+    del model
+    return TextReader(
+        TextDetector(open_session(store.path("text-detector"), settings.runtime)),
+        OrientationClassifier(open_session(store.path("text-orientation"), settings.runtime)),
+        TextRecognizer.from_session(open_session(recognizer_path, settings.runtime), metadata),
+    )
