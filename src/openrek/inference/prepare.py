@@ -124,6 +124,7 @@ PREPARATIONS: dict[str, str] = {
     "tfjs-layers-to-onnx": "openrek.inference.convert.keras_layers:prepare_tfjs",
     "keras-h5-to-onnx": "openrek.inference.convert.keras_layers:prepare_h5",
     "torch-efficientnet-lite-to-onnx": "openrek.inference.convert.efficientnet_lite:prepare",
+    "imagenet-wordnet-taxonomy": "openrek.inference.labels.taxonomy:prepare",
 }
 
 
