@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,13 +99,13 @@ class Builder:
         self.constants[name] = value
         return name
 
-    def emit(self, op: str, inputs: list[Value], name: str, outputs: int = 1, **attrs: Any) -> list[str]:
+    def emit(self, op: str, inputs: Sequence[Value], name: str, outputs: int = 1, **attrs: Any) -> list[str]:
         names = [name if i == 0 else f"{name}:{i}" for i in range(outputs)]
         node_inputs = [self.tensor(v, f"{name}/in{i}") for i, v in enumerate(inputs)]
         self.nodes.append(helper.make_node(op, node_inputs, names, name=name, **attrs))
         return names
 
-    def one(self, op: str, inputs: list[Value], name: str, **attrs: Any) -> str:
+    def one(self, op: str, inputs: Sequence[Value], name: str, **attrs: Any) -> str:
         return self.emit(op, inputs, name, **attrs)[0]
 
     def int64(self, value: Value, name: str) -> Value:
