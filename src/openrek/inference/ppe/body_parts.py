@@ -1,0 +1,173 @@
+"""Where a person's face, head and hands are, from a body pose and face detections.
+
+- FACE: a face the face detector found, matched to the person whose pose puts
+  its nose and eyes inside that face.
+- HEAD: the face box widened to the ears and raised to the crown (hair, a helmet);
+  without a face (a head seen from behind or the side) the ear, eye and nose
+  keypoints place it.
+- LEFT_HAND / RIGHT_HAND: the person's own left and right (COCO keypoints are the
+  subject's, as Rekognition's hands are: facing the camera, LEFT_HAND is on the
+  image's right). A hand extends past the wrist along the forearm; its box is
+  centred there, sized from the forearm's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from openrek.inference.ppe.findings import (
+    FACE,
+    HEAD,
+    LEFT_HAND,
+    RIGHT_HAND,
+    reporting_confidence,
+)
+
+# COCO keypoint indices (MoveNet's order).
+NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR = 0, 1, 2, 3, 4
+LEFT_SHOULDER, RIGHT_SHOULDER = 5, 6
+LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST = 7, 8, 9, 10
+HEAD_KEYPOINTS = (NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR)
+HANDS = ((LEFT_HAND, LEFT_WRIST, LEFT_ELBOW), (RIGHT_HAND, RIGHT_WRIST, RIGHT_ELBOW))
+
+# MoveNet keypoints are trusted from this score (the threshold its authors use to
+# draw a skeleton); a body part placed by keypoints is reported from it.
+KEYPOINT_FLOOR = 0.3
+
+# The hand's centre lies this far past the wrist, in forearm lengths, and its box
+# is this many forearm lengths wide: an open adult hand (wrist to fingertip) is
+# about 0.7 of the forearm (elbow to wrist).
+HAND_OFFSET = 0.35
+HAND_SIDE = 0.8
+
+
+class Pose(Protocol):
+    """One person from the pose estimator (openrek.inference.people.pose.PersonPose)."""
+
+    box: np.ndarray  # x1, y1, x2, y2 pixels
+    score: float
+    keypoints: np.ndarray  # (17, 2) x, y pixels, COCO order
+    keypoint_scores: np.ndarray  # (17,)
+
+
+@dataclass(frozen=True)
+class Face:
+    """A face from the face detector: box, score in [0, 1], five points."""
+
+    box: np.ndarray
+    score: float
+    points: np.ndarray  # image-left eye, image-right eye, nose, mouth corners
+
+
+@dataclass(frozen=True)
+class PartRegion:
+    name: str
+    box: np.ndarray
+    confidence: float
+
+
+def _visible(pose: Pose, index: int) -> bool:
+    return bool(pose.keypoint_scores[index] >= KEYPOINT_FLOOR)
+
+
+def _inside(point: np.ndarray, box: np.ndarray, margin: float) -> bool:
+    w, h = box[2] - box[0], box[3] - box[1]
+    return bool(
+        box[0] - margin * w <= point[0] <= box[2] + margin * w
+        and box[1] - margin * h <= point[1] <= box[3] + margin * h
+    )
+
+
+def match_faces(poses: Sequence[Pose], faces: Sequence[Face]) -> dict[int, int]:
+    """pose index -> face index, each used at most once.
+
+    A face belongs to a pose whose visible nose and eyes fall inside it (with a
+    fifth of its size to spare); among several, the pose whose head keypoints lie
+    closest to the face's own eyes and nose wins.
+    """
+    candidates = []
+    for p, pose in enumerate(poses):
+        head = [i for i in (NOSE, LEFT_EYE, RIGHT_EYE) if _visible(pose, i)]
+        if not head:
+            continue
+        for f, face in enumerate(faces):
+            if not all(_inside(pose.keypoints[i], face.box, 0.2) for i in head):
+                continue
+            face_points = face.points[[2, 1, 0]]  # nose, subject's left eye, right eye
+            gaps = [np.linalg.norm(pose.keypoints[i] - face_points[[NOSE, LEFT_EYE, RIGHT_EYE].index(i)])
+                    for i in head]
+            size = max(face.box[2] - face.box[0], 1.0)
+            candidates.append((float(np.mean(gaps)) / size, p, f))
+    matched: dict[int, int] = {}
+    used: set[int] = set()
+    for _, p, f in sorted(candidates):
+        if p not in matched and f not in used:
+            matched[p] = f
+            used.add(f)
+    return matched
+
+
+def face_region(face: Face) -> PartRegion:
+    return PartRegion(FACE, face.box.astype(np.float32), float(min(100.0, face.score * 100.0)))
+
+
+def head_region(pose: Pose | None, face: Face | None) -> PartRegion | None:
+    if face is not None:
+        x1, y1, x2, y2 = (float(v) for v in face.box)
+        w, h = x2 - x1, y2 - y1
+        # A face box runs from the brows to the chin; the skull rises about half a
+        # face above the brows, and the head is a little wider than the face.
+        box = np.array([x1 - 0.15 * w, y1 - 0.5 * h, x2 + 0.15 * w, y2 + 0.05 * h], np.float32)
+        if pose is not None:
+            for ear in (LEFT_EAR, RIGHT_EAR):
+                if _visible(pose, ear) and _inside(pose.keypoints[ear], box, 0.3):
+                    box[0] = min(box[0], pose.keypoints[ear][0])
+                    box[2] = max(box[2], pose.keypoints[ear][0])
+        return PartRegion(HEAD, box, float(min(100.0, face.score * 100.0)))
+    if pose is None:
+        return None
+    seen = [i for i in HEAD_KEYPOINTS if _visible(pose, i)]
+    if len(seen) < 2:
+        return None
+    points = pose.keypoints[seen]
+    spread = float(np.max(np.ptp(points, axis=0)))
+    if _visible(pose, LEFT_SHOULDER) and _visible(pose, RIGHT_SHOULDER):
+        # A head is about half as wide as the shoulders.
+        spread = max(spread, 0.5 * float(np.linalg.norm(
+            pose.keypoints[LEFT_SHOULDER] - pose.keypoints[RIGHT_SHOULDER])))
+    side = max(spread * 1.4, 8.0)
+    cx, cy = points.mean(axis=0)
+    box = np.array([cx - side / 2, cy - 0.65 * side, cx + side / 2, cy + 0.45 * side], np.float32)
+    score = float(np.mean(pose.keypoint_scores[seen]))
+    return PartRegion(HEAD, box, reporting_confidence(score, KEYPOINT_FLOOR))
+
+
+def hand_regions(pose: Pose) -> list[PartRegion]:
+    regions = []
+    for name, wrist_index, elbow_index in HANDS:
+        if not _visible(pose, wrist_index):
+            continue
+        wrist = pose.keypoints[wrist_index].astype(np.float32)
+        if _visible(pose, elbow_index):
+            forearm = wrist - pose.keypoints[elbow_index].astype(np.float32)
+            length = float(np.linalg.norm(forearm))
+            centre = wrist + HAND_OFFSET * forearm
+        else:
+            # No elbow: size the hand from the person's box, centred on the wrist.
+            length = 0.12 * float(max(pose.box[3] - pose.box[1], pose.box[2] - pose.box[0]))
+            centre = wrist
+        half = max(HAND_SIDE * length / 2, 4.0)
+        box = np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half],
+                       np.float32)
+        score = float(pose.keypoint_scores[wrist_index])
+        regions.append(PartRegion(name, box, reporting_confidence(score, KEYPOINT_FLOOR)))
+    return regions
+
+
+def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
+    return np.array([np.clip(box[0], 0, width), np.clip(box[1], 0, height),
+                     np.clip(box[2], 0, width), np.clip(box[3], 0, height)], np.float32)
