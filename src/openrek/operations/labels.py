@@ -1,9 +1,141 @@
-"""DetectLabels."""
+"""DetectLabels: GENERAL_LABELS (classifier + object detector + faces, see
+openrek.inference.labels.labeler) and IMAGE_PROPERTIES (quality and colours)."""
 
 from __future__ import annotations
 
-from openrek.protocol.dispatch import Handler
+from typing import Any
 
-# Empty until DetectLabels is implemented: the dispatcher then answers
-# UnsupportedOperationException naming it.
-HANDLERS: dict[str, Handler] = {}
+import numpy as np
+
+from openrek.inference.labels.labeler import DetectedLabel, LabelInstance
+from openrek.inference.labels.taxonomy import Taxonomy
+from openrek.protocol.dispatch import Handler
+from openrek.protocol.errors import InvalidParameterException
+
+GENERAL_LABELS = "GENERAL_LABELS"
+IMAGE_PROPERTIES = "IMAGE_PROPERTIES"
+DEFAULT_MIN_CONFIDENCE = 55.0
+DEFAULT_MAX_LABELS = 1000
+DEFAULT_MAX_DOMINANT_COLORS = 10
+# openrek's model set (classifier, detector, vocabulary), reported where Rekognition
+# reports the version of its label models.
+LABEL_MODEL_VERSION = "3.0"
+
+
+def _features(params: dict[str, Any]) -> set[str]:
+    features = set(params.get("Features") or [GENERAL_LABELS])
+    settings = params.get("Settings") or {}
+    if "GeneralLabels" in settings and GENERAL_LABELS not in features:
+        raise InvalidParameterException(
+            "Settings.GeneralLabels can only be used with the GENERAL_LABELS feature"
+        )
+    if "ImageProperties" in settings and IMAGE_PROPERTIES not in features:
+        raise InvalidParameterException(
+            "Settings.ImageProperties can only be used with the IMAGE_PROPERTIES feature"
+        )
+    return features
+
+
+class LabelFilter:
+    """Settings.GeneralLabels: a label is kept when it passes the inclusion filters (its
+    name, or one of its categories, is listed; no inclusion filter lets everything
+    through) and no exclusion filter names it or one of its categories."""
+
+    def __init__(self, settings: dict[str, Any], taxonomy: Taxonomy, known_categories: set[str]) -> None:
+        self.include = set(settings.get("LabelInclusionFilters") or [])
+        self.exclude = set(settings.get("LabelExclusionFilters") or [])
+        self.include_categories = set(settings.get("LabelCategoryInclusionFilters") or [])
+        self.exclude_categories = set(settings.get("LabelCategoryExclusionFilters") or [])
+        self.taxonomy = taxonomy
+        for both, what in ((self.include & self.exclude, "labels"),
+                           (self.include_categories & self.exclude_categories, "label categories")):
+            if both:
+                raise InvalidParameterException(
+                    f"The same {what} cannot be both included and excluded: {', '.join(sorted(both))}"
+                )
+        unknown = (self.include_categories | self.exclude_categories) - known_categories
+        if unknown:
+            raise InvalidParameterException(f"Unknown label categories: {', '.join(sorted(unknown))}")
+
+    def keeps(self, name: str) -> bool:
+        categories = set(self.taxonomy.categories_of(name))
+        if (self.include or self.include_categories) and not (
+            name in self.include or categories & self.include_categories
+        ):
+            return False
+        return name not in self.exclude and not categories & self.exclude_categories
+
+
+def _bounding_box(box: tuple[float, float, float, float], width: int, height: int) -> dict[str, float]:
+    x1, y1, x2, y2 = (float(np.clip(v, 0, limit)) for v, limit in zip(box, (width, height) * 2, strict=True))
+    return {"Width": (x2 - x1) / width, "Height": (y2 - y1) / height, "Left": x1 / width, "Top": y1 / height}
+
+
+def _instance(
+    instance: LabelInstance, rgb: np.ndarray, max_colors: int | None
+) -> dict[str, Any]:
+    height, width = rgb.shape[:2]
+    shaped: dict[str, Any] = {
+        "BoundingBox": _bounding_box(instance.box, width, height),
+        "Confidence": instance.confidence * 100.0,
+    }
+    if max_colors is not None:
+        from openrek.inference.labels.image_properties import dominant_colors
+
+        x1, y1, x2, y2 = (round(v) for v in instance.box)
+        region = rgb[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
+        shaped["DominantColors"] = dominant_colors(region, max_colors) if region.size else []
+    return shaped
+
+
+def _label(
+    label: DetectedLabel, taxonomy: Taxonomy, rgb: np.ndarray, min_confidence: float, max_colors: int | None
+) -> dict[str, Any]:
+    concept = taxonomy.concepts[label.name]
+    return {
+        "Name": label.name,
+        "Confidence": label.confidence * 100.0,
+        "Instances": [
+            _instance(i, rgb, max_colors) for i in label.instances if i.confidence * 100.0 >= min_confidence
+        ],
+        "Parents": [{"Name": parent} for parent in taxonomy.ancestors[label.name]],
+        "Aliases": [{"Name": alias} for alias in concept.aliases],
+        "Categories": [{"Name": category} for category in taxonomy.categories_of(label.name)],
+    }
+
+
+def detect_labels(params: dict[str, Any], services: Any) -> dict[str, Any]:
+    features = _features(params)
+    settings = params.get("Settings") or {}
+    labeler = services.analyzer("labels") if GENERAL_LABELS in features else None
+    label_filter = (
+        LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy, labeler.categories)
+        if labeler is not None
+        else None
+    )
+    image = services.load_image(params["Image"])
+    max_colors = int(
+        (settings.get("ImageProperties") or {}).get("MaxDominantColors", DEFAULT_MAX_DOMINANT_COLORS)
+    )
+    response: dict[str, Any] = {}
+    if labeler is not None and label_filter is not None:
+        min_confidence = float(params.get("MinConfidence", DEFAULT_MIN_CONFIDENCE))
+        max_labels = int(params.get("MaxLabels", DEFAULT_MAX_LABELS))
+        kept = [
+            label
+            for label in labeler.labels(image.rgb)
+            if label.confidence * 100.0 >= min_confidence and label_filter.keeps(label.name)
+        ][:max_labels]
+        instance_colors = max_colors if IMAGE_PROPERTIES in features else None
+        response["Labels"] = [
+            _label(label, labeler.taxonomy, image.rgb, min_confidence, instance_colors) for label in kept
+        ]
+    if IMAGE_PROPERTIES in features:
+        from openrek.inference.labels.image_properties import image_properties
+
+        response["ImageProperties"] = image_properties(image.rgb, max_colors)
+    response["LabelModelVersion"] = LABEL_MODEL_VERSION
+    return response
+
+
+HANDLERS: dict[str, Handler] = {"DetectLabels": detect_labels}

@@ -1,0 +1,104 @@
+"""The ImageNet classifier (EfficientNet-Lite0 rebuilt as ONNX without torch), the
+restricted state-dict unpickler and the WordNet taxonomy, on real photos."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from openrek.config import Settings
+from openrek.inference.convert.torch_pickle import UnsafePickleError, load_state_dict
+from openrek.inference.labels.classifier import build_image_classifier
+from openrek.inference.labels.taxonomy import Taxonomy
+from openrek.inference.store import ModelStore
+
+
+@pytest.fixture(scope="module")
+def label_models() -> ModelStore:
+    """Only this area's entries: these tests need nothing else pulled."""
+    store = ModelStore(Settings.from_env().models_dir)
+    store.pull(["image-classifier", "imagenet-taxonomy"], progress=lambda _m: None)
+    return store
+
+
+@pytest.fixture(scope="module")
+def classifier(label_models: ModelStore):  # type: ignore[no-untyped-def]
+    return build_image_classifier(label_models, Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def taxonomy(label_models: ModelStore) -> Taxonomy:
+    return Taxonomy.load(label_models.path("imagenet-taxonomy"))
+
+
+def rgb_of(path: Path) -> np.ndarray:
+    return np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+
+
+# Top classes measured once on the converted graph, whose logits agree within 5e-6
+# with an independent float64 numpy forward pass over the same state dict.
+EXPECTED_TOP = {
+    "skimage/coffee.png": [("espresso", 0.951), ("cup", 0.015), ("consomme", 0.008)],
+    "skimage/chelsea.png": [("tiger cat", 0.385), ("Egyptian cat", 0.365), ("tabby", 0.169)],
+    "opencv-doc/orange.jpg": [("orange", 0.747), ("lemon", 0.068), ("tennis ball", 0.011)],
+    "opencv-doc/baboon.jpg": [("baboon", 0.895)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TOP))
+def test_top_classes_of_real_photos(classifier, photos: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+    probabilities = classifier.probabilities(rgb_of(photos / name))
+    assert probabilities.shape == (1000,)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    top = classifier.top(probabilities, len(EXPECTED_TOP[name]))
+    for (lemma, p), (want_lemma, want_p) in zip(top, EXPECTED_TOP[name], strict=True):
+        assert lemma == want_lemma
+        assert p == pytest.approx(want_p, abs=0.01)
+
+
+def test_batch_equals_single(classifier, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    crops = [rgb_of(photos / "skimage/coffee.png"), rgb_of(photos / "skimage/chelsea.png")]
+    batch = classifier.probabilities_batch(crops)
+    for crop, row in zip(crops, batch, strict=True):
+        np.testing.assert_allclose(classifier.probabilities(crop), row, atol=1e-5)
+
+
+def test_concept_mass_adds_up_every_breed(classifier, taxonomy: Taxonomy, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    probabilities = classifier.probabilities(rgb_of(photos / "skimage/chelsea.png"))
+    cat_classes = [classifier.wnids[i] for i in taxonomy.concept_classes["Cat"]]
+    # tabby, tiger cat, Persian, Siamese, Egyptian cat: every domestic cat class, no big cat
+    assert sorted(cat_classes) == ["n02123045", "n02123159", "n02123394", "n02123597", "n02124075"]
+    concepts = taxonomy.concept_probabilities(probabilities)
+    assert concepts["Cat"] == pytest.approx(float(probabilities[taxonomy.concept_classes["Cat"]].sum()))
+    assert concepts["Cat"] > 0.9 > max(probabilities)
+    assert concepts["Animal"] >= concepts["Mammal"] >= concepts["Cat"]
+    assert len(taxonomy.concept_classes["Dog"]) == 118
+
+
+def test_parents_follow_the_vocabulary(taxonomy: Taxonomy) -> None:
+    assert set(taxonomy.ancestors["Cat"]) == {"Pet", "Mammal", "Animal"}
+    assert set(taxonomy.ancestors["Orange"]) >= {"Citrus Fruit", "Fruit", "Food"}
+    assert taxonomy.categories_of("Dog") == ("Animals and Pets",)
+    assert taxonomy.coco_concepts["cell phone"] == "Mobile Phone"
+    # ImageNet classes no concept names itself become leaf labels under their concepts
+    assert "Samoyed" in taxonomy.concepts and "Dog" in taxonomy.ancestors["Samoyed"]
+
+
+class _Evil:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import os
+
+        return (os.system, ("echo pwned",))
+
+
+def test_unpickler_refuses_code(tmp_path: Path) -> None:
+    data = io.BytesIO()
+    for part in (0x1950A86A20F9469CFC6C, 1001, {}, {"weight": _Evil()}, []):
+        pickle.dump(part, data, protocol=2)
+    with pytest.raises(UnsafePickleError, match="refusing to load global"):
+        load_state_dict(data.getvalue())
