@@ -1,0 +1,1 @@
+"""People in a photo: multi-person body pose (boxes and COCO keypoints)."""
