@@ -11,6 +11,7 @@ Boxes then go through non-maximum suppression class by class.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -102,7 +103,7 @@ class ObjectDetector:
         by_stride: dict[int, dict[int, np.ndarray]] = {}
         for output in found:
             cells, width = output.shape[1:]
-            stride = INPUT_SIZE // int(round(np.sqrt(cells)))
+            stride = INPUT_SIZE // math.isqrt(cells)
             by_stride.setdefault(stride, {})[width] = output[0]
         return {s: (by_stride[s][len(COCO_CLASSES)], by_stride[s][4 * BINS]) for s in STRIDES}
 
