@@ -73,18 +73,31 @@ class TextReader:
 
 
 def reading_order(lines: list[Line]) -> list[Line]:
-    """Rows top to bottom, lines within a row left to right. Two lines share a row
-    when their vertical centres are closer than half the smaller one's height."""
-    boxes = [(line, line.quad[:, 1].mean(), np.ptp(line.quad[:, 1])) for line in lines]
-    boxes.sort(key=lambda b: b[1])
+    """Rows top to bottom, lines within a row left to right, both measured in the
+    frame of the photo's dominant text direction (a page shot at a slant is read
+    along its own lines, not the photo's axes). Two lines share a row when their
+    centres are closer across the text than half the smaller one's height."""
+    if not lines:
+        return []
+    angles = [np.arctan2(*(line.quad[1] - line.quad[0])[::-1]) for line in lines]
+    slant = float(np.median(angles))
+    along = np.array([np.cos(slant), np.sin(slant)])
+    across = np.array([-np.sin(slant), np.cos(slant)])
+    placed = []
+    for line in lines:
+        height = float(np.linalg.norm(line.quad[3] - line.quad[0]))
+        placed.append((line, float(line.quad.mean(axis=0) @ across), height))
+    placed.sort(key=lambda p: p[1])
     rows: list[list[tuple[Line, float, float]]] = []
-    for box in boxes:
+    for entry in placed:
         row = rows[-1] if rows else None
-        if row is not None and abs(box[1] - row[0][1]) < 0.5 * min(box[2], row[0][2]):
-            row.append(box)
+        if row is not None and abs(entry[1] - row[0][1]) < 0.5 * min(entry[2], row[0][2]):
+            row.append(entry)
         else:
-            rows.append([box])
-    return [b[0] for row in rows for b in sorted(row, key=lambda b: b[0].quad[:, 0].min())]
+            rows.append([entry])
+    return [
+        p[0] for row in rows for p in sorted(row, key=lambda p: float(p[0].quad[0] @ along))
+    ]
 
 
 def build(store: ModelStore, settings: Settings, faces: object = None) -> TextReader:
