@@ -2,8 +2,66 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+from openrek.imaging.decode import decode_image
+from openrek.inference.ppe.findings import BodyPart, Equipment, Person
+from openrek.inference.ppe.summary import summarize
+from openrek.operations.face_detail import ratio_box
 from openrek.protocol.dispatch import Handler
 
-# Empty until DetectProtectiveEquipment is implemented: the dispatcher then answers
-# UnsupportedOperationException naming it.
-HANDLERS: dict[str, Handler] = {}
+# Rekognition's limits for this operation, tighter than for the others: 4 MB of
+# image bytes and 4096 pixels a side.
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+MAX_IMAGE_SIDE = 4096
+
+
+def _box(box: np.ndarray, width: int, height: int) -> dict[str, float]:
+    return ratio_box(box, width, height)
+
+
+def _equipment(item: Equipment, width: int, height: int) -> dict[str, Any]:
+    return {
+        "BoundingBox": _box(item.box, width, height),
+        "Confidence": item.confidence,
+        "Type": item.kind,
+        "CoversBodyPart": {"Confidence": item.covers_confidence, "Value": item.covers},
+    }
+
+
+def _body_part(part: BodyPart, width: int, height: int) -> dict[str, Any]:
+    return {
+        "Name": part.name,
+        "Confidence": part.confidence,
+        "EquipmentDetections": [_equipment(e, width, height) for e in part.equipment],
+    }
+
+
+def _person(person_id: int, person: Person, width: int, height: int) -> dict[str, Any]:
+    return {
+        "BodyParts": [_body_part(p, width, height) for p in person.body_parts],
+        "BoundingBox": _box(person.box, width, height),
+        "Confidence": person.confidence,
+        "Id": person_id,
+    }
+
+
+def detect_protective_equipment(params: dict[str, Any], services: Any) -> dict[str, Any]:
+    image = decode_image(services.images.read(params["Image"], MAX_IMAGE_BYTES), MAX_IMAGE_SIDE)
+    inspector = services.analyzer("protective_equipment")
+    persons = inspector.inspect(image.rgb)
+    response: dict[str, Any] = {
+        "ProtectiveEquipmentModelVersion": inspector.model_version,
+        "Persons": [_person(i, p, image.width, image.height) for i, p in enumerate(persons)],
+    }
+    wanted = params.get("SummarizationAttributes")
+    if wanted is not None:
+        response["Summary"] = summarize(
+            persons, wanted["RequiredEquipmentTypes"], wanted["MinConfidence"], inspector.determinable
+        )
+    return response
+
+
+HANDLERS: dict[str, Handler] = {"DetectProtectiveEquipment": detect_protective_equipment}

@@ -82,26 +82,33 @@ def _inside(point: np.ndarray, box: np.ndarray, margin: float) -> bool:
     )
 
 
+def head_anchor(pose: Pose) -> np.ndarray:
+    """Where the pose puts the head: its head keypoints averaged by their scores.
+
+    MoveNet places a small head well even when it scores it low (a face 12 pixels
+    wide on its 256-pixel input), so every head keypoint counts, the confident ones
+    more.
+    """
+    weights = np.maximum(pose.keypoint_scores[list(HEAD_KEYPOINTS)], 0.05)
+    return np.asarray((pose.keypoints[list(HEAD_KEYPOINTS)] * weights[:, None]).sum(0) / weights.sum(),
+                      np.float32)
+
+
 def match_faces(poses: Sequence[Pose], faces: Sequence[Face]) -> dict[int, int]:
     """pose index -> face index, each used at most once.
 
-    A face belongs to a pose whose visible nose and eyes fall inside it (with a
-    fifth of its size to spare); among several, the pose whose head keypoints lie
-    closest to the face's own eyes and nose wins.
+    A face belongs to a pose whose head lies within one face width of the face's
+    centre, and inside whose box the face lies; the closest pairs are matched first.
     """
     candidates = []
     for p, pose in enumerate(poses):
-        head = [i for i in (NOSE, LEFT_EYE, RIGHT_EYE) if _visible(pose, i)]
-        if not head:
-            continue
+        anchor = head_anchor(pose)
         for f, face in enumerate(faces):
-            if not all(_inside(pose.keypoints[i], face.box, 0.2) for i in head):
-                continue
-            face_points = face.points[[2, 1, 0]]  # nose, subject's left eye, right eye
-            gaps = [np.linalg.norm(pose.keypoints[i] - face_points[[NOSE, LEFT_EYE, RIGHT_EYE].index(i)])
-                    for i in head]
-            size = max(face.box[2] - face.box[0], 1.0)
-            candidates.append((float(np.mean(gaps)) / size, p, f))
+            face_centre = (face.box[:2] + face.box[2:]) / 2
+            size = max(float(face.box[2] - face.box[0]), 1.0)
+            gap = float(np.linalg.norm(anchor - face_centre)) / size
+            if gap < 1.0 and _inside(face_centre, pose.box, 0.1):
+                candidates.append((gap, p, f))
     matched: dict[int, int] = {}
     used: set[int] = set()
     for _, p, f in sorted(candidates):

@@ -40,6 +40,9 @@ from openrek.inference.ppe.head_cover import HelmetClassifier
 MAX_PERSONS = 15  # Rekognition's limit per image
 # MoveNet MultiPose person scores are used from this value.
 PERSON_FLOOR = 0.2
+# A face no pose claims makes a person of its own only when the face detector is
+# this sure of it: a face is then all the evidence there is of that person.
+FACE_ONLY_MIN_SCORE = 0.8
 MODEL_VERSION = "1.0"
 
 
@@ -88,9 +91,12 @@ class Inspector:
             if head is not None:  # the pose box may stop at the nose; the head is the person's
                 box = np.array([min(box[0], head.box[0]), min(box[1], head.box[1]),
                                 max(box[2], head.box[2]), max(box[3], head.box[3])], np.float32)
-            people.append((box, reporting_confidence(float(pose.score), PERSON_FLOOR), regions, face))
+            confidence = reporting_confidence(float(pose.score), PERSON_FLOOR)
+            if face is not None:  # a face found on the pose is evidence of the person too
+                confidence = max(confidence, face_region(face).confidence)
+            people.append((box, confidence, regions, face))
         for index, face in enumerate(faces):
-            if index in claimed:
+            if index in claimed or face.score < FACE_ONLY_MIN_SCORE:
                 continue
             head = head_region(None, face)
             assert head is not None

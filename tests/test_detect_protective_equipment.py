@@ -1,0 +1,262 @@
+"""DetectProtectiveEquipment through a real server, on real photos.
+
+Masked faces are composites (tools/masked_faces.py): InsightFace's photos of
+surgical masks warped onto the real faces of the eval photos, since no photo of a
+person wearing a mask ships in any package we can reach.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from masked_faces import load_mask, masked_photo
+from PIL import Image
+from shapes import assert_valid_output
+
+from openrek.config import Settings
+from openrek.inference.ppe.findings import (
+    FACE,
+    FACE_COVER,
+    HAND_COVER,
+    HEAD,
+    LEFT_HAND,
+    RIGHT_HAND,
+    BodyPart,
+    Equipment,
+    Person,
+)
+from openrek.inference.ppe.summary import summarize
+from openrek.inference.store import ModelStore
+
+OPERATION = "DetectProtectiveEquipment"
+
+
+def detect(rekognition, image: bytes, **extra):  # type: ignore[no-untyped-def]
+    response = rekognition.detect_protective_equipment(Image={"Bytes": image}, **extra)
+    response.pop("ResponseMetadata", None)
+    assert_valid_output(OPERATION, response)
+    return response
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def parts(person: dict) -> dict[str, dict]:
+    return {p["Name"]: p for p in person["BodyParts"]}
+
+
+def centre(box: dict) -> tuple[float, float]:
+    return box["Left"] + box["Width"] / 2, box["Top"] + box["Height"] / 2
+
+
+@pytest.fixture(scope="module")
+def face_analyzer(models: ModelStore):  # type: ignore[no-untyped-def]
+    from openrek.services import build_face_analyzer
+
+    return build_face_analyzer(models, Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def masked_obama(photos: Path, face_analyzer) -> bytes:  # type: ignore[no-untyped-def]
+    rgb = np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB"))
+    faces = face_analyzer.analyze(rgb, frozenset())
+    return jpeg(masked_photo(rgb, faces, load_mask(photos, "blue")))
+
+
+# ---------------------------------------------------------------- real photos
+
+
+def test_bare_face_has_face_but_no_cover(rekognition, photos: Path) -> None:
+    response = detect(
+        rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
+        SummarizationAttributes={"MinConfidence": 80, "RequiredEquipmentTypes": ["FACE_COVER"]},
+    )
+    assert response["ProtectiveEquipmentModelVersion"]
+    (person,) = response["Persons"]
+    assert person["Id"] == 0 and person["Confidence"] >= 50
+    found = parts(person)
+    assert {FACE, HEAD} <= set(found)
+    assert found[FACE]["Confidence"] >= 80
+    assert found[FACE]["EquipmentDetections"] == []
+    # The person's box holds the face and reaches far below it (his suit).
+    face_box = person["BoundingBox"]
+    assert face_box["Top"] < 0.3 and face_box["Top"] + face_box["Height"] > 0.7
+    assert response["Summary"] == {
+        "PersonsWithRequiredEquipment": [],
+        "PersonsWithoutRequiredEquipment": [0],
+        "PersonsIndeterminate": [],
+    }
+
+
+def test_masked_face_has_face_cover_over_the_lower_face(rekognition, masked_obama: bytes) -> None:
+    response = detect(
+        rekognition, masked_obama,
+        SummarizationAttributes={"MinConfidence": 80, "RequiredEquipmentTypes": ["FACE_COVER"]},
+    )
+    (person,) = response["Persons"]
+    face = parts(person)[FACE]
+    (cover,) = face["EquipmentDetections"]
+    assert cover["Type"] == FACE_COVER and cover["Confidence"] >= 80
+    assert cover["CoversBodyPart"]["Value"] is True
+    # The mask box sits inside the person's box, in the face's lower part.
+    head = parts(person)[HEAD]
+    assert head["Confidence"] >= 50
+    mask_x, mask_y = centre(cover["BoundingBox"])
+    body = person["BoundingBox"]
+    assert body["Left"] < mask_x < body["Left"] + body["Width"]
+    assert 0.15 < mask_y < 0.35  # his mouth is at about a quarter of the photo's height
+    assert response["Summary"]["PersonsWithRequiredEquipment"] == [0]
+
+
+@pytest.mark.parametrize("name", ["face-api/sample1.jpg", "face-api/sample3.jpg", "insightface/t1.jpg"])
+def test_group_photo_masked_and_bare(rekognition, photos: Path, face_analyzer, name: str) -> None:
+    rgb = np.asarray(Image.open(photos / name).convert("RGB"))
+    bare = detect(rekognition, jpeg(rgb))
+    persons = bare["Persons"]
+    assert len(persons) >= 3
+    assert [p["Id"] for p in persons] == list(range(len(persons)))
+    with_face = [p for p in persons if FACE in parts(p)]
+    assert len(with_face) >= 3
+    assert all(parts(p)[FACE]["EquipmentDetections"] == [] for p in with_face)
+    for person in persons:
+        box = person["BoundingBox"]
+        assert 0 <= box["Left"] <= 1 and 0 <= box["Top"] <= 1 and box["Width"] > 0
+
+    faces = [f for f in face_analyzer.analyze(rgb, frozenset()) if f.mesh.presence > 0.5]
+    masked = detect(rekognition, jpeg(masked_photo(rgb, faces, load_mask(photos, "white"))))
+    covered = [p for p in masked["Persons"] if FACE in parts(p) and parts(p)[FACE]["EquipmentDetections"]]
+    assert len(covered) >= len(with_face) - 1
+
+
+def test_photo_without_people(rekognition, photos: Path) -> None:
+    for name in ("opencv-doc/fruits.jpg", "skimage/coffee.png"):
+        response = detect(
+            rekognition, (photos / name).read_bytes(),
+            SummarizationAttributes={"MinConfidence": 50, "RequiredEquipmentTypes": ["FACE_COVER"]},
+        )
+        assert response["Persons"] == []
+        assert response["Summary"] == {
+            "PersonsWithRequiredEquipment": [],
+            "PersonsWithoutRequiredEquipment": [],
+            "PersonsIndeterminate": [],
+        }
+
+
+def test_hand_cover_is_never_judged(rekognition, photos: Path, masked_obama: bytes) -> None:
+    """No glove model exists: a person HAND_COVER is required of is indeterminate."""
+    attributes = {"MinConfidence": 60, "RequiredEquipmentTypes": ["HAND_COVER"]}
+    bare = detect(rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
+                  SummarizationAttributes=attributes)
+    assert bare["Summary"]["PersonsIndeterminate"] == [0]
+    # A certainly missing face cover outweighs the undecidable gloves.
+    both = detect(rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
+                  SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]})
+    assert both["Summary"]["PersonsWithoutRequiredEquipment"] == [0]
+    masked = detect(rekognition, masked_obama,
+                    SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]})
+    assert masked["Summary"]["PersonsIndeterminate"] == [0]
+
+
+def test_hands_are_the_persons_own(models: ModelStore, photos: Path, face_analyzer) -> None:  # type: ignore[no-untyped-def]
+    """Rekognition's LEFT_HAND is the person's left: on the image's right when they
+    face the camera. In messi5.jpg Messi faces us, his right arm stretched out to the
+    image's left, his left hand out to the image's right. Hand boxes are not in the
+    response, so this asks the analyser itself."""
+    from openrek.inference.ppe.inspector import build
+
+    inspector = build(models, Settings.from_env(), face_analyzer)
+    rgb = np.asarray(Image.open(photos / "opencv-doc/messi5.jpg").convert("RGB"))
+    height, width = rgb.shape[:2]
+    (player,) = inspector.inspect(rgb)
+    right, left = player.part(RIGHT_HAND), player.part(LEFT_HAND)
+    assert right is not None and left is not None
+    right_x, right_y = (right.box[:2] + right.box[2:]) / 2 / (width, height)
+    left_x, left_y = (left.box[:2] + left.box[2:]) / 2 / (width, height)
+    # His right hand near (90, 95) px of 548x342, his left near (360, 165).
+    assert right_x < 0.3 and right_y < 0.45
+    assert left_x > 0.55 and 0.3 < left_y < 0.65
+
+
+# ---------------------------------------------------------------- errors
+
+
+def code_of(call, **params) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return str(caught.value.response["Error"]["Code"])
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"MinConfidence": 101, "RequiredEquipmentTypes": ["FACE_COVER"]},
+        {"MinConfidence": -1, "RequiredEquipmentTypes": ["FACE_COVER"]},
+        {"MinConfidence": 80},
+        {"RequiredEquipmentTypes": ["FACE_COVER"]},
+        {"MinConfidence": 80, "RequiredEquipmentTypes": ["GLOVES"]},
+    ],
+)
+def test_bad_summarization_attributes(unvalidated, photos: Path, attributes: dict) -> None:
+    image = {"Bytes": (photos / "face_recognition/obama.jpg").read_bytes()}
+    assert code_of(unvalidated.detect_protective_equipment, Image=image,
+                   SummarizationAttributes=attributes) == "ValidationException"
+
+
+def test_image_limits_of_this_operation(rekognition) -> None:
+    """4096 pixels a side and 4 MB: tighter than the other image operations."""
+    wide = jpeg(np.full((100, 4097, 3), 128, np.uint8))
+    assert code_of(rekognition.detect_protective_equipment, Image={"Bytes": wide}) == "ImageTooLargeException"
+    noise = np.random.default_rng(0).integers(0, 256, (1200, 1300, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, "PNG")
+    big = out.getvalue()
+    assert 4 * 1024 * 1024 < len(big) <= 5 * 1024 * 1024 or pytest.fail(f"{len(big)} bytes")
+    assert code_of(rekognition.detect_protective_equipment, Image={"Bytes": big}) == "ImageTooLargeException"
+
+
+# ---------------------------------------------------------------- summary rules
+
+
+def person(confidence: float = 99.0, face: float | None = 99.0, cover: float | None = None,
+           covers: bool = True, hands: bool = True) -> Person:
+    box = np.array([0, 0, 10, 10], np.float32)
+    body = []
+    if face is not None:
+        items = () if cover is None else (Equipment(FACE_COVER, box, cover, covers, cover),)
+        body.append(BodyPart(FACE, box, face, items))
+    if hands:
+        body += [BodyPart(LEFT_HAND, box, 90.0), BodyPart(RIGHT_HAND, box, 90.0)]
+    return Person(box, confidence, tuple(body))
+
+
+def test_summary_rules() -> None:
+    everyone = [
+        person(cover=95.0),  # 0: masked
+        person(),  # 1: bare face
+        person(confidence=60.0, cover=95.0),  # 2: unsure it is a person
+        person(face=None),  # 3: face not seen
+        person(cover=70.0),  # 4: unsure of the mask
+        person(cover=95.0, covers=False),  # 5: mask found, not on the face
+        person(face=65.0),  # 6: unsure of the face
+    ]
+    summary = summarize(everyone, ["FACE_COVER"], 80, determinable={FACE_COVER})
+    assert summary == {
+        "PersonsWithRequiredEquipment": [0],
+        "PersonsWithoutRequiredEquipment": [1, 5],
+        "PersonsIndeterminate": [2, 3, 4, 6],
+    }
+    # A MinConfidence under 50 acts as 50: nothing below 50 is reported anyway.
+    assert summarize(everyone, ["FACE_COVER"], 0, {FACE_COVER})["PersonsWithRequiredEquipment"] == [0, 2, 4]
+    # Gloves cannot be ruled out: required, they leave a person undecided...
+    gloves = summarize(everyone[:2], [HAND_COVER], 80, {FACE_COVER})
+    assert gloves["PersonsIndeterminate"] == [0, 1]
+    # ...unless something else required is certainly missing.
+    both = summarize(everyone[:2], [HAND_COVER, FACE_COVER], 80, {FACE_COVER})
+    assert both["PersonsWithoutRequiredEquipment"] == [1] and both["PersonsIndeterminate"] == [0]
