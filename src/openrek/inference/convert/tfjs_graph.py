@@ -531,12 +531,16 @@ def convert(model_json: Mapping[str, Any], weights: Mapping[str, np.ndarray]) ->
     produced = {o for n in builder.nodes for o in n.output}
     for output in sorted(outputs):  # ONNX outputs take the TF tensor names ("Identity_2")
         name = _reference(output)
-        if name in produced:
-            raise UnsupportedGraph(f"output {name} is not the result of an Identity node")
+        value = builder.values[name]
+        if name in produced:  # free the name for the graph output
+            for node in builder.nodes:
+                node.input[:] = [f"{name}/result" if i == name else i for i in node.input]
+                node.output[:] = [f"{name}/result" if o == name else o for o in node.output]
+            value = f"{name}/result"
         spec = next(s for s in signature["outputs"].values() if s["name"] == output)
         dims = [int(d["size"]) for d in spec.get("tensorShape", {}).get("dim", [])]
         builder.nodes.append(helper.make_node(
-            "Identity", [builder.tensor(builder.values[name], f"{name}/value")], [name], name=name))
+            "Identity", [builder.tensor(value, f"{name}/value")], [name], name=f"{name}/output"))
         graph_outputs.append(helper.make_tensor_value_info(
             name, _TF_TYPES[spec["dtype"]][0], [d if d >= 0 else None for d in dims]))
 
