@@ -40,7 +40,8 @@ def test_nanodet_matches_tensorflow(models: ModelStore, photos: Path) -> None:
     canvas[:300] = cat[:, :416]  # no resampling: the input is exactly TensorFlow's
     tensor = ((canvas[:, :, ::-1] - MEAN_BGR) / STD_BGR).transpose(2, 0, 1)[None]
     session = _session(models.path("object-detector"))
-    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"input_1": tensor})))
+    names = [o.name for o in session.get_outputs()]
+    outputs = dict(zip(names, session.run(None, {"input_1": tensor}), strict=True))
     # class scores: best (cell, class) per stride and its value, as TensorFlow computed
     for name, cell, label, score in [("Identity", 801, 74, 0.18362626), ("Identity_1", 233, 0, 0.11670694),
                                      ("Identity_2", 71, 15, 0.566051)]:
