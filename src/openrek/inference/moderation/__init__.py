@@ -1,0 +1,1 @@
+"""Content moderation: NSFW classifiers mapped onto Rekognition's moderation taxonomy."""
