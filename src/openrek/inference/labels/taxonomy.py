@@ -163,6 +163,11 @@ class Taxonomy:
                     found.append(ancestor)
         return found
 
+    def roots(self, name: str) -> set[str]:
+        """The top-level concepts (no parents) a concept descends from: its kinds."""
+        lineage = (name, *self.ancestors[name])
+        return {n for n in lineage if not self.concepts[n].parents}
+
     def categories_of(self, name: str) -> tuple[str, ...]:
         """Own categories, else the nearest ancestor's (leaf labels inherit theirs)."""
         for candidate in (name, *self.ancestors[name]):
