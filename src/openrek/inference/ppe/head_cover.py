@@ -32,7 +32,7 @@ CROP_MARGIN = 0.25
 class ImageClassifier(Protocol):
     wnids: list[str]
 
-    def probabilities(self, image_rgb: np.ndarray) -> np.ndarray: ...
+    def probabilities(self, rgb: np.ndarray, crop_fraction: float = ...) -> np.ndarray: ...
 
 
 def head_crop(image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -61,5 +61,6 @@ class HelmetClassifier:
         crop = head_crop(image_rgb, head_box)
         if crop is None:
             return 0.0
-        probabilities = self._classifier.probabilities(crop)
+        # The crop is already the square around the head: classify all of it.
+        probabilities = self._classifier.probabilities(crop, 1.0)
         return float(np.clip(probabilities[self._helmets].sum(), 0.0, 1.0))

@@ -40,6 +40,10 @@ from openrek.inference.ppe.head_cover import HelmetClassifier
 MAX_PERSONS = 15  # Rekognition's limit per image
 # MoveNet MultiPose person scores are used from this value.
 PERSON_FLOOR = 0.2
+# A pose no face is found on needs this score: on the eval photos every pose
+# scored under it without a face was a false person (a butterfly, a shop sign),
+# while real people seen from the front scored from 0.21 with their face found.
+POSE_ONLY_MIN_SCORE = 0.3
 # A face no pose claims makes a person of its own only when the face detector is
 # this sure of it: a face is then all the evidence there is of that person.
 FACE_ONLY_MIN_SCORE = 0.8
@@ -84,6 +88,8 @@ class Inspector:
         people: list[tuple[np.ndarray, float, list[PartRegion], Face | None]] = []
         for index, pose in enumerate(poses):
             face = faces[matched[index]] if index in matched else None
+            if face is None and pose.score < POSE_ONLY_MIN_SCORE:
+                continue
             regions = [face_region(face)] if face is not None else []
             head = head_region(pose, face)
             regions += ([head] if head is not None else []) + hand_regions(pose)
