@@ -1,0 +1,1 @@
+"""DetectLabels: objects and scenes, label taxonomy, image properties."""
