@@ -186,3 +186,12 @@ def test_css_table_and_colour_difference() -> None:
              ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644)]
     for first, second, expected in pairs:
         assert float(colors.ciede2000(np.array(first), np.array(second))) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (1, 3000, 3), (3000, 1, 3)])
+def test_degenerate_sizes_still_answer(shape: tuple[int, int, int]) -> None:
+    rgb = np.random.default_rng(7).integers(0, 256, shape, dtype=np.uint8)
+    properties = image_properties(rgb, max_dominant_colors=4)
+    assert 1 <= len(properties["DominantColors"]) <= 4
+    assert all(0.0 <= value <= 100.0 for value in properties["Quality"].values())
+    assert len(dominant_colors(rgb, 2)) <= 2

@@ -144,8 +144,11 @@ class EdgeMap:
     def __init__(self, grey: np.ndarray) -> None:
         self.shape = grey.shape
         step = np.zeros_like(grey)
-        step[:, :-1] = cv2.absdiff(grey[:, 1:], grey[:, :-1])
-        np.maximum(step[:-1, :], cv2.absdiff(grey[1:, :], grey[:-1, :]), out=step[:-1, :])
+        height, width = grey.shape
+        if width > 1:
+            step[:, :-1] = cv2.absdiff(grey[:, 1:], grey[:, :-1])
+        if height > 1:
+            np.maximum(step[:-1, :], cv2.absdiff(grey[1:, :], grey[:-1, :]), out=step[:-1, :])
         window = np.ones((EDGE_WINDOW, EDGE_WINDOW), np.uint8)
         local_range = cv2.subtract(cv2.dilate(grey, window), cv2.erode(grey, window))
         edges = step >= cv2.dilate(step, np.ones((3, 3), np.uint8))
@@ -315,10 +318,10 @@ def _foreground(palette: ColorPalette, edges: EdgeMap) -> np.ndarray | None:
     saliency = np.zeros((height, width), np.float32)
     for cue in cues:
         saliency += np.clip(cue / max(float(np.percentile(cue, 99)), 1e-6), 0.0, 1.0)
-    saliency = cv2.GaussianBlur(saliency, (0, 0), SALIENCY_SIGMA)
-    if float(saliency.max() - saliency.min()) < 1e-3:
+    smoothed = cv2.GaussianBlur(saliency, (0, 0), SALIENCY_SIGMA)
+    if float(smoothed.max() - smoothed.min()) < 1e-3:
         return None
-    foreground = _fill_holes(saliency >= _otsu_threshold(saliency))
+    foreground = _fill_holes(smoothed >= _otsu_threshold(smoothed))
     if not MIN_FOREGROUND <= float(foreground.mean()) <= MAX_FOREGROUND:
         return None
     return foreground
