@@ -18,8 +18,11 @@ The mapping, from `Evidence` (every model's output on one image) to label confid
   from sexual activity, so the level-2 labels under Explicit come only from NudeNet's
   body-part regions (opt-in).
 - nsfwjs's Sexy (revealing, sexualised, not pornographic) is what Rekognition 6.1
-  called Suggestive, which 7.0 split in two top-level categories. The suggestive
-  evidence S = pool(Sexy, P(NSFW)) is split by how much nudity open_nsfw sees:
+  called Suggestive, which 7.0 split in two top-level categories. nsfwjs's classes
+  exclude each other, and open_nsfw's P(NSFW) is already spent on Explicit when the
+  image is pornographic, so the suggestive evidence is S = pool(Sexy, P(NSFW)) x
+  (1 - Explicit): suggestive and not explicit. S is split by how much nudity
+  open_nsfw sees:
   S x P(NSFW) -> "Non-Explicit Nudity of Intimate parts and Kissing",
   S x (1 - P(NSFW)) -> "Swimwear or Underwear" (bikinis and lingerie, the bulk of
   nsfwjs's Sexy class). Only the top level is reported: neither model names the
@@ -116,9 +119,10 @@ def label_scores(evidence: Evidence) -> dict[str, float]:
     """Every label with its confidence in [0, 1], ancestors included."""
     p = evidence.nsfwjs
     nudity = evidence.open_nsfw
-    suggestive = pool(p["Sexy"], nudity)
+    explicit = pool(p["Porn"] + p["Hentai"], nudity)
+    suggestive = pool(p["Sexy"], nudity) * (1 - explicit)
     direct = {
-        EXPLICIT: pool(p["Porn"] + p["Hentai"], nudity),
+        EXPLICIT: explicit,
         NON_EXPLICIT: suggestive * nudity,
         SWIMWEAR: suggestive * (1 - nudity),
     }
