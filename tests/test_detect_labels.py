@@ -145,11 +145,9 @@ def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: i
     [
         ({"Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Cat"], "LabelExclusionFilters": ["Cat"]}}},
          "both included and excluded"),
-        ({"Settings": {"GeneralLabels": {"LabelCategoryInclusionFilters": ["Not A Category"]}}},
-         "Unknown label categories"),
-        ({"Features": ["IMAGE_PROPERTIES"], "Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Cat"]}}},
-         "GENERAL_LABELS"),
-        ({"Settings": {"ImageProperties": {"MaxDominantColors": 2}}}, "IMAGE_PROPERTIES"),
+        ({"Settings": {"GeneralLabels": {"LabelCategoryInclusionFilters": ["Food and Beverage"],
+                                         "LabelCategoryExclusionFilters": ["Food and Beverage"]}}},
+         "both included and excluded"),
     ],
 )
 def test_bad_settings_are_invalid_parameters(rekognition, photos: Path, params: dict, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -23,25 +23,20 @@ LABEL_MODEL_VERSION = "3.0"
 
 
 def _features(params: dict[str, Any]) -> set[str]:
-    features = set(params.get("Features") or [GENERAL_LABELS])
-    settings = params.get("Settings") or {}
-    if "GeneralLabels" in settings and GENERAL_LABELS not in features:
-        raise InvalidParameterException(
-            "Settings.GeneralLabels can only be used with the GENERAL_LABELS feature"
-        )
-    if "ImageProperties" in settings and IMAGE_PROPERTIES not in features:
-        raise InvalidParameterException(
-            "Settings.ImageProperties can only be used with the IMAGE_PROPERTIES feature"
-        )
-    return features
+    """Features asked for (GENERAL_LABELS when none). Settings of a feature that is not
+    asked for are ignored: AWS documents the Settings as usable with either feature."""
+    return set(params.get("Features") or [GENERAL_LABELS])
 
 
 class LabelFilter:
     """Settings.GeneralLabels: a label is kept when it passes the inclusion filters (its
     name, or one of its categories, is listed; no inclusion filter lets everything
-    through) and no exclusion filter names it or one of its categories."""
+    through) and no exclusion filter names it or one of its categories. Names match
+    exactly, as Rekognition spells them ("Cat", "Animals and Pets"); a name no label
+    carries simply matches nothing. Listing the same label, or the same category, as
+    both included and excluded is contradictory and refused."""
 
-    def __init__(self, settings: dict[str, Any], taxonomy: Taxonomy, known_categories: set[str]) -> None:
+    def __init__(self, settings: dict[str, Any], taxonomy: Taxonomy) -> None:
         self.include = set(settings.get("LabelInclusionFilters") or [])
         self.exclude = set(settings.get("LabelExclusionFilters") or [])
         self.include_categories = set(settings.get("LabelCategoryInclusionFilters") or [])
@@ -53,9 +48,6 @@ class LabelFilter:
                 raise InvalidParameterException(
                     f"The same {what} cannot be both included and excluded: {', '.join(sorted(both))}"
                 )
-        unknown = (self.include_categories | self.exclude_categories) - known_categories
-        if unknown:
-            raise InvalidParameterException(f"Unknown label categories: {', '.join(sorted(unknown))}")
 
     def keeps(self, name: str) -> bool:
         categories = set(self.taxonomy.categories_of(name))
@@ -109,7 +101,7 @@ def detect_labels(params: dict[str, Any], services: Any) -> dict[str, Any]:
     settings = params.get("Settings") or {}
     labeler = services.analyzer("labels") if GENERAL_LABELS in features else None
     label_filter = (
-        LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy, labeler.categories)
+        LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy)
         if labeler is not None
         else None
     )

@@ -47,7 +47,8 @@ from openrek.inference.store import ModelStore
 # may go down to 0, but a thousand near-zero ImageNet classes help nobody).
 FLOOR = 0.01
 DETECTOR_MIN_SCORE = 0.2
-MAX_VERIFIED_BOXES = 12  # the most confident boxes are checked; the rest are dropped
+MAX_VERIFIED_BOXES = 8  # the most confident boxes are checked; the rest are dropped
+MAX_CROPS = 4  # distinct regions classified per photo (each costs one classifier run)
 WHOLE_PHOTO_COVER = 0.7  # a box covering this share of the photo reuses its classes
 OWN_MASS = 0.05  # the crop must give a box's concept at least this, or...
 RIVAL_MASS = 0.5  # ...give no unrelated concept of its kind this much
@@ -84,11 +85,6 @@ class Labeler:
     detect_objects: Callable[[np.ndarray], Sequence[Any]] | None
     detect_faces: Callable[[np.ndarray], Any] | None
 
-    @property
-    def categories(self) -> set[str]:
-        """Every label category a label can carry (for validating category filters)."""
-        return {c for concept in self.taxonomy.concepts.values() for c in concept.categories}
-
     def labels(self, rgb: np.ndarray) -> list[DetectedLabel]:
         """Every label at or above FLOOR, most confident first."""
         whole = self.taxonomy.concept_probabilities(self.classifier.probabilities(rgb))
@@ -121,20 +117,33 @@ class Labeler:
             if concept is not None:
                 boxes.append((concept, LabelInstance(_box_tuple(found.box), float(found.score))))
         boxes = sorted(boxes, key=lambda b: -b[1].confidence)[:MAX_VERIFIED_BOXES]
-        crops, crop_of = [], {}
-        for index, (_, box) in enumerate(boxes):
+        crops: list[np.ndarray] = []
+        crop_of: dict[int, int] = {}  # box index -> crop index; boxes not listed use `whole`
+        seen: dict[tuple[int, int, int, int], int] = {}  # the detector often boxes one
+        for index, (_, box) in enumerate(boxes):  # region as several classes: crop it once
             x1, y1, x2, y2 = box.box
             if (x2 - x1) * (y2 - y1) >= WHOLE_PHOTO_COVER * width * height:
                 continue
-            crop_of[index] = len(crops)
-            crops.append(_padded_crop(rgb, box.box))
-        masses = []
+            key = (round(x1), round(y1), round(x2), round(y2))
+            if key not in seen and len(crops) == MAX_CROPS:
+                continue  # unverified: dropped below
+            if key not in seen:
+                seen[key] = len(crops)
+                crops.append(_padded_crop(rgb, box.box))
+            crop_of[index] = seen[key]
+        masses: list[dict[str, float]] = []
         if crops:
             probabilities = self.classifier.probabilities_batch(crops, crop_fraction=1.0)
             masses = [self.taxonomy.concept_probabilities(p) for p in probabilities]
         verified = []
         for index, (concept, box) in enumerate(boxes):
-            crop = masses[crop_of[index]] if index in crop_of else whole
+            x1, y1, x2, y2 = box.box
+            if index in crop_of:
+                crop = masses[crop_of[index]]
+            elif (x2 - x1) * (y2 - y1) >= WHOLE_PHOTO_COVER * width * height:
+                crop = whole
+            else:
+                continue  # beyond MAX_CROPS regions: not verified, not reported
             if self._box_is_plausible(concept, crop):
                 # Two judgements of the same box: the detector's score and the
                 # classifier's mass for the concept on the crop.
