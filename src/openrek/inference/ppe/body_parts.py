@@ -48,10 +48,17 @@ HAND_SIDE = 0.8
 class Pose(Protocol):
     """One person from the pose estimator (openrek.inference.people.pose.PersonPose)."""
 
-    box: np.ndarray  # x1, y1, x2, y2 pixels
-    score: float
-    keypoints: np.ndarray  # (17, 2) x, y pixels, COCO order
-    keypoint_scores: np.ndarray  # (17,)
+    @property
+    def box(self) -> np.ndarray: ...  # x1, y1, x2, y2 pixels
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def keypoints(self) -> np.ndarray: ...  # (17, 2) x, y pixels, COCO order
+
+    @property
+    def keypoint_scores(self) -> np.ndarray: ...  # (17,)
 
 
 @dataclass(frozen=True)

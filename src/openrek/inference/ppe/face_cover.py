@@ -79,8 +79,5 @@ class FaceCoverClassifier:
         batch = crops / 127.5 - 1.0
         if self._channels_first:
             batch = batch.transpose(0, 3, 1, 2)
-        # One face at a time: the converted graph may fix its batch size at 1.
-        scores = [self._session.run({self._input: np.ascontiguousarray(b[None])})[0][0]
-                  for b in batch]
-        with_mask = np.array([float(s[0]) for s in scores], np.float32)
-        return np.clip(with_mask, 0.0, 1.0)
+        (scores,) = self._session.run({self._input: np.ascontiguousarray(batch)})
+        return np.clip(scores[:, 0].astype(np.float32), 0.0, 1.0)

@@ -32,7 +32,7 @@ CROP_MARGIN = 0.25
 class ImageClassifier(Protocol):
     wnids: list[str]
 
-    def probabilities(self, rgb: np.ndarray, crop_fraction: float = ...) -> np.ndarray: ...
+    def probabilities_batch(self, crops: list[np.ndarray], crop_fraction: float = ...) -> np.ndarray: ...
 
 
 def head_crop(image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -56,11 +56,14 @@ class HelmetClassifier:
             raise ValueError(f"the image classifier lacks the helmet classes {missing}")
         self._helmets = np.array([index[w] for w in HELMET_WNIDS])
 
-    def probability(self, image_rgb: np.ndarray, head_box: np.ndarray) -> float:
-        """P(a helmet is on this head): the classifier's mass on the helmet classes."""
-        crop = head_crop(image_rgb, head_box)
-        if crop is None:
-            return 0.0
-        # The crop is already the square around the head: classify all of it.
-        probabilities = self._classifier.probabilities(crop, 1.0)
-        return float(np.clip(probabilities[self._helmets].sum(), 0.0, 1.0))
+    def probabilities(self, image_rgb: np.ndarray, head_boxes: list[np.ndarray]) -> np.ndarray:
+        """P(a helmet is on the head) for each head box: the classifier's mass on the
+        helmet classes, (n,) float32; 0 for a head too small to classify."""
+        crops = [head_crop(image_rgb, box) for box in head_boxes]
+        usable = [c for c in crops if c is not None]
+        result = np.zeros(len(crops), np.float32)
+        if usable:
+            # The crops are already squares around the heads: classify all of each.
+            mass = self._classifier.probabilities_batch(usable, 1.0)[:, self._helmets].sum(axis=1)
+            result[[i for i, c in enumerate(crops) if c is not None]] = np.clip(mass, 0.0, 1.0)
+        return result
