@@ -81,8 +81,9 @@ def test_pixel_percent_covers_the_image_and_max_colors_is_respected(photos: Path
 def test_coffee_is_mostly_brown_with_black(photos: Path) -> None:
     found = image_properties(load(photos, "skimage/coffee.png"))["DominantColors"]
     assert found[0]["SimplifiedColor"] == "brown"
-    assert share(found, {"brown"}) > 50.0
-    assert "black" in [c["SimplifiedColor"] for c in found[:4]]
+    assert share(found, {"brown"}) > 45.0
+    assert share(found, {"black"}) > 8.0
+    assert share(found, {"red"}) > 15.0  # the cup
 
 
 def test_apple_is_warm_on_a_green_background(photos: Path) -> None:
@@ -195,3 +196,18 @@ def test_degenerate_sizes_still_answer(shape: tuple[int, int, int]) -> None:
     assert 1 <= len(properties["DominantColors"]) <= 4
     assert all(0.0 <= value <= 100.0 for value in properties["Quality"].values())
     assert len(dominant_colors(rgb, 2)) <= 2
+
+
+def test_noisy_css_colours_are_named_back() -> None:
+    """Each CSS colour as a 64x64 patch with Gaussian noise (sigma 4 levels): clustering averages
+    the noise away and the patch is named back (136 of 138 measured: chartreuse and lawngreen
+    are 3 CIEDE2000 apart, linen and seashell 2)."""
+    rng = np.random.default_rng(0)
+    named = simplified = 0
+    for (name, _, simple), rgb in zip(colors.CSS_COLORS, colors.CSS_RGB, strict=True):
+        patch = np.clip(rgb.astype(float) + rng.normal(0.0, 4.0, (64, 64, 3)), 0, 255).astype(np.uint8)
+        top = dominant_colors(patch, 1)[0]
+        named += top["CSSColor"] == name
+        simplified += top["SimplifiedColor"] == simple
+    assert named >= 135
+    assert simplified == len(colors.CSS_COLORS)

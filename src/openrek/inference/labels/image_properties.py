@@ -48,12 +48,14 @@ EDGE_MIN_RANGE = 24
 EDGE_PERCENTILE = 90.0
 MIN_EDGE_PIXELS = 20
 
-# Colours: clusters sought, Lloyd iterations at most, clusters closer than this CIEDE2000
-# difference are one colour to a viewer and merged, histogram bits per RGB channel (a bin
-# stands for the mean Lab colour of its pixels, so the bins only group, never shift colours).
+# Colours: clusters sought (the API's largest MaxDominantColors), Lloyd iterations at most;
+# clusters closer than MERGE_DELTA_E (CIEDE2000; 5 is a small difference, about twice what a
+# viewer notices side by side) are one colour split by noise and are merged; histogram bits
+# per RGB channel (a bin stands for the mean Lab colour of its pixels, so bins only group
+# pixels, they never shift colours).
 CLUSTERS = 20
 KMEANS_ITERATIONS = 12
-MERGE_DELTA_E = 8.0
+MERGE_DELTA_E = 5.0
 HISTOGRAM_BITS = 4
 
 # Foreground: width of the band along each side that describes it (fraction of the shorter
@@ -182,7 +184,9 @@ class ColorPalette:
     Pixels are binned at HISTOGRAM_BITS per RGB channel; the bins (their mean CIELAB colour,
     weighted by pixel count) are clustered by k-means, clusters closer than MERGE_DELTA_E are
     merged, and each cluster is named by its nearest CSS colour. Clusters sharing a name are
-    one reported colour.
+    one reported colour, so a gradient split over several clusters comes back as the few
+    names it spans. (A larger merge distance, 8, chained along gradients and dulled colours:
+    coffee.png's red cup became "chocolate", orange.jpg lost "orange".)
     """
 
     def __init__(self, rgb: np.ndarray) -> None:
