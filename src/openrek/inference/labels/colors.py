@@ -7,7 +7,7 @@ real responses every reported RGB is exactly a CSS named colour (47,79,79 "darks
 85,107,47 "darkolivegreen", 128,128,128 "gray", 105,105,105 "dimgrey") and the simplified
 names are lowercase ("grey", "green", "black").
 
-The palette is the 147 CSS3 / SVG 1.1 colour keywords, one entry per distinct colour (140):
+The palette is the 147 CSS3 / SVG 1.1 colour keywords, one entry per distinct colour (138):
 of the gray/grey pairs the compound names take the "grey" spelling and plain #808080 is
 "gray", as observed in Rekognition's output; aqua/cyan and fuchsia/magenta are "cyan" and
 "magenta". CSS Color 4's rebeccapurple is left out (not in the CSS3 set).
@@ -16,8 +16,10 @@ Each colour's simplified name follows the CSS colour families (W3C's grouping of
 keywords into reds, pinks, oranges, yellows, browns, greens, cyans, blues, purples,
 whites, greys) mapped onto Rekognition's vocabulary (cyans -> "teal", grays -> "grey"),
 with a few perceptual corrections where a family would mislead: near-white tints
-(lavender, lightcyan, cornsilk, papayawhip) are "white", teal/darkcyan/lightseagreen are "teal",
-maroon is "red", goldenrod is "yellow".
+(lavender, lightcyan, cornsilk, papayawhip: CIELAB chroma under 15 at L* over 90) are
+"white", teal/darkcyan/lightseagreen are "teal", maroon is "red", goldenrod is "yellow",
+and the salmons and peachpuff (CIELAB hue 45-70 degrees, where orange is) are "orange",
+except salmon itself (33 degrees, with the reds).
 
 Nearest-colour search uses CIEDE2000 in CIELAB (D65), the CIE's perceptual colour
 difference, so "nearest" means what a viewer would call closest.
@@ -25,6 +27,7 @@ difference, so "nearest" means what a viewer would call closest.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 # Rekognition's 12 simplified colours, spelled as its responses spell them.
@@ -184,8 +187,6 @@ CSS_SIMPLIFIED = tuple(simplified for _, _, simplified in CSS_COLORS)
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB (..., 3) uint8 -> CIELAB (..., 3) float32 (L 0-100), D65, via OpenCV's exact float path."""
     flat = np.ascontiguousarray(rgb.reshape(-1, 1, 3), dtype=np.float32) / np.float32(255.0)
-    import cv2  # local: keeps this table importable without OpenCV
-
     return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(*rgb.shape[:-1], 3)
 
 
