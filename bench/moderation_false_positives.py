@@ -81,6 +81,29 @@ def false_positives(photos: dict[str, bytes], services: HandlerServices) -> dict
     return {"flagged": flagged, "label_max": label_max, "illustrated": illustrated}
 
 
+def single_models(photos: dict[str, bytes], moderator: Moderator) -> dict[str, list[str]]:
+    """What each model alone would flag, to show what combining them buys."""
+    rules: dict[str, list[str]] = {
+        "nsfwjs alone: its top class is Porn, Hentai or Sexy": [],
+        "nsfwjs alone: Porn + Hentai >= 0.5": [],
+        "open_nsfw alone: P(NSFW) >= 0.5": [],
+        "average instead of pool: (Porn + Hentai + P(NSFW)) / 2 >= 0.5": [],
+    }
+    names = list(rules)
+    for name, data in photos.items():
+        evidence = moderator.evidence(decode_image(data).rgb)
+        p = evidence.nsfwjs
+        if max(p, key=p.__getitem__) in ("Porn", "Hentai", "Sexy"):
+            rules[names[0]].append(name)
+        if p["Porn"] + p["Hentai"] >= 0.5:
+            rules[names[1]].append(name)
+        if evidence.open_nsfw >= 0.5:
+            rules[names[2]].append(name)
+        if (p["Porn"] + p["Hentai"] + evidence.open_nsfw) / 2 >= 0.5:
+            rules[names[3]].append(name)
+    return rules
+
+
 def latencies(photos: dict[str, bytes], runs: dict[str, Callable[[bytes], object]], repeats: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in runs}
     for data in photos.values():  # untimed warm-up
@@ -100,7 +123,7 @@ def latencies(photos: dict[str, bytes], runs: dict[str, Callable[[bytes], object
 
 
 def report(photos: dict[str, bytes], results: dict[str, dict[str, Any]], times: dict[str, list[float]],
-           settings: Settings, repeats: int) -> str:
+           settings: Settings, repeats: int, singles: dict[str, list[str]]) -> str:
     count = len(photos)
     lines = [
         "# DetectModerationLabels on safe photos",
@@ -118,6 +141,10 @@ def report(photos: dict[str, bytes], results: dict[str, dict[str, Any]], times: 
     for setup, found in results.items():
         flagged = len(found["flagged"])
         lines.append(f"| {setup} | {flagged} / {count} | {flagged / count:.1%} | {len(found['illustrated'])} / {count} |")
+    lines += ["", "Single-model rules on the same photos (what the pooled mapping avoids):", "",
+              "| rule | photos flagged | which |", "|---|---|---|"]
+    for rule, flagged_by in singles.items():
+        lines.append(f"| {rule} | {len(flagged_by)} / {count} | {', '.join(flagged_by) or '-'} |")
     for setup, found in results.items():
         lines += ["", f"### {setup}", "", "| label | highest confidence on a safe photo | photo |", "|---|---|---|"]
         for label, (confidence, photo) in sorted(found["label_max"].items(), key=lambda item: -item[1][0]):
@@ -179,7 +206,7 @@ def main() -> int:
         runs["DetectModerationLabels (with NudeNet)"] = lambda data: detect_moderation_labels(
             {"Image": {"Bytes": data}}, HandlerServices(with_nudenet))
     times = latencies(photos, runs, args.repeats)
-    text = report(photos, results, times, settings, args.repeats)
+    text = report(photos, results, times, settings, args.repeats, single_models(photos, default))
     text += f"\nNot counted (refused by DetectModerationLabels's image limits, as AWS does): {', '.join(refused) or 'none'}.\n"
     args.out.write_text(text)
     print(text)
