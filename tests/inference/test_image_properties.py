@@ -184,7 +184,10 @@ def test_css_table_and_colour_difference() -> None:
     pairs = [((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
              ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
              ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
-             ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644)]
+             ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+             # The mean-hue discontinuity: hue differences just under and over 180 degrees.
+             ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0009), 7.1792),
+             ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0011), 7.2195)]
     for first, second, expected in pairs:
         assert float(colors.ciede2000(np.array(first), np.array(second))) == pytest.approx(expected, abs=1e-4)
 
