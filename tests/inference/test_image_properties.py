@@ -214,3 +214,18 @@ def test_noisy_css_colours_are_named_back() -> None:
         simplified += top["SimplifiedColor"] == simple
     assert named >= 135
     assert simplified == len(colors.CSS_COLORS)
+
+
+def test_instance_colours_count_the_middle_of_the_box(photos: Path) -> None:
+    # A red disc filling half of its box on blue: the inscribed ellipse is 64% red.
+    rows, columns = np.mgrid[0:100, 0:100]
+    box = np.full((100, 100, 3), (20, 40, 210), np.uint8)
+    box[(rows - 49.5) ** 2 + (columns - 49.5) ** 2 <= 40**2] = (230, 20, 25)
+    found = dominant_colors(box, 2)
+    assert found[0]["SimplifiedColor"] == "red"
+    assert found[0]["PixelPercent"] == pytest.approx(64.0, abs=2.0)
+    # sahi's terrain2.png: the blue jeep's box (COCO annotation) is mostly tyres, shade and
+    # desert, yet its blue is among the three top colours.
+    rgb = load(photos, "sahi/terrain2.png")
+    jeep = dominant_colors(rgb[437:437 + 56, 634:634 + 81], 3)
+    assert "blue" in {c["SimplifiedColor"] for c in jeep}

@@ -108,10 +108,26 @@ def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict[str
 
 
 def dominant_colors(rgb_region: np.ndarray, max_colors: int = 10) -> list[dict[str, Any]]:
-    """DominantColor dicts for an image or a region of one (Labels[].Instances[].DominantColors)."""
+    """DominantColor dicts of a label instance's box (Labels[].Instances[].DominantColors).
+
+    Only the pixels inside the ellipse inscribed in the box count: an object fills the middle
+    of its box and leaves the corners to the background (the same centre prior that starts
+    GrabCut from a rectangle). PixelPercent is the share of those pixels.
+    """
     if rgb_region.size == 0 or max_colors <= 0:
         return []
-    return ColorPalette(_color_sample(rgb_region, COLOR_SIDE)).dominant(max_colors)
+    sample = _color_sample(rgb_region, COLOR_SIDE)
+    return ColorPalette(sample, _inscribed_ellipse(*sample.shape[:2])).dominant(max_colors)
+
+
+def _inscribed_ellipse(height: int, width: int) -> np.ndarray:
+    """Pixels whose centres lie inside the ellipse touching the middle of each side (at least one)."""
+    rows = (np.arange(height) + 0.5 - height / 2.0) / (height / 2.0)
+    columns = (np.arange(width) + 0.5 - width / 2.0) / (width / 2.0)
+    inside = rows[:, None] ** 2 + columns[None, :] ** 2 <= 1.0
+    if not inside.any():
+        inside[height // 2, width // 2] = True
+    return inside
 
 
 def foreground_mask(rgb: np.ndarray) -> np.ndarray | None:
@@ -189,9 +205,11 @@ class ColorPalette:
     coffee.png's red cup became "chocolate", orange.jpg lost "orange".)
     """
 
-    def __init__(self, rgb: np.ndarray) -> None:
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray | None = None) -> None:
         self.shape = rgb.shape[:2]
         pixels = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
+        if mask is not None:  # a palette of these pixels only (no image shape then)
+            pixels, self.shape = pixels[mask.ravel()], (int(mask.sum()), 1)
         self.pixel_lab = _rgb_to_lab(pixels)
         bin_lab, bin_weight, pixel_bin = _color_histogram(pixels, self.pixel_lab)
         centres = _weighted_kmeans(bin_lab, bin_weight, CLUSTERS)
