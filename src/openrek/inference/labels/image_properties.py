@@ -4,9 +4,10 @@ Everything here is a measurement (no model), deterministic, and fast: one 1 MP p
 few milliseconds. docs/image_properties.md gives the formulas, the reasons for them and
 measurements on the evaluation photos.
 
-Two working copies are made: a grey copy whose longest side is at most QUALITY_SIDE (edges,
-for Sharpness and the focus cue) and a colour copy of at most COLOR_SIDE (colours,
-Brightness, Contrast, foreground split); statistics over area do not need more pixels.
+Two working copies are made: a grey copy whose longest side is at most QUALITY_SIDE (edges
+for Sharpness and the focus cue, and Contrast, which fine detail such as text carries) and a
+colour copy of at most COLOR_SIDE (colours, Brightness, foreground split): means over area
+do not need more pixels.
 
 - Brightness: mean BT.601 luma as a percentage of 255 (as FaceDetail.Quality here).
 - Contrast: RMS contrast, the standard deviation of luma, as a percentage of 127.5 (the
@@ -79,15 +80,17 @@ def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict[str
     Foreground and Background are left out when the image has no clear foreground (a plain
     picture, or an even pattern), as Rekognition reports them only "if available".
     """
-    edges = EdgeMap(_downscale(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), QUALITY_SIDE))
+    grey = _downscale(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), QUALITY_SIDE)
+    edges = EdgeMap(grey)
     color_rgb = _color_sample(rgb, COLOR_SIDE)
     luma = cv2.cvtColor(color_rgb, cv2.COLOR_RGB2GRAY)
     palette = ColorPalette(color_rgb)
     result: dict[str, Any] = {
         "Quality": {
+            # A mean needs few pixels; a spread needs the fine detail (text at 128 px is grey).
             "Brightness": _brightness(luma),
             "Sharpness": edges.sharpness(),
-            "Contrast": _contrast(luma),
+            "Contrast": _contrast(grey),
         },
         "DominantColors": palette.dominant(max_dominant_colors),
     }
@@ -144,8 +147,9 @@ def _brightness(luma: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(values.mean()) / 255.0 * 100.0 if values.size else 0.0
 
 
-def _contrast(luma: np.ndarray) -> float:
-    return float(min(100.0, float(luma.std()) / 127.5 * 100.0))
+def _contrast(grey: np.ndarray) -> float:
+    _, deviation = cv2.meanStdDev(grey)
+    return float(min(100.0, float(deviation[0, 0]) / 127.5 * 100.0))
 
 
 class EdgeMap:
