@@ -1,7 +1,7 @@
 """DetectLabels' IMAGE_PROPERTIES: quality, dominant colours, foreground and background.
 
-Everything here is a measurement (no model), deterministic, and fast: one 1 MP photo costs a
-few milliseconds. docs/image_properties.md gives the formulas, the reasons for them and
+Everything here is a measurement (no model), deterministic, and cheap: a 1 MP photo costs
+about 20 ms of one CPU core. docs/image_properties.md gives the formulas, the reasons for them and
 measurements on the evaluation photos.
 
 Two working copies are made: a grey copy whose longest side is at most QUALITY_SIDE (edges
