@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from openrek.inference.faces.detector import YuNetDetector
 from openrek.inference.ppe.body_parts import (
+    FACE_FLOOR,
     Face,
     PartRegion,
     Pose,
@@ -157,13 +159,18 @@ class Inspector:
 
 
 def build(store: Any, settings: Any, faces: Any) -> Inspector:
-    """The analyser services.ANALYZERS names: models from the store, the face
-    detector shared with the face operations."""
+    """The analyser services.ANALYZERS names, from the model store. `faces` (the
+    face operations' FaceAnalyzer) is not used: PPE runs the same face detector at
+    a lower threshold."""
     from openrek.inference.labels.classifier import build_image_classifier
     from openrek.inference.people.pose import build_pose_estimator
     from openrek.inference.session import open_session
 
-    store.verify(["face-cover"])
+    store.verify(["face-cover", "face-detector"])
     face_cover = FaceCoverClassifier(open_session(store.path("face-cover"), settings.runtime))
     helmets = HelmetClassifier(build_image_classifier(store, settings))
-    return Inspector(build_pose_estimator(store, settings), faces.detector, face_cover, helmets)
+    # Its own face detector, at a lower threshold than the face operations' (see
+    # body_parts.FACE_FLOOR); YuNet is 0.2 MB, a second session costs little.
+    face_detector = YuNetDetector(open_session(store.path("face-detector"), settings.runtime),
+                                  score_threshold=FACE_FLOOR)
+    return Inspector(build_pose_estimator(store, settings), face_detector, face_cover, helmets)
