@@ -49,21 +49,26 @@ def nsfwjs_input(rgb: np.ndarray) -> np.ndarray:
     y0, x0 = np.floor(ys).astype(np.intp), np.floor(xs).astype(np.intp)
     y1, x1 = np.minimum(y0 + 1, height - 1), np.minimum(x0 + 1, width - 1)
     wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    pixels = rgb.astype(np.float32) / 255.0
-    top = pixels[y0][:, x0] * (1 - wx) + pixels[y0][:, x1] * wx
-    bottom = pixels[y1][:, x0] * (1 - wx) + pixels[y1][:, x1] * wx
+
+    def sample(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # only the pixels used
+        return rgb[rows][:, cols].astype(np.float32) / 255.0
+
+    top = sample(y0, x0) * (1 - wx) + sample(y0, x1) * wx
+    bottom = sample(y1, x0) * (1 - wx) + sample(y1, x1) * wx
     return np.ascontiguousarray((top * (1 - wy) + bottom * wy)[None], dtype=np.float32)
 
 
 def nudenet_input(rgb: np.ndarray) -> np.ndarray:
-    """NudeNet's `_read_image`: pad right / bottom to a square with black, resize to
-    320x320 (bilinear), RGB / 255. NCHW float32, batch of one."""
+    """NudeNet's `_read_image`: the image padded right / bottom to a square with black,
+    at 320x320 (bilinear), RGB / 255. NCHW float32, batch of one. Scaled first, then
+    padded: the same picture without a full-size square in memory."""
     height, width = rgb.shape[:2]
-    side = max(height, width)
-    square = np.zeros((side, side, 3), np.uint8)
-    square[:height, :width] = rgb
-    resized = cv2.resize(square, (NUDENET_SIZE, NUDENET_SIZE), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+    scale = NUDENET_SIZE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)  # as NudeNet and its training
+    square = np.zeros((NUDENET_SIZE, NUDENET_SIZE, 3), np.uint8)
+    square[: size[1], : size[0]] = resized
+    return np.ascontiguousarray(square.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
 
 
 class Moderator:
