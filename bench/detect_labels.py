@@ -58,8 +58,9 @@ class InProcess:
 def precision(services: InProcess, data: Path, truth: dict[str, Any]) -> dict[str, Any]:
     taxonomy = services.labeler.taxonomy
     returned = correct = keys = keys_found = 0
+    held = {"returned": 0, "correct": 0, "keys": 0, "keys_found": 0, "photos": 0}
     rows = []
-    for name, expected in sorted(truth.items()):
+    for name, expected in sorted(truth.items(), key=lambda item: (item[1].get("held_out", False), item[0])):
         allowed = set(expected["present"]) | set(expected["key"])
         allowed |= {a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]}
         response = detect_labels({"Image": {"Bytes": (data / name).read_bytes()}}, services)
@@ -72,7 +73,14 @@ def precision(services: InProcess, data: Path, truth: dict[str, Any]) -> dict[st
         keys_found += len(set(expected["key"]) & set(names))
         top = ", ".join(f"{label['Name']} {label['Confidence']:.0f}" for label in response["Labels"][:6])
         rows.append((name, top, wrong, missed))
-    return {"returned": returned, "correct": correct, "keys": keys, "keys_found": keys_found, "rows": rows}
+        if expected.get("held_out"):
+            held["returned"] += len(names)
+            held["correct"] += len(set(names) & allowed)
+            held["keys"] += len(expected["key"])
+            held["keys_found"] += len(set(expected["key"]) & set(names))
+            held["photos"] += 1
+    return {"returned": returned, "correct": correct, "keys": keys, "keys_found": keys_found, "rows": rows,
+            "held_out": held}
 
 
 def latency(services: InProcess, detector: Any, data: Path, names: list[str], passes: int) -> dict[str, list[float]]:
@@ -105,6 +113,7 @@ def latency(services: InProcess, detector: Any, data: Path, names: list[str], pa
 
 def report(result: dict[str, Any], timings: dict[str, list[float]], photos: int, passes: int) -> str:
     p50 = {system: statistics.median(values) * 1000 for system, values in timings.items()}
+    held = result["held_out"]
     lines = [
         "# DetectLabels: precision and latency",
         "",
@@ -117,6 +126,11 @@ def report(result: dict[str, Any], timings: dict[str, list[float]], photos: int,
         f"({result['correct'] / result['returned']:.1%}) over {len(result['rows'])} photos",
         f"- key-label recall: {result['keys_found']}/{result['keys']} "
         f"({result['keys_found'] / result['keys']:.1%})",
+        f"- of which held out ({held['photos']} photos written down after tuning, never tuned on): "
+        f"precision {held['correct']}/{held['returned']} ({held['correct'] / max(held['returned'], 1):.1%}), "
+        f"key labels {held['keys_found']}/{held['keys']} ({held['keys_found'] / max(held['keys'], 1):.1%})",
+        "",
+        "Held-out photos are listed last.",
         "",
         "| photo | top labels | wrong | key labels missed |",
         "|---|---|---|---|",

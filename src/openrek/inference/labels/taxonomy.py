@@ -139,7 +139,7 @@ class Taxonomy:
 
     def _index(self) -> None:
         for name in self.concepts:
-            self.ancestors[name] = tuple(self._ancestors_of(name, ()))
+            self.ancestors[name] = tuple(self._ancestors_of(name))
         for concept in self.concepts.values():
             for coco_name in concept.coco:
                 self.coco_concepts[coco_name] = concept.name
@@ -149,18 +149,23 @@ class Taxonomy:
                 members.setdefault(name, []).append(index)
         self.concept_classes = {name: np.array(ix, dtype=np.int64) for name, ix in members.items()}
 
-    def _ancestors_of(self, name: str, path: tuple[str, ...]) -> list[str]:
-        """Every ancestor, nearest first, each once (the vocabulary is a DAG)."""
-        if name in path:
-            raise ValueError(f"vocabulary cycle through {name}: {path}")
+    def _ancestors_of(self, name: str) -> list[str]:
+        """Every ancestor once, nearest first (breadth first: the vocabulary is a DAG)."""
         found: list[str] = []
-        concept = self.concepts.get(name)
-        if concept is None:
-            raise ValueError(f"unknown parent concept {name!r}")
-        for parent in concept.parents:
-            for ancestor in [parent, *self._ancestors_of(parent, (*path, name))]:
-                if ancestor not in found:
-                    found.append(ancestor)
+        frontier = [name]
+        while frontier:
+            following = []
+            for current in frontier:
+                concept = self.concepts.get(current)
+                if concept is None:
+                    raise ValueError(f"unknown parent concept {current!r}")
+                for parent in concept.parents:
+                    if parent == name:
+                        raise ValueError(f"vocabulary cycle through {name}")
+                    if parent not in found:
+                        found.append(parent)
+                        following.append(parent)
+            frontier = following
         return found
 
     def roots(self, name: str) -> set[str]:
