@@ -202,3 +202,35 @@ def test_unsupported_layer_is_named() -> None:
     config["config"]["layers"][-2] = layer("drop", "LSTM", ["flat"], units=3)
     with pytest.raises(KerasConversionError, match="'drop' of class LSTM is not supported"):
         build_onnx(config, weights)
+
+
+def keras3_nodes(config: dict) -> dict:
+    """The same functional model written the way Keras 3 saves inbound nodes."""
+    def tensor(name: str) -> dict:
+        return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
+
+    layers = []
+    for raw in config["config"]["layers"]:
+        sources = [entry[0] for entry in raw["inbound_nodes"][0]] if raw["inbound_nodes"] else []
+        args = [[tensor(s) for s in sources]] if len(sources) > 1 else [tensor(s) for s in sources]
+        layers.append({**raw, "inbound_nodes": [{"args": args, "kwargs": {}}] if sources else []})
+    return {"class_name": "Functional", "config": {**config["config"], "layers": layers}}
+
+
+def test_keras3_node_format_and_sequential_models_convert() -> None:
+    config, weights = small_model()
+    images = RNG.uniform(-1, 1, size=(1, 9, 11, 3)).astype(np.float32)
+
+    def outputs(model_config: dict, model_weights: dict) -> np.ndarray:
+        session = ort.InferenceSession(build_onnx(model_config, model_weights), providers=["CPUExecutionProvider"])
+        return session.run(None, {session.get_inputs()[0].name: images})[0]
+
+    np.testing.assert_array_equal(outputs(keras3_nodes(config), weights), outputs(config, weights))
+    sequential = {"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Conv2D", "config": {"name": "conv", "batch_input_shape": [None, 9, 11, 3], "filters": 4,
+                                            "kernel_size": [3, 3], "padding": "same", "use_bias": False}},
+        {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap"}},
+    ]}}
+    got = outputs(sequential, {"conv": weights["conv"]})
+    x = np.pad(images[0], ((1, 1), (1, 1), (0, 0)))
+    np.testing.assert_allclose(got[0], conv_nhwc(x, weights["conv"]["kernel"], 1, False).mean((0, 1)), atol=1e-5)

@@ -90,8 +90,9 @@ def prepare_h5(parts: Mapping[str, bytes]) -> bytes:
 
 
 def _is_javascript(data: bytes) -> bool:
-    head = data[:4096].lstrip()
-    return head[:1] in (b"!", b"(") or head.startswith((b"module", b"var ", b"export", b"function"))
+    """A bundle's prelude is plain ASCII naming `exports`; raw weights or JSON are not both."""
+    head = data[:4096]
+    return head.isascii() and b"exports" in head and not head.lstrip().startswith(b"{")
 
 
 def _bundle_value(data: bytes) -> Any:
