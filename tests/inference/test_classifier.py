@@ -102,3 +102,98 @@ def test_unpickler_refuses_code(tmp_path: Path) -> None:
         pickle.dump(part, data, protocol=2)
     with pytest.raises(UnsafePickleError, match="refusing to load global"):
         load_state_dict(data.getvalue())
+
+
+class _Storage:
+    """Stands for a torch storage while pickling (see `torch_file`)."""
+
+    def __init__(self, key: str, values: np.ndarray) -> None:
+        self.key, self.values = key, values
+
+
+def torch_file(tensors: dict[str, tuple[np.ndarray, int, tuple[int, ...], tuple[int, ...]]], layout: str) -> bytes:
+    """Bytes laid out as `torch.save` writes a state dict, without torch: stand-in
+    `torch` modules let pickle emit the same globals (torch._utils._rebuild_tensor_v2,
+    torch.FloatStorage) and persistent ids torch emits. Each tensor is (flat storage,
+    offset, size, stride)."""
+    import sys
+    import types
+    import zipfile
+    from collections import OrderedDict
+
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+    float_storage = type("FloatStorage", (), {"__module__": "torch"})
+
+    def _rebuild_tensor_v2(*args):  # type: ignore[no-untyped-def]
+        raise AssertionError("never called")
+
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    float_storage.__qualname__ = "FloatStorage"
+    torch.FloatStorage = float_storage  # type: ignore[attr-defined]
+    utils._rebuild_tensor_v2 = _rebuild_tensor_v2  # type: ignore[attr-defined]
+
+    class Tensor:
+        def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple) -> None:
+            self.args = (storage, offset, size, stride, False, OrderedDict())
+
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (_rebuild_tensor_v2, self.args)
+
+    storages = {f"s{i}": _Storage(f"s{i}", values) for i, (values, *_r) in enumerate(tensors.values())}
+    state = OrderedDict(
+        (name, Tensor(storages[f"s{i}"], offset, size, stride))
+        for i, (name, (_v, offset, size, stride)) in enumerate(tensors.items())
+    )
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):  # type: ignore[no-untyped-def]
+            if isinstance(obj, _Storage):
+                return ("storage", float_storage, obj.key, "cpu", obj.values.size)
+            return None
+
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules["torch"], sys.modules["torch._utils"] = torch, utils
+    try:
+        body = io.BytesIO()
+        Pickler(body, protocol=2).dump(state)
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    if layout == "zip":
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("archive/data.pkl", body.getvalue())
+            for key, storage in storages.items():
+                archive.writestr(f"archive/data/{key}", storage.values.astype("<f4").tobytes())
+        return out.getvalue()
+    legacy = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+        pickle.dump(header, legacy, protocol=2)
+    legacy.write(body.getvalue())
+    pickle.dump(list(storages), legacy, protocol=2)
+    for storage in storages.values():
+        legacy.write(np.int64(storage.values.size).tobytes())
+        legacy.write(storage.values.astype("<f4").tobytes())
+    return legacy.getvalue()
+
+
+@pytest.mark.parametrize("layout", ["zip", "legacy"])
+def test_state_dict_layouts_and_strided_views(layout: str) -> None:
+    flat = np.arange(12, dtype=np.float32)
+    data = torch_file(
+        {
+            "conv.weight": (flat, 0, (3, 4), (4, 1)),
+            "transposed": (flat, 0, (4, 3), (1, 4)),  # a view with non-contiguous strides
+            "tail": (np.arange(5, dtype=np.float32), 2, (3,), (1,)),  # offset into its storage
+        },
+        layout,
+    )
+    tensors = load_state_dict(data)
+    np.testing.assert_array_equal(tensors["conv.weight"], flat.reshape(3, 4))
+    np.testing.assert_array_equal(tensors["transposed"], flat.reshape(3, 4).T)
+    np.testing.assert_array_equal(tensors["tail"], [2.0, 3.0, 4.0])
