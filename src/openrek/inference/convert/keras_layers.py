@@ -394,10 +394,9 @@ class _Builder:
         bias_name = self.graph.constant(f"{name}/bias", bias)
         raw = f"{name}/conv" if config.get("activation", "linear") != "linear" else name
         self.graph.node("Conv", [x.name, weight_name, bias_name], raw, **attributes)
-        height = _out_size(x.shape[0], kh, sh, dh, pads[0] + pads[2]) if "pads" in attributes else (
-            None if x.shape[0] is None else math.ceil(x.shape[0] / sh))
-        width = _out_size(x.shape[1], kw, sw, dw, pads[1] + pads[3]) if "pads" in attributes else (
-            None if x.shape[1] is None else math.ceil(x.shape[1] / sw))
+        # with auto_pad the input size is unknown, and so is the output's
+        height = _out_size(x.shape[0], kh, sh, dh, pads[0] + pads[2]) if "pads" in attributes else None
+        width = _out_size(x.shape[1], kw, sw, dw, pads[1] + pads[3]) if "pads" in attributes else None
         result = _Tensor(raw, (height, width, outputs))
         if raw == name:
             self.convs[name] = _Conv(weight_name, bias_name, name)
