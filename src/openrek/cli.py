@@ -54,6 +54,9 @@ def _models(args: argparse.Namespace) -> int:
             if entry is not None and not entry.commercial_use:
                 print(f"note: {name} ({entry.model}) is licensed {entry.licence}: "
                       "not for commercial use", file=sys.stderr)
+            elif entry is not None and entry.licence.startswith("AGPL"):
+                print(f"note: {name} ({entry.model}) is licensed {entry.licence}: a service "
+                      "that uses it must offer its users the corresponding source", file=sys.stderr)
         store.pull(names)
         store.verify(names)
         print(f"{len(names)} models verified in {store.models_dir}")
