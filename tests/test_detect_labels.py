@@ -124,6 +124,12 @@ def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # ty
     assert len(low) > len(high) >= 1 and all(label["Confidence"] >= 90 for label in high)
     two = detect(rekognition, coffee, MaxLabels=2)["Labels"]
     assert [label["Name"] for label in two] == [label["Name"] for label in low[:2]]
+    every = detect(rekognition, coffee, MinConfidence=20)["Labels"]
+    for count in range(1, len(every) + 1):  # a cut never keeps a label and drops a parent
+        kept = detect(rekognition, coffee, MinConfidence=20, MaxLabels=count)["Labels"]
+        names = {label["Name"] for label in kept}
+        assert len(kept) == count
+        assert all(p["Name"] in names for label in kept for p in label["Parents"])
 
 
 def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]

@@ -106,7 +106,12 @@ class Labeler:
             for name, p in evidence.items()
             if p >= FLOOR
         ]
-        return sorted(found_labels, key=lambda label: (-label.confidence, label.name))
+        # Ties go to the ancestor (it has fewer ancestors), so that MaxLabels never
+        # keeps a label while cutting a parent of equal confidence.
+        return sorted(
+            found_labels,
+            key=lambda label: (-label.confidence, len(self.taxonomy.ancestors[label.name]), label.name),
+        )
 
     def _verified_boxes(self, rgb: np.ndarray, whole: dict[str, float]) -> list[tuple[str, LabelInstance]]:
         assert self.detect_objects is not None
