@@ -1,0 +1,70 @@
+"""The text reader in-process: dictionary alignment, word boxes from the CTC alignment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from openrek.config import Settings
+from openrek.inference.store import ModelStore
+from openrek.inference.text.geometry import fraction_inside, slice_quad
+from openrek.inference.text.reader import Line, TextReader, build
+
+
+@pytest.fixture(scope="module")
+def reader(models: ModelStore) -> TextReader:
+    return build(models, Settings.from_env())
+
+
+@pytest.fixture(scope="module")
+def eurotext(reader: TextReader, photos: Path) -> list[Line]:
+    return reader.read(np.asarray(Image.open(photos / "tesserocr/eurotext.png").convert("RGB")))
+
+
+def test_dictionary_matches_the_models_classes(reader: TextReader) -> None:
+    # blank + the metadata's characters + space must be exactly the network's classes,
+    # or every character after a mismatch would be read as its neighbour.
+    strip = np.zeros((1, 3, 48, 64), dtype=np.float32)
+    (scores,) = reader.recognizer._session.run({reader.recognizer._input: strip})
+    assert scores.shape[-1] == len(reader.recognizer._classes) == 18710
+
+
+def test_words_tile_their_line_left_to_right(eurotext: list[Line]) -> None:
+    lines = eurotext
+    assert [line.text for line in lines][:2] == [
+        "The (quick) [brown] {fox} jumps!",
+        "Over the $43,456.78 <lazy> #90 dog",
+    ]
+    for line in lines:
+        assert line.text == " ".join(w.text for w in line.words)
+        direction = line.quad[1] - line.quad[0]
+        starts = [float((w.quad[0] - line.quad[0]) @ direction) for w in line.words]
+        ends = [float((w.quad[1] - line.quad[0]) @ direction) for w in line.words]
+        assert starts == sorted(starts)
+        # Consecutive words do not overlap by more than a sliver (one CTC step).
+        step = 8 * np.linalg.norm(line.quad[3] - line.quad[0]) / 48 * np.linalg.norm(direction)
+        for end, next_start in zip(ends, starts[1:], strict=False):
+            assert next_start > end - step
+        for word in line.words:
+            assert fraction_inside(word.quad, line.quad) > 0.95
+
+
+def test_word_box_width_follows_its_letters(eurotext: list[Line]) -> None:
+    # "aspammer@website.com" is 20 characters, "is" 2, on the same line.
+    line = next(line for line in eurotext if "aspammer" in line.text)
+    words = {w.text: w for w in line.words}
+    long_word = np.linalg.norm(words["aspammer@website.com"].quad[1] - words["aspammer@website.com"].quad[0])
+    short_word = np.linalg.norm(words["is"].quad[1] - words["is"].quad[0])
+    assert 5 < long_word / short_word < 20
+
+
+def test_fraction_inside_halves() -> None:
+    quad = np.array([[10, 10], [110, 20], [108, 40], [8, 30]], dtype=np.float32)
+    assert fraction_inside(quad, quad) == pytest.approx(1.0, abs=0.03)
+    assert fraction_inside(quad, slice_quad(quad, 0.0, 0.5)) == pytest.approx(0.5, abs=0.05)
+    assert fraction_inside(quad, slice_quad(quad, 0.6, 1.0)) == pytest.approx(0.4, abs=0.05)
+    far = np.array([[500, 500], [600, 500], [600, 600]], dtype=np.float64)
+    assert fraction_inside(quad, far) == 0.0
