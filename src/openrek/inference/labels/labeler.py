@@ -24,8 +24,9 @@ Two judgements are combined as a noisy OR, 1 - (1 - p)(1 - q): the thing is miss
 when both models miss it, so agreement raises confidence while one model alone keeps
 its own score. An instance's confidence is the noisy OR of its box score and the
 classifier's mass for the concept on its crop (the skimage cat: a 0.40 box on a crop
-the classifier gives 0.92 Cat is a 0.95 instance); a label's is the noisy OR of the
-whole-photo mass and its best instance. Finally every label's ancestors receive at least its
+the classifier gives 0.92 Cat is a 0.95 instance). A label's is the noisy OR of the
+whole-photo mass and its best box score (each source counted once), and at least its
+surest instance's. Finally every label's ancestors receive at least its
 confidence, so a parent is never less certain than its child (Rekognition's rule too).
 """
 
@@ -91,11 +92,16 @@ class Labeler:
         evidence = {name: p for name, p in whole.items() if p >= FLOOR}
         instances: dict[str, list[LabelInstance]] = {}
         if self.detect_objects is not None:
-            for concept, box in self._verified_boxes(rgb, whole):
+            box_scores: dict[str, float] = {}
+            for concept, box, detector_score in self._verified_boxes(rgb, whole):
                 instances.setdefault(concept, []).append(box)
-            for concept, boxes in instances.items():
-                best = max(b.confidence for b in boxes)
-                evidence[concept] = noisy_or(evidence.get(concept, 0.0), best)
+                box_scores[concept] = max(box_scores.get(concept, 0.0), detector_score)
+            for concept, detector_score in box_scores.items():
+                # Classifier and detector are the two independent sources; a label is
+                # also at least as sure as its surest instance.
+                best_instance = max(b.confidence for b in instances[concept])
+                combined = noisy_or(evidence.get(concept, 0.0), detector_score)
+                evidence[concept] = max(combined, best_instance)
         if self.detect_faces is not None:
             self._add_faces(rgb, evidence, instances)
         for name, p in list(evidence.items()):
@@ -113,7 +119,10 @@ class Labeler:
             key=lambda label: (-label.confidence, len(self.taxonomy.ancestors[label.name]), label.name),
         )
 
-    def _verified_boxes(self, rgb: np.ndarray, whole: dict[str, float]) -> list[tuple[str, LabelInstance]]:
+    def _verified_boxes(
+        self, rgb: np.ndarray, whole: dict[str, float]
+    ) -> list[tuple[str, LabelInstance, float]]:
+        """(concept, instance, detector score) of each box that passes the crop check."""
         assert self.detect_objects is not None
         height, width = rgb.shape[:2]
         boxes = []
@@ -153,7 +162,7 @@ class Labeler:
                 # Two judgements of the same box: the detector's score and the
                 # classifier's mass for the concept on the crop.
                 confidence = noisy_or(box.confidence, crop.get(concept, 0.0))
-                verified.append((concept, LabelInstance(box.box, confidence)))
+                verified.append((concept, LabelInstance(box.box, confidence), box.confidence))
         return verified
 
     def _box_is_plausible(self, concept: str, crop: dict[str, float]) -> bool:
