@@ -132,13 +132,12 @@ class Labeler:
                 boxes.append((concept, LabelInstance(_box_tuple(found.box), float(found.score))))
         boxes = sorted(boxes, key=lambda b: -b[1].confidence)[:MAX_VERIFIED_BOXES]
         crops: list[np.ndarray] = []
-        crop_of: dict[int, int] = {}  # box index -> crop index; boxes not listed use `whole`
+        crop_of: dict[int, int] = {}  # box index -> crop index
         seen: dict[tuple[int, int, int, int], int] = {}  # the detector often boxes one
         for index, (_, box) in enumerate(boxes):  # region as several classes: crop it once
-            x1, y1, x2, y2 = box.box
-            if (x2 - x1) * (y2 - y1) >= WHOLE_PHOTO_COVER * width * height:
-                continue
-            key = (round(x1), round(y1), round(x2), round(y2))
+            if _covers_photo(box.box, width, height):
+                continue  # judged by the whole-photo probabilities
+            key = (round(box.box[0]), round(box.box[1]), round(box.box[2]), round(box.box[3]))
             if key not in seen and len(crops) == MAX_CROPS:
                 continue  # unverified: dropped below
             if key not in seen:
@@ -151,10 +150,9 @@ class Labeler:
             masses = [self.taxonomy.concept_probabilities(p) for p in probabilities]
         verified = []
         for index, (concept, box) in enumerate(boxes):
-            x1, y1, x2, y2 = box.box
             if index in crop_of:
                 crop = masses[crop_of[index]]
-            elif (x2 - x1) * (y2 - y1) >= WHOLE_PHOTO_COVER * width * height:
+            elif _covers_photo(box.box, width, height):
                 crop = whole
             else:
                 continue  # beyond MAX_CROPS regions: not verified, not reported
@@ -197,6 +195,11 @@ class Labeler:
         evidence["Face"] = max(evidence.get("Face", 0.0), best)
         if "Person" not in instances:  # a face though no body box was found
             evidence["Person"] = max(evidence.get("Person", 0.0), best)
+
+
+def _covers_photo(box: tuple[float, float, float, float], width: int, height: int) -> bool:
+    x1, y1, x2, y2 = box
+    return (x2 - x1) * (y2 - y1) >= WHOLE_PHOTO_COVER * width * height
 
 
 def _padded_crop(rgb: np.ndarray, box: tuple[float, float, float, float], pad: float = 0.1) -> np.ndarray:
