@@ -161,3 +161,14 @@ def test_bad_settings_are_invalid_parameters(rekognition, photos: Path, params: 
         detect(rekognition, photos / "skimage/coffee.png", **params)
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
     assert message in raised.value.response["Error"]["Message"]
+
+
+def test_concurrent_requests_agree(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = ["skimage/chelsea.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "skimage/chelsea.png"]
+    alone = {name: detect(rekognition, photos / name)["Labels"] for name in set(names)}
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda name: detect(rekognition, photos / name)["Labels"], names))
+    for name, labels in zip(names, together, strict=True):
+        assert labels == alone[name]
