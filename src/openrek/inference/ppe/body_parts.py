@@ -68,6 +68,22 @@ class Pose(Protocol):
 
 
 @dataclass(frozen=True)
+class PlacedPose:
+    """A pose found in a window of the image, moved to the image's pixels."""
+
+    box: np.ndarray
+    score: float
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+
+
+def placed(pose: Pose, offset: np.ndarray) -> PlacedPose:
+    shift = np.asarray(offset, np.float32)
+    return PlacedPose(np.asarray(pose.box, np.float32) + np.tile(shift, 2), float(pose.score),
+                      np.asarray(pose.keypoints, np.float32) + shift, pose.keypoint_scores)
+
+
+@dataclass(frozen=True)
 class Face:
     """A face from the face detector: box, score in [0, 1], five points."""
 

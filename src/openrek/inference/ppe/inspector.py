@@ -25,6 +25,7 @@ from openrek.inference.ppe.body_parts import (
     hand_regions,
     head_region,
     match_faces,
+    placed,
 )
 from openrek.inference.ppe.face_cover import FaceCoverClassifier, mask_box
 from openrek.inference.ppe.findings import (
@@ -55,6 +56,9 @@ POSE_ONLY_MIN_SCORE = 0.3
 # faces scored 0.61 (a motorcycle), 0.65 (a dress), 0.72 (a squirrel) and 0.85 (a
 # Samoyed, which DetectFaces reports too).
 FACE_ONLY_MIN_SCORE = 0.73
+# Second looks for a person around a face the first pose pass missed (each costs
+# one pose run); past this many, faces stay persons without a body.
+MAX_SECOND_LOOKS = 6
 MODEL_VERSION = "1.0"
 
 
@@ -126,29 +130,52 @@ class Inspector:
         found = self._faces.detect(image_rgb)
         faces = [Face(found.boxes[i], float(found.scores[i]), found.points[i]) for i in range(len(found))]
         matched = match_faces(poses, faces)
-        candidates = []
-        for index, pose in enumerate(poses):
-            face = faces[matched[index]] if index in matched else None
-            if face is None and pose.score < POSE_ONLY_MIN_SCORE:
-                continue
-            regions = [face_region(face)] if face is not None else []
-            head = head_region(pose, face)
-            regions += ([head] if head is not None else []) + hand_regions(pose)
-            box = np.asarray(pose.box, np.float32)
-            if head is not None:  # the pose box may stop at the nose; the head is the person's
-                box = np.concatenate([np.minimum(box[:2], head.box[:2]), np.maximum(box[2:], head.box[2:])])
-            confidence = reporting_confidence(float(pose.score), PERSON_FLOOR)
-            if face is not None:  # a face found on the pose is evidence of the person too
-                confidence = max(confidence, face_region(face).confidence)
-            candidates.append(Candidate(box, confidence, regions, face))
+        pairs: list[tuple[Pose | None, Face | None]] = [
+            (pose, faces[matched[i]] if i in matched else None) for i, pose in enumerate(poses)
+        ]
         claimed = set(matched.values())
-        for index, face in enumerate(faces):
-            if index in claimed or face.score < FACE_ONLY_MIN_SCORE:
-                continue
+        unclaimed = [f for i, f in enumerate(faces) if i not in claimed and f.score >= FACE_ONLY_MIN_SCORE]
+        for rank, face in enumerate(sorted(unclaimed, key=lambda f: -f.score)):
+            pairs.append((self._pose_around(image_rgb, face) if rank < MAX_SECOND_LOOKS else None, face))
+        return [c for pose, face in pairs if (c := self._candidate(pose, face)) is not None]
+
+    def _pose_around(self, image_rgb: np.ndarray, face: Face) -> Pose | None:
+        """The pose of the person whose face this is, from a second look at a window
+        around it: MoveNet sees the photo at 256 pixels and returns six people at
+        most, so in a wide or crowded photo it misses people whose face YuNet finds."""
+        height, width = image_rgb.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in face.box)
+        w, h = x2 - x1, y2 - y1
+        # A standing person spans about 7 face heights below the brows, 4 face widths across.
+        left, top = int(max(0, x1 - 1.5 * w)), int(max(0, y1 - h))
+        right, bottom = int(min(width, x2 + 1.5 * w)), int(min(height, y1 + 7 * h))
+        if right - left < 32 or bottom - top < 32:
+            return None
+        window = np.ascontiguousarray(image_rgb[top:bottom, left:right])
+        offset = np.array([left, top], np.float32)
+        poses = [placed(p, offset) for p in self._poses.estimate(window, min_score=PERSON_FLOOR)]
+        match = match_faces(poses, [face])
+        return poses[next(iter(match))] if match else None
+
+    @staticmethod
+    def _candidate(pose: Pose | None, face: Face | None) -> Candidate | None:
+        if pose is None:
+            assert face is not None
             head = head_region(None, face)
             assert head is not None
-            candidates.append(Candidate(head.box, face_region(face).confidence, [face_region(face), head], face))
-        return candidates
+            return Candidate(head.box, face_region(face).confidence, [face_region(face), head], face)
+        if face is None and pose.score < POSE_ONLY_MIN_SCORE:
+            return None
+        regions = [face_region(face)] if face is not None else []
+        head = head_region(pose, face)
+        regions += ([head] if head is not None else []) + hand_regions(pose)
+        box = np.asarray(pose.box, np.float32)
+        if head is not None:  # the pose box may stop at the nose; the head is the person's
+            box = np.concatenate([np.minimum(box[:2], head.box[:2]), np.maximum(box[2:], head.box[2:])])
+        confidence = reporting_confidence(float(pose.score), PERSON_FLOOR)
+        if face is not None:  # a face found on the pose is evidence of the person too
+            confidence = max(confidence, face_region(face).confidence)
+        return Candidate(box, confidence, regions, face)
 
     @staticmethod
     def _equipment(kind: str, box: np.ndarray, probability: float, width: int, height: int) -> Equipment:
