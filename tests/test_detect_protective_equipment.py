@@ -238,6 +238,19 @@ def test_hands_are_the_persons_own(inspector, photos: Path) -> None:  # type: ig
     assert left_x > 0.55 and 0.3 < left_y < 0.65
 
 
+def test_s3_object_and_missing_object(rekognition, server, photos: Path) -> None:
+    bucket = server.data_dir / "s3" / "ppe-photos" / "site"
+    bucket.mkdir(parents=True, exist_ok=True)
+    (bucket / "messi.jpg").write_bytes((photos / "opencv-doc/messi5.jpg").read_bytes())
+    response = rekognition.detect_protective_equipment(
+        Image={"S3Object": {"Bucket": "ppe-photos", "Name": "site/messi.jpg"}})
+    response.pop("ResponseMetadata", None)
+    assert_valid_output(OPERATION, response)
+    assert len(response["Persons"]) == 1
+    missing = {"S3Object": {"Bucket": "ppe-photos", "Name": "site/nobody.jpg"}}
+    assert code_of(rekognition.detect_protective_equipment, Image=missing) == "InvalidS3ObjectException"
+
+
 # ---------------------------------------------------------------- errors
 
 
