@@ -49,7 +49,7 @@ def _invalid_format() -> InvalidImageFormatException:
     return InvalidImageFormatException("Request has invalid image format")
 
 
-def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
+def decode_image(data: bytes, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE) -> LoadedImage:
     if not data:
         raise _invalid_format()
     try:
@@ -76,9 +76,9 @@ def decode_image(data: bytes, max_side: int = MAX_SIDE) -> LoadedImage:
         # Truncated, corrupt or hostile data (a damaged EXIF block raises struct.error
         # while the orientation is read): Pillow signals it with any of these.
         raise _invalid_format() from None
-    if rgb.width < MIN_SIDE or rgb.height < MIN_SIDE:
+    if rgb.width < min_side or rgb.height < min_side:
         raise InvalidParameterException(
             f"Image dimensions {rgb.width}x{rgb.height} are below the minimum of "
-            f"{MIN_SIDE} pixels per side"
+            f"{min_side} pixels per side"
         )
     return LoadedImage(np.asarray(rgb), image_format)
