@@ -12,9 +12,10 @@ from openrek.inference.ppe.summary import summarize
 from openrek.operations.face_detail import ratio_box
 from openrek.protocol.dispatch import Handler
 
-# Rekognition's limits for this operation, tighter than for the others: 4 MB of
-# image bytes and 4096 pixels a side.
+# Rekognition's limits for this operation differ from the others': 4 MB of image
+# bytes, 4096 pixels a side, and images down to 64 pixels a side are accepted.
 MAX_IMAGE_BYTES = 4 * 1024 * 1024
+MIN_IMAGE_SIDE = 64
 MAX_IMAGE_SIDE = 4096
 
 
@@ -49,7 +50,9 @@ def _person(person_id: int, person: Person, width: int, height: int) -> dict[str
 
 
 def detect_protective_equipment(params: dict[str, Any], services: Any) -> dict[str, Any]:
-    image = decode_image(services.images.read(params["Image"], MAX_IMAGE_BYTES), MAX_IMAGE_SIDE)
+    image = decode_image(
+        services.images.read(params["Image"], MAX_IMAGE_BYTES), MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
+    )
     inspector = services.analyzer("protective_equipment")
     persons = inspector.inspect(image.rgb)
     response: dict[str, Any] = {
