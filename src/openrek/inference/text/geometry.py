@@ -8,6 +8,7 @@ its "top-left" corner is not the image's top-left.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -15,8 +16,11 @@ import numpy as np
 # A crop this much taller than wide is a column of text read top to bottom.
 VERTICAL_ASPECT = 1.5
 
+# OpenCV's rotated rectangle: (centre x, y), (width, height), angle in degrees.
+RotatedRect = tuple[Sequence[float], Sequence[float], float]
 
-def rect_quad(rect: tuple[tuple[float, float], tuple[float, float], float]) -> np.ndarray:
+
+def rect_quad(rect: RotatedRect) -> np.ndarray:
     """The corners of an OpenCV rotated rect, ordered top-left first, clockwise."""
     return order_corners(cv2.boxPoints(rect))
 
@@ -30,9 +34,7 @@ def order_corners(points: np.ndarray) -> np.ndarray:
     return np.array([left[0], right[0], right[1], left[1]], dtype=np.float32)
 
 
-def grow_rect(
-    rect: tuple[tuple[float, float], tuple[float, float], float], ratio: float
-) -> tuple[tuple[float, float], tuple[float, float], float]:
+def grow_rect(rect: RotatedRect, ratio: float) -> RotatedRect:
     """DB's "unclip": push every side out by area * ratio / perimeter.
 
     The detector's probability map covers a shrunk core of each text line; DB

@@ -26,6 +26,12 @@ BATCH = 8
 # A batch is padded to its widest crop: a crop this much wider than the batch's
 # narrowest starts a new batch instead, so little time goes into reading padding.
 MAX_WIDTH_SPREAD = 1.5
+# Longer crops are squeezed to this width (a 66:1 line, well over 100 letters): the
+# scores of one crop are (width / 8) steps x 18,710 classes, 30 MB at this width.
+MAX_WIDTH = 3200
+# ...and a batch holds at most this many columns, so a page of long lines is read a
+# few lines at a time rather than allocating for eight of them at once.
+BATCH_COLUMNS = 6400
 BLANK = 0
 
 
@@ -80,7 +86,7 @@ class TextRecognizer:
         """Read each BGR line crop. Crops of similar aspect are batched together so
         little of each batch is padding."""
         results: list[ReadLine | None] = [None] * len(crops)
-        natural = [_content_width(crop, HEIGHT, 1 << 30) for crop in crops]  # at 48 px high
+        natural = [_content_width(crop, HEIGHT, MAX_WIDTH) for crop in crops]  # at 48 px high
         for chosen in _batches(natural):
             width = max(MIN_WIDTH, math.ceil(max(natural[i] for i in chosen) / 8) * 8)
             batch = np.stack([to_network_strip(crops[i], HEIGHT, width) for i in chosen])
@@ -116,11 +122,17 @@ class TextRecognizer:
 
 def _batches(widths: list[int]) -> list[list[int]]:
     """Indices of crops grouped by width: narrowest first, at most BATCH per group,
-    the widest of a group at most MAX_WIDTH_SPREAD times its narrowest."""
+    the widest of a group at most MAX_WIDTH_SPREAD times its narrowest and the group
+    padded to its widest within BATCH_COLUMNS."""
     groups: list[list[int]] = []
     for index in sorted(range(len(widths)), key=lambda i: widths[i]):
         group = groups[-1] if groups else None
-        if group and len(group) < BATCH and widths[index] <= MAX_WIDTH_SPREAD * widths[group[0]]:
+        if (
+            group
+            and len(group) < BATCH
+            and widths[index] <= MAX_WIDTH_SPREAD * widths[group[0]]
+            and (len(group) + 1) * widths[index] <= BATCH_COLUMNS
+        ):
             group.append(index)
         else:
             groups.append([index])
@@ -135,7 +147,8 @@ def _words(chars: list[tuple[str, float, float]], step_fraction: float) -> list[
     # The pitch of adjacent letters: the median gap between consecutive letters (the
     # few wider gaps across spaces barely move a median).
     pitch = float(np.median(gaps)) if gaps.size else 2.0
-    words, current = [], []
+    words: list[ReadWord] = []
+    current: list[tuple[str, float, float]] = []
     for char in [*chars, (" ", 0.0, 0.0)]:
         if char[0].isspace():
             if current:
