@@ -112,6 +112,8 @@ def annotate(
     }
     marks: list[Mark] = []
     responses: dict[str, Any] = {}
+    # Labels first, faces last: a face is drawn over the label boxes around it.
+    features = sorted(set(features), key=("labels", "text", "faces").index)
     for feature in features:
         operation, params, to_marks = calls[feature]
         try:
@@ -122,4 +124,7 @@ def annotate(
         response.pop("ResponseMetadata", None)
         responses[feature] = response
         marks.extend(to_marks(response, width, height))
+    if "faces" in responses:
+        # DetectLabels' "Face" instances are the faces DetectFaces already drew.
+        marks = [m for m in marks if not (m.kind == "labels" and m.caption.startswith("Face "))]
     return draw(photo, marks), responses
