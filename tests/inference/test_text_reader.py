@@ -68,3 +68,19 @@ def test_fraction_inside_halves() -> None:
     assert fraction_inside(quad, slice_quad(quad, 0.6, 1.0)) == pytest.approx(0.4, abs=0.05)
     far = np.array([[500, 500], [600, 500], [600, 600]], dtype=np.float64)
     assert fraction_inside(quad, far) == 0.0
+
+
+def test_lone_tall_digit_is_read_upright(reader: TextReader, photos: Path) -> None:
+    # The "1" of the generator's "GM 125" plate, alone: its box is taller than wide,
+    # like a column of text, but it is one upright glyph.
+    crop = Image.open(photos / "opencv-doc/scenetext04.jpg").crop((480, 405, 510, 470)).resize((90, 195))
+    (line,) = reader.read(np.asarray(crop.convert("RGB")))
+    assert line.text == "1" and line.confidence >= 0.8
+    top_left, top_right, _, bottom_left = line.quad
+    assert top_right[0] > top_left[0] + 30 and bottom_left[1] > top_left[1] + 100
+
+
+def test_text_turned_a_quarter_is_read_along_its_column(reader: TextReader, photos: Path) -> None:
+    turned = Image.open(photos / "opencv-doc/scenetext01.jpg").rotate(-90, expand=True)
+    texts = [line.text for line in reader.read(np.asarray(turned.convert("RGB")))]
+    assert {"NOTICE", "DOUBLE"} <= set(texts)

@@ -51,17 +51,20 @@ def grow_rect(rect: RotatedRect, ratio: float) -> RotatedRect:
     return (cx, cy), (w + 2 * distance, h + 2 * distance), angle
 
 
+def is_column(quad: np.ndarray) -> bool:
+    """Whether an image-ordered quad is much taller than wide."""
+    width = float(np.linalg.norm(quad[1] - quad[0]))
+    height = float(np.linalg.norm(quad[3] - quad[0]))
+    return height >= VERTICAL_ASPECT * width
+
+
 def reading_quad(quad: np.ndarray) -> np.ndarray:
     """Reorder an image-ordered quad so its top edge runs along the text.
 
     Boxes much taller than wide hold text written top to bottom (turned 90 degrees
     clockwise): their right edge becomes the reading "top".
     """
-    width = float(np.linalg.norm(quad[1] - quad[0]))
-    height = float(np.linalg.norm(quad[3] - quad[0]))
-    if height >= VERTICAL_ASPECT * width:
-        return np.roll(quad, -1, axis=0)
-    return quad
+    return np.roll(quad, -1, axis=0) if is_column(quad) else quad
 
 
 def turn_around(quad: np.ndarray) -> np.ndarray:

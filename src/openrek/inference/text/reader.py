@@ -17,7 +17,13 @@ from openrek.config import Settings
 from openrek.inference.session import open_session
 from openrek.inference.store import ModelStore
 from openrek.inference.text.detector import TextDetector
-from openrek.inference.text.geometry import crop_quad, reading_quad, slice_quad, turn_around
+from openrek.inference.text.geometry import (
+    crop_quad,
+    is_column,
+    reading_quad,
+    slice_quad,
+    turn_around,
+)
 from openrek.inference.text.orientation import OrientationClassifier
 from openrek.inference.text.recognizer import TextRecognizer
 
@@ -54,22 +60,29 @@ class TextReader:
         """Every line with readable text, in reading order (rows top to bottom, each
         row left to right)."""
         image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])  # PaddleOCR models read BGR
-        quads = [reading_quad(found.quad) for found in self.detector.detect(image_bgr)]
-        if not quads:
+        # (detected line, quad to read it along); a column is read along its length,
+        # and also upright, since a lone tall glyph ("1", "I") is an upright line too.
+        candidates: list[tuple[int, np.ndarray]] = []
+        for index, found in enumerate(self.detector.detect(image_bgr)):
+            candidates.append((index, reading_quad(found.quad)))
+            if is_column(found.quad):
+                candidates.append((index, found.quad))
+        if not candidates:
             return []
+        quads = [quad for _, quad in candidates]
         crops = [crop_quad(image_bgr, quad) for quad in quads]
         if self.orientation is not None:
             for index, flipped in enumerate(self.orientation.upside_down(crops)):
                 if flipped:
                     quads[index] = turn_around(quads[index])
                     crops[index] = np.ascontiguousarray(crops[index][::-1, ::-1])
-        lines = []
-        for quad, read in zip(quads, self.recognizer.read(crops), strict=True):
-            if not read.words:
+        best: dict[int, Line] = {}
+        for (index, _), quad, read in zip(candidates, quads, self.recognizer.read(crops), strict=True):
+            if not read.words or (index in best and best[index].confidence >= read.confidence):
                 continue
             words = [Word(w.text, w.confidence, slice_quad(quad, w.start, w.end)) for w in read.words]
-            lines.append(Line(read.text, read.confidence, quad, words))
-        return reading_order(lines)
+            best[index] = Line(read.text, read.confidence, quad, words)
+        return reading_order(list(best.values()))
 
 
 def reading_order(lines: list[Line]) -> list[Line]:
