@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from openrek.inference.boxes import nms
 from openrek.inference.session import Session
 
 STRIDES = (8, 16, 32)
@@ -37,24 +38,6 @@ class FaceDetections:
 
     def __len__(self) -> int:
         return len(self.scores)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression, best first."""
-    order = np.argsort(-scores)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep = []
-    while order.size:
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
-        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
-        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
-        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
-        overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        iou = overlap / (areas[best] + areas[rest] - overlap + 1e-9)
-        order = rest[iou <= iou_threshold]
-    return np.array(keep, dtype=np.int64)
 
 
 class YuNetDetector:

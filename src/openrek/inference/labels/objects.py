@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from openrek.config import Settings
+from openrek.inference.boxes import nms
 from openrek.inference.session import Session, open_session
 from openrek.inference.store import ModelStore
 
@@ -71,19 +72,7 @@ def nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, io
     (one NMS pass does all classes at once).
     """
     shifted = boxes + (classes.astype(np.float32) * (boxes.max() + 1.0))[:, None]
-    order = np.argsort(-scores, kind="stable")
-    areas = (shifted[:, 2] - shifted[:, 0]) * (shifted[:, 3] - shifted[:, 1])
-    keep = []
-    while order.size:
-        best, rest = order[0], order[1:]
-        keep.append(best)
-        x1 = np.maximum(shifted[best, 0], shifted[rest, 0])
-        y1 = np.maximum(shifted[best, 1], shifted[rest, 1])
-        x2 = np.minimum(shifted[best, 2], shifted[rest, 2])
-        y2 = np.minimum(shifted[best, 3], shifted[rest, 3])
-        overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        order = rest[overlap / (areas[best] + areas[rest] - overlap + 1e-9) <= iou]
-    return np.array(keep, dtype=np.int64)
+    return nms(shifted, scores, iou)
 
 
 class ObjectDetector:
