@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from openrek.config import Settings
+from openrek.imaging.budget import PixelBudget
 from openrek.imaging.decode import LoadedImage, decode_image
-from openrek.imaging.source import MAX_BYTES, ImageSource
+from openrek.imaging.limits import DEFAULT_LIMITS, ImageLimits
+from openrek.imaging.source import ImageSource
 from openrek.inference.faces import similarity as similarity_scale
 from openrek.inference.faces.age_gender import AgeGender
 from openrek.inference.faces.analyzer import FaceAnalyzer
@@ -89,6 +91,7 @@ class Services:
     faces: FaceAnalyzer
     embedders: dict[str, FaceEmbedder]
     models: ModelStore | None = field(default=None, repr=False)
+    decode_budget: PixelBudget | None = field(default=None, repr=False)
     _store: FaceStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _analyzers: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -105,6 +108,7 @@ class Services:
             faces=build_face_analyzer(models, settings),
             embedders=build_embedders(models, settings),
             models=models,
+            decode_budget=PixelBudget(settings.decode_budget_bytes, max_waiting=64),
         )
 
     def analyzer(self, area: str) -> Any:
@@ -146,8 +150,9 @@ class Services:
     def min_cosine(self, threshold: float, version: str) -> float:
         return similarity_scale.min_cosine(threshold, version)
 
-    def load_image(self, image: dict[str, Any], max_bytes: int = MAX_BYTES) -> LoadedImage:
-        return decode_image(self.images.read(image, max_bytes))
+    def load_image(self, image: dict[str, Any], limits: ImageLimits = DEFAULT_LIMITS) -> LoadedImage:
+        """The one door for pixels: bytes or S3 object, within the operation's limits."""
+        return decode_image(self.images.read(image, limits), limits, self.decode_budget)
 
     def close(self) -> None:
         if self._store is not None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from openrek.imaging.limits import DEFAULT_LIMITS, ImageLimits
 from openrek.protocol.errors import (
     ImageTooLargeException,
     InvalidParameterException,
     InvalidS3ObjectException,
 )
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_S3_BYTES = 15 * 1024 * 1024
 S3_UNREADABLE = (
     "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 )
@@ -28,7 +27,7 @@ class ImageSource:
         self._s3_endpoint_url = s3_endpoint_url
         self._s3_client: Any = None
 
-    def read(self, image: dict[str, Any], max_bytes: int = MAX_BYTES) -> bytes:
+    def read(self, image: dict[str, Any], limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
         has_bytes, has_s3 = "Bytes" in image, "S3Object" in image
         if has_bytes == has_s3:
             raise InvalidParameterException(
@@ -36,43 +35,43 @@ class ImageSource:
             )
         if has_bytes:
             data: bytes = image["Bytes"]
-            if len(data) > max_bytes:
+            if len(data) > limits.max_bytes:
                 raise ImageTooLargeException(
-                    f"Image size {len(data)} bytes exceeds the limit of {max_bytes} bytes"
+                    f"Image size {len(data)} bytes exceeds the limit of {limits.max_bytes} bytes"
                 )
             return data
-        return self._read_s3(image["S3Object"])
+        return self._read_s3(image["S3Object"], limits.max_s3_bytes)
 
-    def _read_s3(self, s3_object: dict[str, Any]) -> bytes:
+    def _read_s3(self, s3_object: dict[str, Any], max_bytes: int) -> bytes:
         bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
         if not bucket or not key:
             raise InvalidS3ObjectException(S3_UNREADABLE)
         if self._s3_endpoint_url:
-            data = self._read_remote(bucket, key, s3_object.get("Version"))
+            data = self._read_remote(bucket, key, s3_object.get("Version"), max_bytes)
         else:
-            data = self._read_local(bucket, key)
-        if len(data) > MAX_S3_BYTES:
+            data = self._read_local(bucket, key, max_bytes)
+        if len(data) > max_bytes:
             raise ImageTooLargeException(
-                f"S3 object size {len(data)} bytes exceeds the limit of {MAX_S3_BYTES} bytes"
+                f"S3 object size {len(data)} bytes exceeds the limit of {max_bytes} bytes"
             )
         return data
 
-    def _read_local(self, bucket: str, key: str) -> bytes:
+    def _read_local(self, bucket: str, key: str, max_bytes: int) -> bytes:
         try:
             root = self._s3_dir.resolve()
             path = (root / bucket / key).resolve()
             # A key like "../../etc/passwd" must not leave the bucket folder.
             if not path.is_relative_to(root / bucket) or not path.is_file():
                 raise InvalidS3ObjectException(S3_UNREADABLE)
-            if path.stat().st_size > MAX_S3_BYTES:
+            if path.stat().st_size > max_bytes:
                 raise ImageTooLargeException(
-                    f"S3 object size exceeds the limit of {MAX_S3_BYTES} bytes"
+                    f"S3 object size exceeds the limit of {max_bytes} bytes"
                 )
             return path.read_bytes()
         except (OSError, ValueError):  # a NUL byte, a name too long for the file system
             raise InvalidS3ObjectException(S3_UNREADABLE) from None
 
-    def _read_remote(self, bucket: str, key: str, version: str | None) -> bytes:
+    def _read_remote(self, bucket: str, key: str, version: str | None, max_bytes: int) -> bytes:
         import botocore.exceptions
 
         if self._s3_client is None:
@@ -84,9 +83,9 @@ class ImageSource:
         extra = {"VersionId": version} if version else {}
         try:
             head = self._s3_client.head_object(Bucket=bucket, Key=key, **extra)
-            if head["ContentLength"] > MAX_S3_BYTES:
+            if head["ContentLength"] > max_bytes:
                 raise ImageTooLargeException(
-                    f"S3 object size exceeds the limit of {MAX_S3_BYTES} bytes"
+                    f"S3 object size exceeds the limit of {max_bytes} bytes"
                 )
             return bytes(self._s3_client.get_object(Bucket=bucket, Key=key, **extra)["Body"].read())
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):

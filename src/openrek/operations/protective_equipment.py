@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from openrek.imaging.decode import decode_image
+from openrek.imaging.limits import ImageLimits
 from openrek.inference.ppe.findings import BodyPart, Equipment, Person
 from openrek.inference.ppe.summary import summarize
 from openrek.operations.face_detail import ratio_box
@@ -14,9 +14,7 @@ from openrek.protocol.dispatch import Handler
 
 # Rekognition's limits for this operation differ from the others': 4 MB of image
 # bytes, 4096 pixels a side, and images down to 64 pixels a side are accepted.
-MAX_IMAGE_BYTES = 4 * 1024 * 1024
-MIN_IMAGE_SIDE = 64
-MAX_IMAGE_SIDE = 4096
+PPE_LIMITS = ImageLimits(max_bytes=4 * 1024 * 1024, max_side=4096, min_side=64)
 
 
 def _box(box: np.ndarray, width: int, height: int) -> dict[str, float]:
@@ -50,9 +48,7 @@ def _person(person_id: int, person: Person, width: int, height: int) -> dict[str
 
 
 def detect_protective_equipment(params: dict[str, Any], services: Any) -> dict[str, Any]:
-    image = decode_image(
-        services.images.read(params["Image"], MAX_IMAGE_BYTES), MAX_IMAGE_SIDE, MIN_IMAGE_SIDE
-    )
+    image = services.load_image(params["Image"], PPE_LIMITS)
     inspector = services.analyzer("protective_equipment")
     persons = inspector.inspect(image.rgb)
     response: dict[str, Any] = {
