@@ -72,8 +72,10 @@ class ServerProcess:
                 self._log_handle.close()
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                if requests.get(self.url + "/health", timeout=1).ok:
-                    return
+                # Any HTTP answer means it serves: with access keys set, even /health
+                # answers an unsigned request with an AWS error.
+                requests.get(self.url + "/health", timeout=1)
+                return
             except requests.ConnectionError:
                 time.sleep(0.2)
         raise RuntimeError("server did not start in 60 s")

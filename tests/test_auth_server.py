@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from conftest import ServerProcess, rekognition_client
 
@@ -46,3 +50,69 @@ def test_signed_requests_pass_and_bad_ones_fail(locked_server: ServerProcess, ph
     )
     assert unsigned.status_code == 400
     assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
+
+
+def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-1"):  # type: ignore[no-untyped-def,type-arg]
+    """A request signed by botocore as boto3 would send it: (path, headers, body bytes)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    data = json.dumps(body).encode()
+    request = AWSRequest(
+        method="POST", url=url + "/", data=data,
+        headers={"X-Amz-Target": f"RekognitionService.{target}",
+                 "Content-Type": "application/x-amz-json-1.1"},
+    )
+    SigV4Auth(Credentials("AKIDOPENREKTEST", "s3cr3t-key"), "rekognition", region).add_auth(request)
+    return list(request.headers.items()), data
+
+
+def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict]:  # type: ignore[type-arg]
+    """POST with the headers exactly as given, repeats and order kept."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/", skip_host=False, skip_accept_encoding=True)
+    for name, value in headers:
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    response = connection.getresponse()
+    answer = json.loads(response.read() or b"{}")
+    connection.close()
+    return response.status, answer
+
+
+def test_a_repeated_target_cannot_ride_on_a_signature(locked_server: ServerProcess) -> None:
+    """A captured signed DescribeCollection, resent with an unsigned DeleteCollection
+    target placed before the signed one, must not delete anything."""
+    good = rekognition_client(locked_server.url, key_id="AKIDOPENREKTEST", secret="s3cr3t-key")
+    good.create_collection(CollectionId="kept")
+    headers, body = signed_request(locked_server.url, "DescribeCollection", {"CollectionId": "kept"})
+    assert send_raw(locked_server.url, headers, body)[0] == 200  # the capture itself is valid
+    for placement in ("before", "after"):
+        extra = ("X-Amz-Target", "RekognitionService.DeleteCollection")
+        replayed = [extra, *headers] if placement == "before" else [*headers, extra]
+        status, answer = send_raw(locked_server.url, replayed, body)
+        assert status == 400, placement
+        assert answer["__type"] == "InvalidSignatureException", placement
+    assert good.describe_collection(CollectionId="kept")["FaceCount"] == 0
+
+
+def test_a_signature_for_another_region_is_refused(locked_server: ServerProcess, photos: Path) -> None:
+    elsewhere = boto3.client(
+        "rekognition", endpoint_url=locked_server.url, region_name="eu-west-1",
+        aws_access_key_id="AKIDOPENREKTEST", aws_secret_access_key="s3cr3t-key",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    photo = (photos / "face_recognition/obama.jpg").read_bytes()
+    assert code_of(elsewhere, photo) == "InvalidSignatureException"
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/"), ("GET", "/health"), ("GET", "/console"),
+                                         ("DELETE", "/"), ("POST", "/x/y")])
+def test_nothing_answers_without_a_signature(locked_server: ServerProcess, method: str, path: str) -> None:
+    response = requests.request(method, locked_server.url + path, timeout=10)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/x-amz-json-1.1")
+    assert response.json()["__type"] == "MissingAuthenticationTokenException"

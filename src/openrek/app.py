@@ -6,12 +6,13 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -20,10 +21,13 @@ from openrek.protocol.auth import verify_sigv4
 from openrek.protocol.dispatch import Dispatcher
 from openrek.protocol.errors import (
     RekognitionError,
+    RequestTimeoutException,
     SerializationException,
+    ThrottlingException,
     UnknownOperationException,
     ValidationException,
 )
+from openrek.protocol.headers import WireHeaders
 from openrek.protocol.service_model import TARGET_PREFIX, to_wire
 from openrek.services import Services
 
@@ -33,17 +37,28 @@ log = logging.getLogger("openrek")
 # anything larger is refused while it is being read, before it is held in memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
 CONTENT_TYPE = "application/x-amz-json-1.1"
+API_HINT = "Rekognition's API is POST / with an X-Amz-Target header"
 
 
-async def _read_body(request: Request) -> bytes:
+class NotFound(UnknownOperationException):
+    status = 404
+
+
+async def _read_body(request: Request, timeout_s: float) -> bytes:
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ValidationException(
-                f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"
-            )
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise ValidationException(
+                        f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"
+                    )
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeoutException(
+            f"The request body was not received within {timeout_s:.0f} seconds"
+        ) from None
     return b"".join(chunks)
 
 
@@ -65,50 +80,101 @@ def _error_response(error: RekognitionError, request_id: str) -> Response:
     )
 
 
+def _operation(headers: WireHeaders) -> str:
+    targets = headers.get_all("x-amz-target")
+    if len(targets) > 1:
+        # Read as SigV4 joins it this would name no operation anyway; say why.
+        raise UnknownOperationException("X-Amz-Target must be sent exactly once.")
+    target = targets[0] if targets else ""
+    if not target.startswith(TARGET_PREFIX):
+        raise UnknownOperationException(f"Operation {target!r} is not recognised.")
+    return target[len(TARGET_PREFIX):]
+
+
 def create_app(services: Services) -> Starlette:
     settings = services.settings
     dispatcher = Dispatcher(HANDLERS, services)
     executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="openrek-op")
+    # Requests waiting for or holding a worker; beyond the bound a client is told to
+    # back off (as AWS does) rather than queued without end.
+    max_pending = settings.inference_workers * 16
+    pending = 0
 
-    async def rekognition(request: Request) -> Response:
+    def authenticate(request: Request, headers: WireHeaders, body: bytes) -> None:
+        """With access keys configured, nothing is answered without a valid signature."""
+        if settings.access_keys:
+            verify_sigv4(
+                request.method,
+                request.scope["raw_path"].decode("latin-1"),
+                request.scope["query_string"].decode("latin-1"),
+                headers,
+                body,
+                settings.access_keys,
+                region=settings.region,
+            )
+
+    async def answer(request: Request, respond: Any) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            body = await _read_body(request)
-            if settings.access_keys:
-                verify_sigv4(
-                    request.method,
-                    request.scope["raw_path"].decode("latin-1"),
-                    request.url.query,
-                    {k.lower(): v for k, v in request.headers.items()},
-                    body,
-                    settings.access_keys,
-                )
-            target = request.headers.get("x-amz-target", "")
-            if not target.startswith(TARGET_PREFIX):
-                raise UnknownOperationException(f"Operation {target!r} is not recognised.")
-            payload = _decode_json(body)
-            loop = asyncio.get_running_loop()
-            # Decoding, validation and inference block: keep them off the event loop.
-            result = await loop.run_in_executor(
-                executor, dispatcher.call, target[len(TARGET_PREFIX):], payload
-            )
-            return Response(
-                to_wire(result),
-                media_type=CONTENT_TYPE,
-                headers={"x-amzn-RequestId": request_id},
-            )
+            # Signature checks and dispatch read this one view of the headers.
+            headers = WireHeaders.from_asgi(request.scope["headers"])
+            body = await _read_body(request, settings.body_timeout_s)
+            authenticate(request, headers, body)
+            return await respond(request, headers, body, request_id)  # type: ignore[no-any-return]
         except RekognitionError as error:
             return _error_response(error, request_id)
+        except ClientDisconnect:
+            log.info("client went away before sending the whole request (%s)", request_id)
+            return Response(status_code=400)
 
-    async def health(_request: Request) -> Response:
+    async def run_operation(
+        _request: Request, headers: WireHeaders, body: bytes, request_id: str
+    ) -> Response:
+        nonlocal pending
+        operation = _operation(headers)
+        payload = _decode_json(body)
+        if pending >= max_pending:
+            raise ThrottlingException("Rate exceeded")
+        pending += 1
+        try:
+            # Decoding, validation and inference block: keep them off the event loop.
+            result = await asyncio.get_running_loop().run_in_executor(
+                executor, dispatcher.call, operation, payload
+            )
+        finally:
+            pending -= 1
+        return Response(
+            to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id}
+        )
+
+    async def say_healthy(*_args: object) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def nothing_here(request: Request, *_args: object) -> Response:
+        raise NotFound(f"No operation at {request.method} {request.url.path}; {API_HINT}.")
+
+    async def rekognition(request: Request) -> Response:
+        if request.method != "POST":
+            return await answer(request, nothing_here)
+        return await answer(request, run_operation)
+
+    async def health(request: Request) -> Response:
+        return await answer(request, say_healthy)
+
+    async def anything_else(request: Request) -> Response:
+        return await answer(request, nothing_here)
+
     @asynccontextmanager
-    async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
+    every_method = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
     return Starlette(
-        routes=[Route("/", rekognition, methods=["POST"]), Route("/health", health)],
+        routes=[
+            Route("/", rekognition, methods=every_method),
+            Route("/health", health, methods=["GET", "HEAD"]),
+            Route("/{path:path}", anything_else, methods=every_method),
+        ],
         lifespan=lifespan,
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from openrek.cli_verbs import add_connection_options, add_verbs
-from openrek.config import DEFAULT_PORT, Settings
+from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
 from openrek.inference.store import ModelMissingError, ModelStore
+from openrek.storage.base import StoreUnusable
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -26,22 +27,23 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from openrek.app import create_app
     from openrek.services import Services
+    from openrek.serving import serve
+    from openrek.storage.sqlite import SqliteFaceStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # An unusable database stops start-up here, before seconds go into loading models.
+    SqliteFaceStore(settings.database_path).close()
     services = Services.start(settings)  # models load here, before the port opens
-    _ = services.store  # the database opens too: an unusable data dir stops start-up here
+    _ = services.store
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir}, models in {settings.models_dir})",
         flush=True,
     )
-    uvicorn.run(create_app(services), host=settings.host, port=settings.port, log_level="warning")
+    serve(services)
     return 0
 
 
@@ -174,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except ModelMissingError as error:
+    except (ModelMissingError, ConfigurationError, StoreUnusable) as error:
+        # Start-up problems the user can fix: one line that says what to do, no traceback.
         print(f"openrek: {error}", file=sys.stderr)
         return 2
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,15 +22,33 @@ def _default_models_dir() -> Path:
     return Path(base) / "openrek" / "models"
 
 
+class ConfigurationError(ValueError):
+    """A setting that cannot be used; start-up stops with this message."""
+
+
 def parse_access_keys(text: str) -> dict[str, str]:
-    """`AKID:SECRET,AKID2:SECRET2` -> {AKID: SECRET, ...}."""
+    """`AKID:SECRET,AKID2:SECRET2` -> {AKID: SECRET, ...}.
+
+    Whoever sets OPENREK_ACCESS_KEYS wants requests signed: a value that names no
+    usable key must stop start-up, never quietly leave the server open."""
     keys = {}
-    for pair in filter(None, (p.strip() for p in text.split(","))):
+    for pair in (p.strip() for p in text.split(",")):
         key_id, _, secret = pair.partition(":")
-        if not key_id or not secret:
-            raise ValueError("access keys are written KEY_ID:SECRET, comma separated")
-        keys[key_id] = secret
+        if not key_id.strip() or not secret.strip():
+            raise ConfigurationError(
+                "OPENREK_ACCESS_KEYS must be KEY_ID:SECRET pairs, comma separated, each with "
+                f"a key id and a secret (got {len(text)} characters that are not); unset it "
+                "to accept any signature"
+            )
+        keys[key_id.strip()] = secret.strip()
     return keys
+
+
+def _int_setting(env: Mapping[str, str], name: str) -> int:
+    try:
+        return int(env[name])
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {env[name]!r}") from None
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,11 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     # Worker threads that run inference off the event loop.
     inference_workers: int = 4
+    # Limits on what one client may hold: seconds to send a request's headers, and
+    # its body; connections open at once.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
+    max_connections: int = 256
     # Bytes of full-size pixels that the decodes in flight may hold at once; a 60 MP
     # PNG takes 240 MB while it is brought down to the size the models read.
     decode_budget_bytes: int = 512 * 1024 * 1024
@@ -76,7 +100,7 @@ class Settings:
             values["s3_endpoint_url"] = env["OPENREK_S3_ENDPOINT_URL"]
         if "OPENREK_THREADS" in env or "OPENREK_DISABLE_CUDA" in env:
             values["runtime"] = RuntimeSettings(
-                intra_op_threads=int(env.get("OPENREK_THREADS", "0")),
+                intra_op_threads=_int_setting(env, "OPENREK_THREADS") if "OPENREK_THREADS" in env else 0,
                 use_cuda=env.get("OPENREK_DISABLE_CUDA", "") not in ("1", "true", "yes"),
             )
         if "OPENREK_FACE_MODEL_VERSION" in env:
@@ -84,6 +108,12 @@ class Settings:
         if "OPENREK_REGION" in env:
             values["region"] = env["OPENREK_REGION"]
         if "OPENREK_WORKERS" in env:
-            values["inference_workers"] = int(env["OPENREK_WORKERS"])
+            values["inference_workers"] = _int_setting(env, "OPENREK_WORKERS")
+        for name, key in (("OPENREK_HEADER_TIMEOUT_S", "header_timeout_s"),
+                          ("OPENREK_BODY_TIMEOUT_S", "body_timeout_s")):
+            if name in env:
+                values[key] = float(_int_setting(env, name))
+        if "OPENREK_MAX_CONNECTIONS" in env:
+            values["max_connections"] = _int_setting(env, "OPENREK_MAX_CONNECTIONS")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -11,13 +11,14 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from openrek.protocol.auth import canonical_query, canonical_uri, verify_sigv4
+from openrek.protocol.auth import verify_sigv4
 from openrek.protocol.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from openrek.protocol.headers import WireHeaders
 
 ENDPOINT = "http://127.0.0.1:8765/"
 KEY_ID = "AKIDOPENREKTEST0001"
@@ -47,6 +48,7 @@ class Wire:
             "headers": self.headers,
             "body": self.body,
             "secrets": SECRETS,
+            "region": "us-east-1",
         }
         args.update(overrides)
         return verify_sigv4(**args)  # type: ignore[arg-type]
@@ -78,10 +80,36 @@ def test_accepts_a_botocore_signature() -> None:
     assert signed().verify() == KEY_ID
 
 
-def test_accepts_any_region_and_case_insensitive_header_names() -> None:
+def test_accepts_the_configured_region_and_case_insensitive_header_names() -> None:
     wire = signed(region="eu-west-3")
     mixed = {name.title(): value for name, value in wire.headers.items()}
-    assert wire.verify(headers=mixed) == KEY_ID
+    assert wire.verify(headers=mixed, region="eu-west-3") == KEY_ID
+
+
+def test_rejects_a_credential_scoped_to_another_region() -> None:
+    with pytest.raises(InvalidSignatureException) as info:
+        signed(region="eu-west-3").verify()
+    assert info.value.message == "Credential should be scoped to a valid region, not 'eu-west-3'."
+
+
+def test_a_repeated_signed_header_is_read_as_sigv4_joins_it() -> None:
+    """An unsigned X-Amz-Target placed before the signed one must break the signature."""
+    wire = signed()
+    pairs = [("x-amz-target", "RekognitionService.DeleteCollection"), *wire.headers.items()]
+    headers = WireHeaders(pairs)
+    assert headers.get("x-amz-target") == (
+        "RekognitionService.DeleteCollection,RekognitionService.DetectFaces"
+    )
+    with pytest.raises(InvalidSignatureException):
+        wire.verify(headers=headers)
+    assert wire.verify(headers=WireHeaders(wire.headers.items())) == KEY_ID
+
+
+def test_a_signed_header_that_never_arrived_does_not_match() -> None:
+    wire = signed()
+    del wire.headers["x-amz-target"]
+    with pytest.raises(InvalidSignatureException):
+        wire.verify()
 
 
 def test_accepts_a_query_string_and_odd_path() -> None:
@@ -236,13 +264,3 @@ def test_rejects_a_mismatched_content_hash_header() -> None:
     wire.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
     with pytest.raises(InvalidSignatureException):
         wire.verify()
-
-
-def test_canonical_helpers_follow_botocore() -> None:
-    assert canonical_uri("") == "/"
-    assert canonical_uri("/") == "/"
-    assert canonical_uri("/a//b/./c/../d/") == "/a/b/d/"
-    assert canonical_uri("/a%2Fb") == "/a%252Fb"
-    assert canonical_query("") == ""
-    assert canonical_query("b=2&a=1&a=0&c") == "a=0&a=1&b=2&c="
-    assert canonical_query("k=a%20b%2Fc~") == "k=a%20b%2Fc~"

@@ -68,7 +68,10 @@ class ImageSource:
                     f"S3 object size exceeds the limit of {max_bytes} bytes"
                 )
             return path.read_bytes()
-        except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        except (OSError, ValueError, RuntimeError):
+            # A NUL byte, a name too long for the file system, a symlink loop (which
+            # Path.resolve reports as RuntimeError), a permission denied: the object
+            # cannot be read, as S3 would say.
             raise InvalidS3ObjectException(S3_UNREADABLE) from None
 
     def _read_remote(self, bucket: str, key: str, version: str | None, max_bytes: int) -> bytes:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -36,17 +34,6 @@ DEFAULT_MAX_USERS = 500
 FACES_SCANNED_FOR_USERS = 4096
 
 
-# Calls that carry the same ClientRequestToken run one at a time, so a retry that
-# overlaps the original waits for its answer instead of repeating its effect.
-_TOKEN_LOCKS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
-_TOKEN_LOCKS_GUARD = threading.Lock()
-
-
-def _token_lock(key: str) -> threading.Lock:
-    with _TOKEN_LOCKS_GUARD:
-        return _TOKEN_LOCKS[key]
-
-
 def _idempotent(
     services: Any, operation: str, params: dict[str, Any], run: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -58,7 +45,7 @@ def _idempotent(
     fingerprint = json.dumps(
         {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
     )
-    with _token_lock(f"{scope}:{token}"):
+    with services.store.request_lock(scope, token):
         earlier = services.store.recall_request(scope, token)
         if earlier is not None:
             if earlier[0] != fingerprint:

@@ -12,13 +12,13 @@ error codes and wording:
 4. `host` not among the signed headers -> InvalidSignatureException
 5. an algorithm other than AWS4-HMAC-SHA256 -> IncompleteSignatureException
 6. a credential that is not key/date/region/service/aws4_request
-   -> IncompleteSignatureException; a wrong service, terminator or date in it
-   -> InvalidSignatureException
+   -> IncompleteSignatureException; a wrong region, service, terminator or date
+   in it -> InvalidSignatureException
 7. an unknown access key id -> UnrecognizedClientException
 8. a signature that does not match -> InvalidSignatureException
 
-The canonical request is rebuilt from what arrived on the wire, the way botocore
-builds it on the client (see botocore.auth.SigV4Auth.canonical_request).
+The signature itself is computed by botocore's own signer (botocore.auth.SigV4Auth)
+over what arrived on the wire, told which headers the client signed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+from botocore.credentials import Credentials
 
 from openrek.protocol.errors import (
     IncompleteSignatureException,
@@ -37,8 +40,9 @@ from openrek.protocol.errors import (
     MissingAuthenticationTokenException,
     UnrecognizedClientException,
 )
+from openrek.protocol.headers import WireHeaders
 
-__all__ = ["canonical_query", "canonical_uri", "verify_sigv4"]
+__all__ = ["verify_sigv4"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -53,20 +57,7 @@ BAD_SIGNATURE = (
 )
 
 _BASIC_DATE = re.compile(r"\d{8}T\d{6}Z")
-_REGION = re.compile(r"[a-z0-9-]+")
 _BASIC_FORMAT = "%Y%m%dT%H%M%SZ"
-
-
-def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Lower-case the names; repeated headers are joined with ',' as SigV4 wants.
-
-    Works for a plain dict and for multi-valued mappings (Starlette's Headers
-    yields every occurrence from items())."""
-    merged: dict[str, str] = {}
-    for name, value in headers.items():
-        key = name.lower()
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
-    return merged
 
 
 def _parse_authorization(header: str) -> tuple[str, dict[str, str]]:
@@ -87,7 +78,7 @@ def _parse_authorization(header: str) -> tuple[str, dict[str, str]]:
     return algorithm, params
 
 
-def _request_time(headers: dict[str, str]) -> str:
+def _request_time(headers: WireHeaders) -> str:
     """The request time as ISO-8601 basic text (what goes into the string to sign)."""
     amz_date = headers.get("x-amz-date")
     if amz_date is not None:
@@ -99,7 +90,7 @@ def _request_time(headers: dict[str, str]) -> str:
             )
         return text
     # No X-Amz-Date: SigV4 falls back on the HTTP Date header (RFC 1123).
-    http_date = headers["date"]
+    http_date = headers.get("date", "")
     try:
         parsed = parsedate_to_datetime(http_date)
     except (TypeError, ValueError):
@@ -133,76 +124,66 @@ def _check_clock(stamp: str, now: datetime) -> None:
         )
 
 
-def canonical_uri(path: str) -> str:
-    """The path as botocore signs it: dot segments and empty segments removed,
-    then percent-encoded once more (so an already-encoded '%2F' becomes '%252F').
+class _SignedAs(SigV4Auth):
+    """botocore's signer, signing exactly the headers the client said it signed."""
 
-    `path` must be the raw path as sent on the wire, still percent-encoded.
-    """
-    segments: list[str] = []
-    for segment in path.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if segments:
-                segments.pop()
-            continue
-        segments.append(segment)
-    if not path:
-        normalised = "/"
-    else:
-        lead = "/" if path.startswith("/") else ""
-        trail = "/" if path.endswith("/") and segments else ""
-        normalised = lead + "/".join(segments) + trail
-    return quote(normalised or "/", safe="/~")
+    def __init__(self, credentials: Credentials, service: str, region: str, names: list[str]) -> None:
+        super().__init__(credentials, service, region)
+        self._names = names
+
+    def headers_to_sign(self, request: AWSRequest) -> HTTPHeaders:
+        chosen = HTTPHeaders()
+        for name in self._names:
+            # A signed header that did not arrive is signed as empty, and will not match.
+            for value in request.headers.get_all(name) or [""]:
+                chosen[name] = value
+        return chosen
 
 
-def canonical_query(query: str) -> str:
-    """Pairs decoded, re-encoded RFC 3986 style, sorted by key then value."""
-    if not query:
-        return ""
-    pairs: list[tuple[str, str]] = []
-    for pair in query.split("&"):
-        if not pair:
-            continue
-        key, _, value = pair.partition("=")
-        pairs.append((quote(unquote(key), safe="-_.~"), quote(unquote(value), safe="-_.~")))
-    return "&".join(f"{key}={value}" for key, value in sorted(pairs))
-
-
-def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    key = f"AWS4{secret}".encode()
-    for part in (date, region, service, TERMINATOR):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    return key
+def _expected_signature(
+    method: str, path: str, query: str, headers: WireHeaders, body: bytes,
+    signed_names: list[str], secret: str, key_id: str, stamp: str, region: str, service: str,
+) -> str:
+    # Only the path and query are read from the URL; Host is signed from its header.
+    url = f"http://localhost{path or '/'}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=method, url=url, data=body)
+    for name in signed_names:
+        for value in headers.get_all(name):
+            request.headers[name] = value
+    request.context["timestamp"] = stamp
+    signer = _SignedAs(Credentials(key_id, secret), service, region, signed_names)
+    canonical = signer.canonical_request(request)
+    return str(signer.signature(signer.string_to_sign(request, canonical), request))
 
 
 def verify_sigv4(
     method: str,
     path: str,
     query: str,
-    headers: Mapping[str, str],
+    headers: WireHeaders | Mapping[str, str],
     body: bytes,
     secrets: Mapping[str, str],
     now: datetime | None = None,
     *,
+    region: str,
     service: str = "rekognition",
 ) -> str:
     """Verify a SigV4-signed request; return the access key id that signed it.
 
     `path` and `query` are as sent on the wire (still percent-encoded), `headers`
-    any mapping (names in any case), `secrets` maps access key ids to secret
-    keys. Raises the AWS error a real endpoint would answer.
+    every header as it arrived (a plain mapping is taken as one value each),
+    `secrets` maps access key ids to secret keys, `region` is the one this server
+    answers for. Raises the AWS error a real endpoint would answer.
     """
     if now is None:
         now = datetime.now(UTC)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive `now` is taken as UTC
     now = now.astimezone(UTC)
-    lowered = _lower_headers(headers)
+    lowered = headers if isinstance(headers, WireHeaders) else WireHeaders.from_mapping(headers)
 
     # 1. Is the request signed at all?
-    authorization = lowered.get("authorization", "")
+    authorization = lowered.get("authorization") or ""
     if not authorization.strip().startswith("AWS4-"):
         raise MissingAuthenticationTokenException(MISSING_TOKEN)
 
@@ -243,10 +224,10 @@ def verify_sigv4(
             "Credential must have exactly 5 slash-delimited elements, "
             f"e.g. keyid/date/region/service/term, got '{credential}'"
         )
-    key_id, scope_date, region, scope_service, terminator = parts
+    key_id, scope_date, scope_region, scope_service, terminator = parts
     scope_problems: list[str] = []
-    if not _REGION.fullmatch(region):
-        scope_problems.append(f"Credential should be scoped to a valid region, not '{region}'. ")
+    if scope_region != region:
+        scope_problems.append(f"Credential should be scoped to a valid region, not '{scope_region}'. ")
     if scope_service != service:
         scope_problems.append(f"Credential should be scoped to correct service: '{service}'. ")
     if terminator != TERMINATOR:
@@ -274,28 +255,10 @@ def verify_sigv4(
         # The client signed a hash of some other body (or UNSIGNED-PAYLOAD, which
         # JSON services do not honour): the body we hold is not what was signed.
         raise InvalidSignatureException(BAD_SIGNATURE)
-    canonical_headers = "".join(
-        f"{name}:{' '.join(lowered.get(name, '').split())}\n" for name in sorted(set(signed_names))
+    expected = _expected_signature(
+        method.upper(), path, query, lowered, body, sorted(set(signed_names)),
+        secret, key_id, stamp, region, service,
     )
-    canonical_request = "\n".join(
-        (
-            method.upper(),
-            canonical_uri(path),
-            canonical_query(query),
-            canonical_headers,
-            ";".join(sorted(set(signed_names))),
-            payload_hash,
-        )
-    )
-    scope = f"{scope_date}/{region}/{scope_service}/{TERMINATOR}"
-    string_to_sign = "\n".join(
-        (ALGORITHM, stamp, scope, hashlib.sha256(canonical_request.encode()).hexdigest())
-    )
-    expected = hmac.new(
-        _signing_key(secret, scope_date, region, scope_service),
-        string_to_sign.encode(),
-        hashlib.sha256,
-    ).hexdigest()
     provided = params["Signature"].encode("utf-8", "replace")
     if not hmac.compare_digest(expected.encode(), provided):
         raise InvalidSignatureException(BAD_SIGNATURE)

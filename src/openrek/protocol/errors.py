@@ -132,5 +132,12 @@ class MissingAuthenticationTokenException(RekognitionError):
     code = "MissingAuthenticationTokenException"
 
 
+class RequestTimeoutException(RekognitionError):
+    """The client did not send its request in time (the body trickled or stopped)."""
+
+    code = "RequestTimeoutException"
+    status = 408
+
+
 class UnsupportedMediaTypeException(RekognitionError):
     code = "UnsupportedMediaTypeException"

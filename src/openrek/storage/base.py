@@ -7,7 +7,9 @@ returns (an acknowledged IndexFaces survives `kill -9`).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
@@ -35,6 +37,17 @@ class UserMissing(StoreError):
 
 class UserFaceLimit(StoreError):
     """Associating the faces would give the user more than its limit."""
+
+
+class StoreUnusable(StoreError):
+    """The database cannot be opened (not a database, corrupt, unreadable)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"the database {path} cannot be used ({reason}); move it aside to start with "
+            "empty collections, or restore it from a backup"
+        )
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,9 @@ class FaceStore(Protocol):
     ) -> list[str]: ...  # the faces taken from the user
 
     # Idempotency of ClientRequestToken calls: the request's fingerprint and its answer.
+    # Calls with one token run one at a time under request_lock, so a retry that
+    # overlaps the original waits for its answer instead of repeating its effect.
+    def request_lock(self, scope: str, token: str) -> AbstractContextManager[None]: ...
     def remember_request(
         self, scope: str, token: str, fingerprint: str, response_json: str
     ) -> None: ...

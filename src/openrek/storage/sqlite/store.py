@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Self
 
@@ -35,11 +35,13 @@ from ..base import (
     FaceRecord,
     Match,
     Page,
+    StoreUnusable,
     UserExists,
     UserFaceLimit,
     UserMissing,
     UserRecord,
 )
+from ..keyed_locks import KeyedLocks
 from .connections import ConnectionPool, chunks, placeholders, write_transaction
 from .index_cache import CollectionState, IndexCache
 from .rows import (
@@ -70,9 +72,14 @@ class SqliteFaceStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._pool = ConnectionPool(self.path)
-        with self._pool.connection() as conn:
-            self._tokens = PageTokens(initialise(conn))
+        try:
+            with self._pool.connection() as conn:
+                self._tokens = PageTokens(initialise(conn))
+        except sqlite3.DatabaseError as error:  # not a database, corrupt, locked read-only
+            self._pool.close()
+            raise StoreUnusable(self.path, str(error)) from None
         self._write_lock = threading.Lock()
+        self._request_locks = KeyedLocks()
         self._indexes = IndexCache(exact_limit)
 
     def close(self) -> None:
@@ -480,46 +487,60 @@ class SqliteFaceStore:
         Faces that don't exist or already belong to any user are left alone (the
         caller reports those). The per-user limit is checked inside the same write
         transaction, so concurrent calls cannot push a user past it."""
-        with self._transaction() as conn:
-            pk = self._pk(conn, collection_id)
-            self._require_user(conn, pk, user_id)
-            given: list[str] = []
-            for part in chunks(list(dict.fromkeys(face_ids))):
-                given += [
-                    row[0]
-                    for row in conn.execute(
-                        "UPDATE faces SET user_id = ? WHERE collection_pk = ? AND user_id IS NULL "
-                        f"AND face_id IN ({placeholders(len(part))}) RETURNING face_id",
-                        (user_id, pk, *part),
-                    ).fetchall()
-                ]
+
+        def at_most_max_faces(conn: sqlite3.Connection, pk: int) -> None:
             (held,) = conn.execute(
                 "SELECT COUNT(*) FROM faces WHERE collection_pk = ? AND user_id = ?", (pk, user_id)
             ).fetchone()
             if held > max_faces:
                 raise UserFaceLimit(user_id)  # rolls the whole transaction back
-            conn.execute(USER_STATUS_SQL, (pk, user_id))
-        return given
+
+        return self._move_faces(
+            collection_id, user_id, face_ids,
+            "SET user_id = ? WHERE collection_pk = ? AND user_id IS NULL",
+            lambda pk: (user_id, pk), at_most_max_faces,
+        )
 
     def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> list[str]:
         """Take the listed faces from the user; returns the faces taken."""
+        return self._move_faces(
+            collection_id, user_id, face_ids,
+            "SET user_id = NULL WHERE collection_pk = ? AND user_id = ?",
+            lambda pk: (pk, user_id), lambda _conn, _pk: None,
+        )
+
+    def _move_faces(
+        self,
+        collection_id: str,
+        user_id: str,
+        face_ids: list[str],
+        assignment: str,
+        arguments: Callable[[int], tuple[object, ...]],
+        check: Callable[[sqlite3.Connection, int], None],
+    ) -> list[str]:
+        """One UPDATE of faces' owner per chunk of ids, the user's status refreshed,
+        all in one transaction; returns the ids the UPDATE touched."""
         with self._transaction() as conn:
             pk = self._pk(conn, collection_id)
             self._require_user(conn, pk, user_id)
-            taken: list[str] = []
+            moved: list[str] = []
             for part in chunks(list(dict.fromkeys(face_ids))):
-                taken += [
+                moved += [
                     row[0]
                     for row in conn.execute(
-                        "UPDATE faces SET user_id = NULL WHERE collection_pk = ? AND user_id = ? "
+                        f"UPDATE faces {assignment} "
                         f"AND face_id IN ({placeholders(len(part))}) RETURNING face_id",
-                        (pk, user_id, *part),
+                        (*arguments(pk), *part),
                     ).fetchall()
                 ]
+            check(conn, pk)
             conn.execute(USER_STATUS_SQL, (pk, user_id))
-        return taken
+        return moved
 
     # ------------------------------------------------------------ idempotency
+
+    def request_lock(self, scope: str, token: str) -> AbstractContextManager[None]:
+        return self._request_locks.hold(f"{scope}:{token}")
 
     def remember_request(
         self, scope: str, token: str, fingerprint: str, response_json: str

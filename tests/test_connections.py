@@ -1,0 +1,104 @@
+"""What a client may hold: header and body deadlines, a connection cap, quiet disconnects."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from conftest import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def strict_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    process = ServerProcess(
+        tmp_path_factory.mktemp("strict") / "data",
+        env={"OPENREK_HEADER_TIMEOUT_S": "1", "OPENREK_BODY_TIMEOUT_S": "2",
+             "OPENREK_MAX_CONNECTIONS": "6"},
+    )
+    yield process
+    process.stop()
+
+
+def connect(server: ServerProcess) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
+
+
+def closed_within(sock: socket.socket, seconds: float) -> float:
+    """Seconds until the server closed the connection (reads until EOF)."""
+    start = time.monotonic()
+    sock.settimeout(seconds)
+    while sock.recv(4096):
+        pass
+    return time.monotonic() - start
+
+
+def test_a_silent_connection_is_closed(strict_server: ServerProcess) -> None:
+    with connect(strict_server) as sock:
+        assert closed_within(sock, 5) < 3
+
+
+def test_headers_that_trickle_are_cut_off(strict_server: ServerProcess) -> None:
+    request = b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+    with connect(strict_server) as sock:
+        start = time.monotonic()
+        try:
+            for byte in request:
+                sock.send(bytes([byte]))
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        closed_within(sock, 5)
+        assert time.monotonic() - start < 3.5  # well before the whole trickle (5 s) is sent
+
+
+def test_a_body_that_stalls_gets_a_timeout(strict_server: ServerProcess) -> None:
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+            b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{")
+    with connect(strict_server) as sock:
+        sock.sendall(head)
+        sock.settimeout(10)
+        answer = sock.recv(65536).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 408")
+    assert '"__type": "RequestTimeoutException"' in answer
+
+
+def test_a_client_gone_mid_body_is_one_log_line(strict_server: ServerProcess) -> None:
+    head = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+            b"Content-Length: 5000\r\n\r\n{\"MaxResults\": ")
+    for _ in range(3):
+        with connect(strict_server) as sock:
+            sock.sendall(head)
+            time.sleep(0.2)
+    time.sleep(0.5)
+    assert strict_server.alive()
+    log = strict_server.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("client went away before sending the whole request") == 3
+
+
+def test_connections_beyond_the_cap_are_turned_away(strict_server: ServerProcess) -> None:
+    held = [connect(strict_server) for _ in range(6)]
+    try:
+        time.sleep(0.2)
+        refused = requests.get(strict_server.url + "/health", timeout=10)
+        assert refused.status_code == 503
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.3)
+    assert requests.get(strict_server.url + "/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/"), ("GET", "/nope"), ("PUT", "/"), ("POST", "/a/b")])
+def test_paths_that_are_not_the_api_get_aws_shaped_errors(
+    strict_server: ServerProcess, method: str, path: str
+) -> None:
+    response = requests.request(method, strict_server.url + path, timeout=10)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/x-amz-json-1.1")
+    body = response.json()
+    assert body["__type"] == "UnknownOperationException"
+    assert "POST / with an X-Amz-Target header" in body["Message"]
