@@ -53,7 +53,7 @@ def test_mpo_is_read_as_its_first_frame() -> None:
     assert Image.open(io.BytesIO(data)).format == "MPO"
     loaded = decode_image(data)
     assert loaded.format == "JPEG"
-    red, green, blue = loaded.rgb.reshape(-1, 3).mean(axis=0)
+    red, _green, blue = loaded.rgb.reshape(-1, 3).mean(axis=0)
     assert red > 150 and blue < 80
 
 
