@@ -14,7 +14,7 @@ from typing import Any
 
 from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.config import DEFAULT_PORT, Settings
-from openrek.inference.store import ModelMissingError, ModelStore
+from openrek.models.store import ModelMissingError, ModelStore
 
 
 def _settings(args: argparse.Namespace) -> Settings:

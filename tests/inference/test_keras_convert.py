@@ -15,15 +15,15 @@ import pytest
 from PIL import Image
 
 from openrek.config import Settings
-from openrek.inference.convert.keras_layers import (
+from openrek.inference.faces.detector import YuNetDetector
+from openrek.inference.session import open_session
+from openrek.models.convert.keras_layers import (
     KerasConversionError,
     _JsLiteral,
     build_onnx,
     prepare_tfjs,
 )
-from openrek.inference.faces.detector import YuNetDetector
-from openrek.inference.session import open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 # Keras's own outputs (tf_keras 2.21, the original model files) on these photos, each
 # squashed to 224x224 with PIL's bilinear filter: nsfwjs gets pixels / 255, the mask

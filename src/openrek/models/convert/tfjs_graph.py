@@ -30,7 +30,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from openrek.inference.convert.tfjs_weights import read_tfjs_weights
+from openrek.models.convert.tfjs_weights import read_tfjs_weights
 
 OPSET = 17
 IR_VERSION = 8  # the IR that opset 17 shipped with: runtimes from 2022 on load it

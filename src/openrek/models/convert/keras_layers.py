@@ -50,7 +50,7 @@ def prepare_tfjs(parts: Mapping[str, bytes]) -> bytes:
     as a JavaScript object literal, or a shard as a base64 string): the literal is
     parsed as data, never executed.
     """
-    from openrek.inference.convert.tfjs_weights import read_tfjs_weights
+    from openrek.models.convert.tfjs_weights import read_tfjs_weights
 
     model_json = _read_model_json(parts["model"])
     shards = {name: _read_shard(data) for name, data in parts.items() if name != "model"}

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from openrek.inference.convert.torch_pickle import load_state_dict
+from openrek.models.convert.torch_pickle import load_state_dict
 
 INPUT_SIZE = 224
 BN_EPSILON = 1e-3
