@@ -121,8 +121,8 @@ PREPARATIONS: dict[str, str] = {
     "dequantize-and-free-image-size": "openrek.models.prepare:prepare_detector_parts",
     "dequantize-and-drop-stale-inputs": "openrek.models.prepare:dequantize_and_drop_stale_inputs_parts",
     "tfjs-graph-to-onnx": "openrek.models.convert.tfjs_graph:prepare",
-    "tfjs-layers-to-onnx": "openrek.models.convert.keras_layers:prepare_tfjs",
-    "keras-h5-to-onnx": "openrek.models.convert.keras_layers:prepare_h5",
+    "tfjs-layers-to-onnx": "openrek.models.convert.keras_files:prepare_tfjs",
+    "keras-h5-to-onnx": "openrek.models.convert.keras_files:prepare_h5",
     "torch-efficientnet-lite-to-onnx": "openrek.models.convert.efficientnet_lite:prepare",
     "imagenet-wordnet-taxonomy": "openrek.models.convert.wordnet_taxonomy:prepare",
 }
