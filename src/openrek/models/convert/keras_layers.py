@@ -257,11 +257,12 @@ class LayerBuilder:
         kh, kw = _pair(config.get("pool_size", 2))
         sh, sw = _pair(config.get("strides") or (kh, kw))
         padding = config.get("padding", "valid")
-        pads: list[int] | None = [0, 0, 0, 0]
+        pads = [0, 0, 0, 0]
         if padding == "same":
-            pads = same_padding(x.shape[:2], [kh, kw], [sh, sw]).get("pads")
-            if pads is None:
+            same = same_padding(x.shape[:2], [kh, kw], [sh, sw])
+            if "pads" not in same:
                 raise KerasConversionError(f"layer {name}: 'same' pooling needs a known input size")
+            pads = same["pads"]
         op = "AveragePool" if "Average" in config["_class"] else "MaxPool"
         self.graph.node(op, [x.name], name, kernel_shape=[kh, kw], strides=[sh, sw], pads=pads)
         return KerasTensor(name, (
