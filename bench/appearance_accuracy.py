@@ -47,7 +47,7 @@ from face_labels import iou
 from openrek.config import Settings
 from openrek.inference.faces import appearance
 from openrek.inference.faces.appearance import CURVES, Logistic, Measurements
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 ATTRIBUTES = ("eyeglasses", "sunglasses", "beard", "mustache", "occluded")

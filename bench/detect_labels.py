@@ -32,7 +32,7 @@ from openrek.config import Settings
 from openrek.imaging.decode import decode_image
 from openrek.inference.labels.labeler import build as build_labeler
 from openrek.inference.labels.objects import build_object_detector
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 from openrek.operations.labels import detect_labels
 from openrek.services import build_face_analyzer
 

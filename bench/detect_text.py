@@ -46,8 +46,8 @@ from PIL import Image, ImageOps
 
 from openrek.config import Settings
 from openrek.imaging.decode import decode_image
-from openrek.inference.store import ModelStore
 from openrek.inference.text.reader import TextReader, build
+from openrek.models.store import ModelStore
 from openrek.operations.text import detect_text
 from openrek.protocol.errors import RekognitionError
 

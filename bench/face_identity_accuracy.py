@@ -73,9 +73,9 @@ from openrek.config import Settings
 from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.similarity import SCALES, LogisticScale, similarity
-from openrek.inference.registry import PackageFile, Wanted, fetch_all
 from openrek.inference.session import RuntimeSettings, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.registry import PackageFile, Wanted, fetch_all
+from openrek.models.store import ModelStore
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 RESULTS = REPO / "bench" / "results" / "face_identity.md"

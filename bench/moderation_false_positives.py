@@ -40,7 +40,7 @@ from openrek.config import Settings
 from openrek.imaging.decode import decode_image
 from openrek.inference.moderation.moderator import Moderator, build, open_nsfw_input
 from openrek.inference.session import open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 from openrek.operations.moderation import detect_moderation_labels
 from openrek.protocol.errors import RekognitionError
 

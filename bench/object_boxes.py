@@ -43,7 +43,7 @@ from openrek.config import Settings
 from openrek.inference.labels.objects import ObjectDetector
 from openrek.inference.people.pose import PoseEstimator
 from openrek.inference.session import OnnxSession, RuntimeSettings
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 LABELS = REPO / "tests" / "data" / "face_labels.json"

@@ -40,9 +40,9 @@ from face_labels import iou
 from masked_faces import MASK_COLOURS, load_mask, masked_photo
 
 from openrek.config import Settings
-from openrek.inference.registry import PackageFile, Wanted, fetch_all
 from openrek.inference.session import Session, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.registry import PackageFile, Wanted, fetch_all
+from openrek.models.store import ModelStore
 
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 DEFAULT_OUT = REPO / "bench" / "results" / "protective_equipment.md"

@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "tools"))
 from eval_data import eval_data_dir, fetch
 
 from openrek.config import Settings
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 
 def models_dir() -> Path:

@@ -81,7 +81,7 @@ def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[s
 def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -> None:
     from openrek.config import Settings
     from openrek.inference.labels.taxonomy import Taxonomy
-    from openrek.inference.store import ModelStore
+    from openrek.models.store import ModelStore
 
     taxonomy = Taxonomy.load(ModelStore(Settings.from_env().models_dir).path("imagenet-taxonomy"))
     returned = correct = keys = keys_found = 0

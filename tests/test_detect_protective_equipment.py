@@ -30,7 +30,7 @@ from openrek.inference.ppe.findings import (
     Person,
 )
 from openrek.inference.ppe.summary import summarize
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 OPERATION = "DetectProtectiveEquipment"
 

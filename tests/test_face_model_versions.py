@@ -35,7 +35,7 @@ from openrek.inference.faces.embedder import (
 )
 from openrek.inference.faces.similarity import SCALES, min_cosine, similarity
 from openrek.inference.session import RuntimeSettings, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 from openrek.services import FACE_EMBEDDING_MODELS
 
 ARCFACE = "face-embedding-arcface-mbf"

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from openrek.inference.registry import PackageFile, Wanted, fetch_all
+from openrek.models.registry import PackageFile, Wanted, fetch_all
 
 FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
 INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")

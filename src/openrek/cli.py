@@ -14,7 +14,7 @@ from typing import Any
 
 from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
-from openrek.inference.store import ModelMissingError, ModelStore
+from openrek.models.store import ModelMissingError, ModelStore
 from openrek.storage.base import StoreUnusable
 
 

@@ -22,7 +22,7 @@ from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh
 from openrek.inference.session import open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 from openrek.protocol.errors import InvalidParameterException
 from openrek.storage.base import FaceStore
 from openrek.storage.sqlite import SqliteFaceStore

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from openrek.inference.faces.appearance import Appearance, measure, measure_appearance
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))

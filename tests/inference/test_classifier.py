@@ -12,10 +12,10 @@ import pytest
 from PIL import Image, ImageOps
 
 from openrek.config import Settings
-from openrek.inference.convert.torch_pickle import UnsafePickleError, load_state_dict
 from openrek.inference.labels.classifier import build_image_classifier
 from openrek.inference.labels.taxonomy import Taxonomy
-from openrek.inference.store import ModelStore
+from openrek.models.convert.torch_pickle import UnsafePickleError, load_state_dict
+from openrek.models.store import ModelStore
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from openrek.inference.faces.embedder import (
 )
 from openrek.inference.faces.similarity import min_cosine, similarity
 from openrek.inference.session import RuntimeSettings, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 VERSION = "1.0"
 LABELS = Path(__file__).resolve().parent.parent / "data" / "face_labels.json"

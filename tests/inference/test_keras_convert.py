@@ -15,15 +15,13 @@ import pytest
 from PIL import Image
 
 from openrek.config import Settings
-from openrek.inference.convert.keras_layers import (
-    KerasConversionError,
-    _JsLiteral,
-    build_onnx,
-    prepare_tfjs,
-)
 from openrek.inference.faces.detector import YuNetDetector
 from openrek.inference.session import open_session
-from openrek.inference.store import ModelStore
+from openrek.models.convert.js_literal import read_js_literal
+from openrek.models.convert.keras_files import prepare_tfjs
+from openrek.models.convert.keras_layers import KerasConversionError
+from openrek.models.convert.keras_model import build_onnx
+from openrek.models.store import ModelStore
 
 # Keras's own outputs (tf_keras 2.21, the original model files) on these photos, each
 # squashed to 224x224 with PIL's bilinear filter: nsfwjs gets pixels / 255, the mask
@@ -192,7 +190,7 @@ def test_tfjs_javascript_bundles_read_as_data() -> None:
 
 def test_js_literal_reader() -> None:
     text = "x={a:!0,b:!1,'c':.5,d:-1e-3,e:[1,\"two\\n\",null],f:void 0,g:{h:'it\\'s'}}"
-    value, _ = _JsLiteral(text, 2).value()
+    value, _ = read_js_literal(text, 2)
     assert value == {"a": True, "b": False, "c": 0.5, "d": -0.001, "e": [1, "two\n", None], "f": None,
                      "g": {"h": "it's"}}
 

@@ -15,7 +15,7 @@ from openrek.config import Settings
 from openrek.inference.labels.objects import COCO_CLASSES, ObjectDetector, build_object_detector
 from openrek.inference.people.pose import KEYPOINTS, PoseEstimator, build_pose_estimator
 from openrek.inference.session import RuntimeSettings
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 from face_labels import iou

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from openrek.config import Settings
-from openrek.inference.store import ModelStore
 from openrek.inference.text.geometry import fraction_inside, slice_quad
 from openrek.inference.text.reader import Line, TextReader, build
+from openrek.models.store import ModelStore
 
 
 @pytest.fixture(scope="module")

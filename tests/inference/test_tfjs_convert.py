@@ -18,9 +18,9 @@ import onnxruntime as ort
 import PIL.Image
 import pytest
 
-from openrek.inference.convert.tfjs_graph import UnsupportedGraph, prepare
-from openrek.inference.convert.tfjs_weights import read_tfjs_weights
-from openrek.inference.store import ModelStore
+from openrek.models.convert.tfjs_graph import UnsupportedGraph, prepare
+from openrek.models.convert.tfjs_weights import read_tfjs_weights
+from openrek.models.store import ModelStore
 
 MEAN_BGR = np.array([103.53, 116.28, 123.675], np.float32)
 STD_BGR = np.array([57.375, 57.12, 58.395], np.float32)

@@ -1,7 +1,7 @@
 """YuNet face detector (OpenCV Zoo, MIT) run through onnxruntime.
 
 Images are scaled so the longer side is 640 px and padded to a multiple of 32
-(the model file is prepared to accept any such size, see inference/prepare.py). Its heads are anchor-free: every cell of the stride-8/16/32 grids
+(the model file is prepared to accept any such size, see models/prepare.py). Its heads are anchor-free: every cell of the stride-8/16/32 grids
 predicts a class score, an objectness score, a box offset and five points.
 """
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from openrek.config import Settings
 from openrek.inference.session import Session, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 INPUT_SIZE = 224
 CROP_FRACTION = 224 / 256

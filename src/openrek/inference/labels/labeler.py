@@ -42,7 +42,7 @@ import numpy as np
 from openrek.config import Settings
 from openrek.inference.labels.classifier import TAXONOMY, ImageClassifier, build_image_classifier
 from openrek.inference.labels.taxonomy import Taxonomy
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 # Below this, evidence is noise: labels under 1% are never reported (MinConfidence
 # may go down to 0, but a thousand near-zero ImageNet classes help nobody).

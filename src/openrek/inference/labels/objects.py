@@ -20,7 +20,7 @@ import numpy as np
 from openrek.config import Settings
 from openrek.inference.boxes import nms
 from openrek.inference.session import Session, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 # COCO's 80 detection classes, in the order of the model's scores, spelt as COCO does.
 COCO_CLASSES = (

@@ -4,9 +4,10 @@ Two sources meet here:
 - WordNet 3.0 (Debian `wordnet-base`): every ImageNet-1k class is a WordNet noun
   synset (wnid n02123045 is offset 02123045 in `data.noun`), so its hypernym chain
   says that a tabby is a domestic cat, a feline, a carnivore, a mammal... The pull
-  step `imagenet-wordnet-taxonomy` keeps, from the 15 MB `data.noun`, only the
-  synsets on the chains of the 1000 classes (with their lemmas and hypernyms), in
-  the classifier's output order (timm's `imagenet_synsets.txt`).
+  step `imagenet-wordnet-taxonomy` (`openrek.models.convert.wordnet_taxonomy`) keeps,
+  from the 15 MB `data.noun`, only the synsets on the chains of the 1000 classes (with
+  their lemmas and hypernyms), in the classifier's output order (timm's
+  `imagenet_synsets.txt`).
 - `vocabulary.json` (curated here): Rekognition-style concepts ("Cat", "Dog",
   "Fruit", "Vehicle"...), each naming the WordNet synsets it covers, the COCO classes
   that are instances of it, its parent concepts, aliases and AWS label categories.
@@ -27,49 +28,6 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-
-# --- pull-time step ---------------------------------------------------------------
-
-
-def _parse_data_noun(text: str) -> dict[str, tuple[list[str], list[str]]]:
-    """wnid -> (lemmas, hypernym wnids) for every noun synset in WordNet's data.noun."""
-    synsets = {}
-    for line in text.splitlines():
-        if not line or line.startswith(" "):  # licence header lines start with spaces
-            continue
-        fields = line.split(" | ", 1)[0].split()
-        offset, word_count = fields[0], int(fields[3], 16)
-        lemmas = [fields[4 + 2 * i].replace("_", " ") for i in range(word_count)]
-        cursor = 4 + 2 * word_count
-        pointer_count = int(fields[cursor])
-        hypernyms = []
-        for i in range(pointer_count):
-            symbol, target, pos = fields[cursor + 1 + 4 * i : cursor + 4 + 4 * i]
-            if symbol in ("@", "@i") and pos == "n":
-                hypernyms.append(f"n{target}")
-        synsets[f"n{offset}"] = (lemmas, hypernyms)
-    return synsets
-
-
-def prepare(parts: Mapping[str, bytes]) -> bytes:
-    """Pull-time step "imagenet-wordnet-taxonomy": the 1000 class wnids ("synsets") and
-    WordNet's data.noun ("wordnet") -> compact JSON of the classes' hypernym closure."""
-    classes = parts["synsets"].decode().split()
-    wordnet = _parse_data_noun(parts["wordnet"].decode("utf-8"))
-    kept: dict[str, dict[str, list[str]]] = {}
-    pending = list(classes)
-    while pending:
-        wnid = pending.pop()
-        if wnid in kept:
-            continue
-        lemmas, hypernyms = wordnet[wnid]
-        kept[wnid] = {"lemmas": lemmas, "hypernyms": hypernyms}
-        pending.extend(hypernyms)
-    document = {"classes": classes, "synsets": dict(sorted(kept.items()))}
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-
-
-# --- run time ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from PIL import Image
 from openrek.config import Settings
 from openrek.inference.moderation.taxonomy import NSFWJS_CLASSES, Evidence
 from openrek.inference.session import Session, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 REQUIRED_MODELS = ("moderation-open-nsfw", "moderation-nsfwjs")
 NUDENET_MODEL = "moderation-nudenet-320n"

@@ -16,7 +16,7 @@ import numpy as np
 
 from openrek.config import Settings
 from openrek.inference.session import Session, open_session
-from openrek.inference.store import ModelStore
+from openrek.models.store import ModelStore
 
 # COCO keypoint order, as MoveNet returns them (left/right are the person's own).
 KEYPOINTS = (

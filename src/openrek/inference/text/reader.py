@@ -15,7 +15,6 @@ import onnx
 
 from openrek.config import Settings
 from openrek.inference.session import open_session
-from openrek.inference.store import ModelStore
 from openrek.inference.text.detector import TextDetector
 from openrek.inference.text.geometry import (
     crop_quad,
@@ -26,6 +25,7 @@ from openrek.inference.text.geometry import (
 )
 from openrek.inference.text.orientation import OrientationClassifier
 from openrek.inference.text.recognizer import TextRecognizer
+from openrek.models.store import ModelStore
 
 TEXT_MODELS = ("text-detector", "text-orientation", "text-recognizer")
 

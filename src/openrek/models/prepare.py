@@ -3,7 +3,7 @@
 Each step gets the bytes of an entry's parts by part name ("file" for a single
 file) and returns the bytes to store; its result is pinned by SHA-256 in the
 manifest, so a step must be deterministic (no BLAS reductions, no timestamps).
-Conversions live in `openrek.inference.convert` and are imported only when a
+Conversions live in `openrek.models.convert` and are imported only when a
 pull needs them.
 
 The YuNet int8 file (block-quantised by OpenCV Zoo) sets `block_size` on
@@ -118,13 +118,13 @@ def prepare_detector(data: bytes) -> bytes:
 
 PREPARATIONS: dict[str, str] = {
     # name in the manifests -> "module:function" taking the parts, returning the bytes
-    "dequantize-and-free-image-size": "openrek.inference.prepare:prepare_detector_parts",
-    "dequantize-and-drop-stale-inputs": "openrek.inference.prepare:dequantize_and_drop_stale_inputs_parts",
-    "tfjs-graph-to-onnx": "openrek.inference.convert.tfjs_graph:prepare",
-    "tfjs-layers-to-onnx": "openrek.inference.convert.keras_layers:prepare_tfjs",
-    "keras-h5-to-onnx": "openrek.inference.convert.keras_layers:prepare_h5",
-    "torch-efficientnet-lite-to-onnx": "openrek.inference.convert.efficientnet_lite:prepare",
-    "imagenet-wordnet-taxonomy": "openrek.inference.labels.taxonomy:prepare",
+    "dequantize-and-free-image-size": "openrek.models.prepare:prepare_detector_parts",
+    "dequantize-and-drop-stale-inputs": "openrek.models.prepare:dequantize_and_drop_stale_inputs_parts",
+    "tfjs-graph-to-onnx": "openrek.models.convert.tfjs_graph:prepare",
+    "tfjs-layers-to-onnx": "openrek.models.convert.keras_files:prepare_tfjs",
+    "keras-h5-to-onnx": "openrek.models.convert.keras_files:prepare_h5",
+    "torch-efficientnet-lite-to-onnx": "openrek.models.convert.efficientnet_lite:prepare",
+    "imagenet-wordnet-taxonomy": "openrek.models.convert.wordnet_taxonomy:prepare",
 }
 
 

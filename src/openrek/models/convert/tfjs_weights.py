@@ -11,6 +11,7 @@ quantised it, `"quantization": {"dtype": "uint8"|"uint16"|"float16", "min",
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,8 +39,8 @@ def _decode(spec: Mapping[str, object], raw: np.ndarray) -> np.ndarray:
     if stored == "float16":
         return raw.astype(_RESULT[dtype])
     if stored in ("uint8", "uint16"):
-        scale = np.float32(quantization["scale"])  # type: ignore[arg-type]
-        minimum = np.float32(quantization["min"])  # type: ignore[arg-type]
+        scale = np.float32(quantization["scale"])
+        minimum = np.float32(quantization["min"])
         real = raw.astype(np.float32) * scale + minimum
         # int32 weights quantised affinely come back rounded, as TF.js does
         return np.round(real).astype(np.int32) if dtype == "int32" else real.astype(_RESULT[dtype])
@@ -47,7 +48,7 @@ def _decode(spec: Mapping[str, object], raw: np.ndarray) -> np.ndarray:
 
 
 def read_tfjs_weights(
-    weights_manifest: list[dict], shards: Mapping[str, bytes]
+    weights_manifest: list[dict[str, Any]], shards: Mapping[str, bytes]
 ) -> dict[str, np.ndarray]:
     """Return every weight of the manifest by name, as float32 / int32 / bool arrays.
 
