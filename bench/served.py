@@ -48,13 +48,21 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, start_timeout: float) -> Iterator[Server]:
-    """`openrek serve` on a free loopback port, with its log beside `data_dir`."""
+def running_server(
+    data_dir: Path,
+    start_timeout: float,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`openrek serve` on a free loopback port, with its log beside `data_dir`.
+
+    `command` replaces the installed `openrek` (e.g. another checkout's code run with
+    `python -m openrek` and its own PYTHONPATH in `env`)."""
     port = free_port()
     log = data_dir.parent / "server.log"
-    cmd = [*openrek_command(), "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    cmd = [*(command or openrek_command()), "serve", "--port", str(port), "--data-dir", str(data_dir)]
     with open(log, "wb") as sink:
-        process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=env)
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
         wait_until_answering(server, port, start_timeout)

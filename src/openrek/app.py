@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from openrek.heap import release_free_memory
 from openrek.operations import HANDLERS
 from openrek.protocol.auth import verify_sigv4
 from openrek.protocol.dispatch import Dispatcher
@@ -143,6 +144,8 @@ def create_app(services: Services) -> Starlette:
             )
         finally:
             pending -= 1
+            if pending == 0:  # quiet again: hand what the burst freed back to the OS
+                asyncio.get_running_loop().run_in_executor(executor, release_free_memory)
         return Response(
             to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id}
         )

@@ -71,7 +71,7 @@ class Settings:
     max_connections: int = 256
     # Bytes of full-size pixels that the decodes in flight may hold at once; a 60 MP
     # PNG takes 240 MB while it is brought down to the size the models read.
-    decode_budget_bytes: int = 512 * 1024 * 1024
+    decode_budget_bytes: int = 256 * 1024 * 1024
     # Collection ARNs are written as AWS writes them, with this region and account.
     region: str = "us-east-1"
     account_id: str = "000000000000"

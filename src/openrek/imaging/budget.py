@@ -1,20 +1,55 @@
-"""A memory budget for the image decodes in flight.
+"""A memory budget for the images of the requests in flight.
 
-A 175 KB PNG can declare 60 million pixels; decoding it holds about 240 MB for a
-moment. Requests that decode at once share one budget: a decode that does not fit
-waits for others to finish, and when too many already wait the request is refused
-with AWS's ProvisionedThroughputExceededException rather than queued without end.
+A 175 KB PNG can declare 60 million pixels; decoding it holds about 240 MB, and
+analysing what it became holds hundreds more until the answer is sent. Each request
+charges the bytes its decode needs to one shared budget and keeps the charge until
+it ends (see request_scope): a request that does not fit waits for others to
+finish, and when too many already wait it is refused with AWS's
+ProvisionedThroughputExceededException rather than queued without end.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
+from openrek.heap import release_free_memory
 from openrek.protocol.errors import ProvisionedThroughputExceededException
 
-BUSY = "Provisioned rate exceeded: too many large images are being decoded; retry later"
+BUSY = "Provisioned rate exceeded: too many large images are being analysed; retry later"
+
+
+@dataclass
+class _Holdings:
+    """What one request holds, given back when it ends."""
+
+    releases: ExitStack = field(default_factory=ExitStack)
+    charged: int = 0
+
+
+_current: ContextVar[_Holdings | None] = ContextVar("openrek_request_holdings", default=None)
+
+
+# A request that decoded this much leaves its worker thread's heap arena swollen
+# with freed pages; they are handed back as it ends (see openrek.heap).
+TRIM_AFTER_BYTES = 32 * 1024 * 1024
+
+
+@contextmanager
+def request_scope() -> Iterator[None]:
+    """One request: every charge made to a budget inside is held until it ends."""
+    holdings = _Holdings()
+    token = _current.set(holdings)
+    try:
+        with holdings.releases:
+            yield
+    finally:
+        _current.reset(token)
+        if holdings.charged >= TRIM_AFTER_BYTES:
+            release_free_memory()
 
 
 class PixelBudget:
@@ -33,12 +68,24 @@ class PixelBudget:
         with self._changed:
             return self._in_use
 
+    def charge_request(self, amount: int) -> AbstractContextManager[None]:
+        """Reserve `amount` until the current request ends (see request_scope);
+        outside a request, for the returned context only."""
+        holdings = _current.get()
+        if holdings is None:
+            return self.reserve(amount)
+        # A request that already holds a share (CompareFaces' second image) never
+        # waits for the others: two such requests could wait for each other forever.
+        holdings.releases.enter_context(self.reserve(amount, wait=not holdings.charged))
+        holdings.charged += amount
+        return nullcontext()
+
     @contextmanager
-    def reserve(self, amount: int) -> Iterator[None]:
+    def reserve(self, amount: int, wait: bool = True) -> Iterator[None]:
         # One decode bigger than the whole budget still runs, alone.
         amount = min(max(amount, 0), self.capacity)
         with self._changed:
-            if self._in_use + amount > self.capacity:
+            if wait and self._in_use + amount > self.capacity:
                 if self._waiting >= self._max_waiting:
                     raise ProvisionedThroughputExceededException(BUSY)
                 self._waiting += 1

@@ -101,7 +101,7 @@ def _decode(image: Image.Image, budget: PixelBudget | None) -> Image.Image:
     if image.format in ("JPEG", "MPO") and target != (width, height):
         image.draft(image.mode, target)  # the decoder itself skips the detail
     cost = image.size[0] * image.size[1] * _BYTES_PER_PIXEL.get(image.mode, 4)
-    with budget.reserve(cost) if budget is not None else nullcontext():
+    with budget.charge_request(cost) if budget is not None else nullcontext():
         orientation = image.getexif().get(_ORIENTATION_TAG)
         image.load()
         image = _to_8_bit(image)

@@ -38,6 +38,7 @@ class OnnxSession:
         options.intra_op_num_threads = settings.intra_op_threads
         options.inter_op_num_threads = settings.inter_op_threads
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False
         available = ort.get_available_providers()
         providers = ["CPUExecutionProvider"]
         if settings.use_cuda and "CUDAExecutionProvider" in available:

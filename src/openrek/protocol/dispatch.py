@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from openrek.imaging.budget import request_scope
 from openrek.protocol.errors import (
     InternalServerError,
     RekognitionError,
@@ -45,7 +46,9 @@ class Dispatcher:
             )
         params = parse_request(model.input_shape, body)
         try:
-            return handler(params, self._services)
+            # Memory the request charges to the image budget is held until it answers.
+            with request_scope():
+                return handler(params, self._services)
         except RekognitionError:
             raise
         except Exception:
