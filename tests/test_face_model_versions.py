@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ServerProcess, rekognition_client
-from shapes import assert_valid_output
 
 from openrek.inference.faces.embedder import (
     PREPROCESSING,
@@ -37,6 +35,8 @@ from openrek.inference.faces.similarity import SCALES, min_cosine, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.inference.store import ModelStore
 from openrek.services import FACE_EMBEDDING_MODELS
+from tests.conftest import ServerProcess, rekognition_client
+from tests.shapes import assert_valid_output
 
 ARCFACE = "face-embedding-arcface-mbf"
 PEOPLE = {"obama": "face_recognition/obama.jpg", "biden": "face_recognition/biden.jpg"}
