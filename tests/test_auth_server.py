@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ServerProcess, rekognition_client
 
+pytestmark = pytest.mark.needs_server  # its own server, started with keys
+
 
 @pytest.fixture(scope="module")
 def locked_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
