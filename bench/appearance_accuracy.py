@@ -39,15 +39,14 @@ import numpy as np
 from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir
-from face_labels import iou
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
 from openrek.inference.faces import appearance
 from openrek.inference.faces.appearance import CURVES, Logistic, Measurements
 from openrek.models.store import ModelStore
+from tools.eval_data import eval_data_dir
+from tools.face_labels import iou
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 ATTRIBUTES = ("eyeglasses", "sunglasses", "beard", "mustache", "occluded")

@@ -46,9 +46,9 @@ from PIL import Image
 from served import Server, running_server, tree_status_kib
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
-from face_labels import iou
+from tools.face_labels import iou
 
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 DEFAULT_LABELS = REPO / "tests" / "data" / "face_labels.json"

@@ -17,12 +17,11 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir, fetch
-from face_labels import iou
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek import Client
+from tools.eval_data import eval_data_dir, fetch
+from tools.face_labels import iou
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 RESULTS = REPO / "bench" / "results" / "face_attributes.md"

@@ -64,10 +64,7 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir, fetch
-from face_labels import iou
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
 from openrek.inference.faces.detector import YuNetDetector, refine_points
@@ -76,6 +73,8 @@ from openrek.inference.faces.similarity import SCALES, LogisticScale, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.registry import PackageFile, Wanted, fetch_all
 from openrek.models.store import ModelStore
+from tools.eval_data import eval_data_dir, fetch
+from tools.face_labels import iou
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
 RESULTS = REPO / "bench" / "results" / "face_identity.md"

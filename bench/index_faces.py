@@ -23,11 +23,10 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir, fetch
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek import Client
+from tools.eval_data import eval_data_dir, fetch
 
 RESULTS = REPO / "bench" / "results" / "index_faces.md"
 PASSES = 3

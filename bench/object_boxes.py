@@ -35,15 +35,14 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from face_labels import iou
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
 from openrek.inference.labels.objects import ObjectDetector
 from openrek.inference.people.pose import PoseEstimator
 from openrek.inference.session import OnnxSession, RuntimeSettings
 from openrek.models.store import ModelStore
+from tools.face_labels import iou
 
 DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 LABELS = REPO / "tests" / "data" / "face_labels.json"

@@ -34,15 +34,14 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from face_labels import iou
-from masked_faces import MASK_COLOURS, load_mask, masked_photo
+sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
 from openrek.inference.session import Session, open_session
 from openrek.models.registry import PackageFile, Wanted, fetch_all
 from openrek.models.store import ModelStore
+from tools.face_labels import iou
+from tools.masked_faces import MASK_COLOURS, load_mask, masked_photo
 
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
 DEFAULT_OUT = REPO / "bench" / "results" / "protective_equipment.md"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import boto3
@@ -15,13 +16,10 @@ import pytest
 import requests
 from botocore.config import Config
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-
-from eval_data import eval_data_dir, fetch
-
 from openrek.config import Settings
+from openrek.inference.session import OnnxSession, TfliteSession
 from openrek.models.store import ModelStore
+from tools.eval_data import eval_data_dir, fetch
 
 
 def models_dir() -> Path:
@@ -120,3 +118,65 @@ def rekognition(server: ServerProcess):  # type: ignore[no-untyped-def]
 def unvalidated(server: ServerProcess):  # type: ignore[no-untyped-def]
     """A boto3 client that lets bad parameters through, to test the server's checks."""
     return rekognition_client(server.url, validate=False)
+
+
+# --------------------------------------------------------------------------- test tiers
+# `pytest -m "not needs_models"` is the offline inner loop: protocol, storage and the
+# pure-Python parts of inference. The markers are registered in pyproject.toml.
+
+# A test that uses one of these fixtures, directly or through another fixture, gets the mark.
+FIXTURE_MARKS = {
+    "models": "needs_models",
+    "photos": "needs_photos",
+    "server": "needs_server",
+}
+# A server loads the models at start-up.
+IMPLIED_MARKS = {"needs_server": "needs_models"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        have = {mark.name for mark in item.iter_markers()}
+        fixtures = getattr(item, "fixturenames", ())
+        wanted = have | {mark for fixture, mark in FIXTURE_MARKS.items() if fixture in fixtures}
+        wanted |= {IMPLIED_MARKS[name] for name in wanted if name in IMPLIED_MARKS}
+        for name in sorted(wanted - have):
+            item.add_marker(name)
+
+
+def _refuse(item: pytest.Item, what: str, mark: str, fixture: str) -> Callable[..., None]:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        pytest.fail(f"{item.nodeid} {what} but is not marked {mark}: use the `{fixture}` fixture "
+                    f"or add @pytest.mark.{mark}", pytrace=False)
+    return refuse
+
+
+@contextlib.contextmanager
+def _guarded(item: pytest.Item) -> Iterator[None]:
+    """Keeps the marks honest: no model loaded without needs_models, no server without needs_server.
+
+    Catches what runs in this process; `pytest -m "not needs_models"` with OPENREK_MODELS_DIR
+    set to an empty folder catches the rest.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        if item.get_closest_marker("needs_models") is None:
+            refuse = _refuse(item, "loads a model", "needs_models", "models")
+            for owner, method in ((ModelStore, "pull"), (ModelStore, "verify"),
+                                  (OnnxSession, "__init__"), (TfliteSession, "__init__")):
+                patch.setattr(owner, method, refuse)
+        if item.get_closest_marker("needs_server") is None:
+            refuse = _refuse(item, "starts `openrek serve`", "needs_server", "server")
+            patch.setattr(ServerProcess, "__init__", refuse)
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with _guarded(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with _guarded(item):
+        return (yield)

@@ -12,7 +12,10 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ServerProcess, rekognition_client
+
+from tests.conftest import ServerProcess, rekognition_client
+
+pytestmark = pytest.mark.needs_server  # its own server, started with keys
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from shapes import assert_valid_output
 
 from openrek import Client
 from openrek.config import Settings
+from tests.shapes import assert_valid_output
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
-from shapes import assert_valid_output
+
+from tests.shapes import assert_valid_output
 
 OBAMA = "face_recognition/obama.jpg"
 LIBRARY = [

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from conftest import ServerProcess
+
+from tests.conftest import ServerProcess
+
+pytestmark = pytest.mark.needs_server  # its own server, with short deadlines
 
 
 @pytest.fixture(scope="module")

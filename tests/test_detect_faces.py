@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from shapes import assert_valid_output
+
+from tests.shapes import assert_valid_output
 
 ALL_FIELDS = {
     "BoundingBox", "AgeRange", "Smile", "Eyeglasses", "Sunglasses", "Gender", "Beard",

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
-from shapes import assert_valid_output
+
+from tests.shapes import assert_valid_output
 
 TRUTH = json.loads((Path(__file__).parent / "data" / "label_truth.json").read_text())["photos"]
 CAT_PHOTOS = {"skimage/chelsea.png"}

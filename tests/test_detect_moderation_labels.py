@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from shapes import assert_valid_output
 
 from openrek.config import Settings
 from openrek.inference.moderation import taxonomy
 from openrek.inference.moderation.moderator import Moderator, build
 from openrek.inference.moderation.taxonomy import Evidence, moderation_labels, pool
 from openrek.models.store import ModelStore
+from tests.shapes import assert_valid_output
 
 ADAPTER = "arn:aws:rekognition:us-east-1:000000000000:project/mod/version/v1/1700000000000"
 

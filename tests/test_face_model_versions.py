@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ServerProcess, rekognition_client
-from shapes import assert_valid_output
 
 from openrek.inference.faces.embedder import (
     PREPROCESSING,
@@ -37,6 +35,8 @@ from openrek.inference.faces.similarity import SCALES, min_cosine, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.store import ModelStore
 from openrek.services import FACE_EMBEDDING_MODELS
+from tests.conftest import ServerProcess, rekognition_client
+from tests.shapes import assert_valid_output
 
 ARCFACE = "face-embedding-arcface-mbf"
 PEOPLE = {"obama": "face_recognition/obama.jpg", "biden": "face_recognition/biden.jpg"}
@@ -117,6 +117,7 @@ def deployment(
             upgraded.stop()
 
 
+@pytest.mark.needs_server
 def test_each_collection_reports_its_own_version(deployment: Deployment) -> None:
     for rekognition in deployment.clients():
         for collection_id, version in ((deployment.a, "1.0"), (deployment.b, "2.0")):
@@ -129,6 +130,7 @@ def test_each_collection_reports_its_own_version(deployment: Deployment) -> None
         assert versions[deployment.a] == "1.0" and versions[deployment.b] == "2.0"
 
 
+@pytest.mark.needs_server
 def test_search_finds_the_person_in_both_versions_from_either_server(
     deployment: Deployment, photos: Path
 ) -> None:
@@ -145,6 +147,7 @@ def test_search_finds_the_person_in_both_versions_from_either_server(
             assert obama["Face"]["IndexFacesModelVersion"] == version
 
 
+@pytest.mark.needs_server
 def test_index_faces_uses_the_collection_version_not_the_server_default(
     deployment: Deployment, photos: Path
 ) -> None:
@@ -161,6 +164,7 @@ def test_index_faces_uses_the_collection_version_not_the_server_default(
         assert {f["IndexFacesModelVersion"] for f in faces} == {version}
 
 
+@pytest.mark.needs_server
 def test_vectors_of_two_versions_have_different_dimensions(deployment: Deployment) -> None:
     # Read the store itself: A holds only 128-d SFace vectors, B only 512-d ArcFace ones,
     # so no search can ever compare one against the other.
@@ -188,6 +192,7 @@ def default_models_only(arcface_models: ModelStore, tmp_path_factory: pytest.Tem
     return folder
 
 
+@pytest.mark.needs_server
 def test_server_without_the_2_0_model_serves_1_0_and_refuses_2_0_clearly(
     deployment: Deployment, default_models_only: Path, photos: Path
 ) -> None:
@@ -208,6 +213,7 @@ def test_server_without_the_2_0_model_serves_1_0_and_refuses_2_0_clearly(
         server.stop()
 
 
+@pytest.mark.needs_server
 def test_choosing_2_0_without_its_model_stops_start_up_with_the_fix(
     default_models_only: Path, tmp_path: Path
 ) -> None:

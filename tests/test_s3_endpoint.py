@@ -13,7 +13,10 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from conftest import ServerProcess, free_port, rekognition_client
+
+from tests.conftest import ServerProcess, free_port, rekognition_client
+
+pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
 
 S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 

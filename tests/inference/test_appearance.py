@@ -11,7 +11,6 @@ real faces, as insightface's own augmentation does.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import cv2
@@ -19,14 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from bench.appearance_accuracy import paste_mask
 from openrek.inference.faces.appearance import Appearance, measure, measure_appearance
 from openrek.models.store import ModelStore
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "bench"))
-
-from appearance_accuracy import paste_mask
-
 LABELS = json.loads((REPO / "tests" / "data" / "face_labels.json").read_text())
 Face = tuple[np.ndarray, np.ndarray]  # box x1 y1 x2 y2, five points
 

@@ -50,6 +50,7 @@ EXPECTED_TOP = {
 }
 
 
+@pytest.mark.needs_models
 @pytest.mark.parametrize("name", sorted(EXPECTED_TOP))
 def test_top_classes_of_real_photos(classifier, photos: Path, name: str) -> None:  # type: ignore[no-untyped-def]
     probabilities = classifier.probabilities(rgb_of(photos / name))
@@ -61,6 +62,7 @@ def test_top_classes_of_real_photos(classifier, photos: Path, name: str) -> None
         assert p == pytest.approx(want_p, abs=0.01)
 
 
+@pytest.mark.needs_models
 def test_batch_equals_single(classifier, photos: Path) -> None:  # type: ignore[no-untyped-def]
     crops = [rgb_of(photos / "skimage/coffee.png"), rgb_of(photos / "skimage/chelsea.png")]
     batch = classifier.probabilities_batch(crops)
@@ -68,6 +70,7 @@ def test_batch_equals_single(classifier, photos: Path) -> None:  # type: ignore[
         np.testing.assert_allclose(classifier.probabilities(crop), row, atol=1e-5)
 
 
+@pytest.mark.needs_models
 def test_concept_mass_adds_up_every_breed(classifier, taxonomy: Taxonomy, photos: Path) -> None:  # type: ignore[no-untyped-def]
     probabilities = classifier.probabilities(rgb_of(photos / "skimage/chelsea.png"))
     cat_classes = [classifier.wnids[i] for i in taxonomy.concept_classes["Cat"]]
@@ -80,6 +83,7 @@ def test_concept_mass_adds_up_every_breed(classifier, taxonomy: Taxonomy, photos
     assert len(taxonomy.concept_classes["Dog"]) == 118
 
 
+@pytest.mark.needs_models
 def test_parents_follow_the_vocabulary(taxonomy: Taxonomy) -> None:
     assert set(taxonomy.ancestors["Cat"]) == {"Pet", "Mammal", "Animal"}
     assert set(taxonomy.ancestors["Orange"]) >= {"Citrus Fruit", "Fruit", "Food"}

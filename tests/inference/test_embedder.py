@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from face_labels import iou
 from PIL import Image
 
 from openrek.inference.faces.detector import YuNetDetector, refine_points
@@ -31,6 +30,7 @@ from openrek.inference.faces.embedder import (
 from openrek.inference.faces.similarity import min_cosine, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.store import ModelStore
+from tools.face_labels import iou
 
 VERSION = "1.0"
 LABELS = Path(__file__).resolve().parent.parent / "data" / "face_labels.json"

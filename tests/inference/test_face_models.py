@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from eval_data import eval_data_dir
 from PIL import Image
 
 from openrek.config import Settings
@@ -30,6 +29,7 @@ from openrek.inference.faces.detector import YuNetDetector
 from openrek.inference.faces.emotion import EMOTIONS, EmotionClassifier
 from openrek.inference.faces.mesh import BLENDSHAPE_NAMES, FaceMesh, MeshResult, head_pose
 from openrek.inference.session import RuntimeSettings, Session, open_session
+from tools.eval_data import eval_data_dir
 
 MODELS_DIR = Settings.from_env().models_dir
 IMAGES_DIR = eval_data_dir() / "face_recognition"

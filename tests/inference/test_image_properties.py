@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageColor
-from shapes import assert_valid_output
 
 from openrek.inference.labels import colors
 from openrek.inference.labels.image_properties import dominant_colors, foreground_mask, image_properties
+from tests.shapes import assert_valid_output
 
 SIMPLIFIED = {"black", "blue", "brown", "green", "grey", "orange", "pink", "purple", "red", "teal",
               "white", "yellow"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,9 +15,7 @@ from openrek.inference.labels.objects import COCO_CLASSES, ObjectDetector, build
 from openrek.inference.people.pose import KEYPOINTS, PoseEstimator, build_pose_estimator
 from openrek.inference.session import RuntimeSettings
 from openrek.models.store import ModelStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from face_labels import iou
+from tools.face_labels import iou
 
 FACE_LABELS = Path(__file__).resolve().parents[1] / "data" / "face_labels.json"
 
