@@ -30,7 +30,7 @@ from typing import Any
 
 from openrek.config import Settings
 from openrek.imaging.decode import decode_image
-from openrek.inference.labels.labeler import build as build_labeler
+from openrek.inference.labels.labeler import build_labeler
 from openrek.inference.labels.objects import build_object_detector
 from openrek.models.store import ModelStore
 from openrek.operations.labels import detect_labels
@@ -47,9 +47,6 @@ class InProcess:
 
     def __init__(self, labeler: Any) -> None:
         self.labeler = labeler
-
-    def analyzer(self, area: str) -> Any:
-        return self.labeler
 
     def load_image(self, image: dict[str, Any]) -> Any:
         return decode_image(image["Bytes"])
@@ -160,8 +157,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env()
     store = ModelStore(settings.models_dir)
-    services = InProcess(build_labeler(store, settings, build_face_analyzer(store, settings)))
-    detector = build_object_detector(store, settings)
+    faces = build_face_analyzer(store, settings)
+    services = InProcess(build_labeler(store, settings.runtime, faces.detector.detect))
+    detector = build_object_detector(store, settings.runtime)
     truth = json.loads(TRUTH.read_text())["photos"]
     result = precision(services, args.data, truth)
     timings = latency(services, detector, args.data, sorted(truth), args.passes)

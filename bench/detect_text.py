@@ -46,7 +46,7 @@ from PIL import Image, ImageOps
 
 from openrek.config import Settings
 from openrek.imaging.decode import decode_image
-from openrek.inference.text.reader import TextReader, build
+from openrek.inference.text.reader import TextReader, build_text_reader
 from openrek.models.store import ModelStore
 from openrek.operations.text import detect_text
 from openrek.protocol.errors import RekognitionError
@@ -180,7 +180,7 @@ def main() -> None:
 
     settings = Settings.from_env()
     threads = settings.runtime.intra_op_threads
-    reader = build(ModelStore(settings.models_dir), settings)
+    reader = build_text_reader(ModelStore(settings.models_dir), settings.runtime)
     services = InProcess(reader)
     peer = make_peer(threads)
     alternative = ppocrv5_reader(args.ppocrv5, settings) if args.ppocrv5 else None

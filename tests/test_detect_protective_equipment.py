@@ -27,8 +27,8 @@ from openrek.inference.ppe.findings import (
     Equipment,
     Person,
 )
-from openrek.inference.ppe.summary import summarize
 from openrek.models.store import ModelStore
+from openrek.operations.ppe_summary import summarize
 from tests.shapes import assert_valid_output
 from tools.masked_faces import load_mask, masked_photo
 
@@ -64,11 +64,11 @@ def face_analyzer(models: ModelStore):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def inspector(models: ModelStore, face_analyzer):  # type: ignore[no-untyped-def]
+def inspector(models: ModelStore):  # type: ignore[no-untyped-def]
     """The analyser itself, for what the response does not carry (body-part boxes)."""
-    from openrek.inference.ppe.inspector import build
+    from openrek.inference.ppe.inspector import build_inspector
 
-    return build(models, Settings.from_env(), face_analyzer)
+    return build_inspector(models, Settings.from_env().runtime)
 
 
 @pytest.fixture(scope="module")
@@ -291,16 +291,22 @@ def test_image_limits_of_this_operation(rekognition) -> None:
 # ---------------------------------------------------------------- summary rules
 
 
+def certainty(reported: float) -> float:
+    """The inspector's certainty that is reported as `reported` (50-100)."""
+    return (reported - 50.0) / 50.0
+
+
 def person(confidence: float = 99.0, face: float | None = 99.0, cover: float | None = None,
            covers: bool = True, hands: bool = True) -> Person:
+    """A person whose confidences are reported as given."""
     box = np.array([0, 0, 10, 10], np.float32)
     body = []
     if face is not None:
-        items = () if cover is None else (Equipment(FACE_COVER, box, cover, covers, cover),)
-        body.append(BodyPart(FACE, box, face, items))
+        items = () if cover is None else (Equipment(FACE_COVER, box, certainty(cover), covers, certainty(cover)),)
+        body.append(BodyPart(FACE, box, certainty(face), items))
     if hands:
-        body += [BodyPart(LEFT_HAND, box, 90.0), BodyPart(RIGHT_HAND, box, 90.0)]
-    return Person(box, confidence, tuple(body))
+        body += [BodyPart(LEFT_HAND, box, certainty(90.0)), BodyPart(RIGHT_HAND, box, certainty(90.0))]
+    return Person(box, certainty(confidence), tuple(body))
 
 
 def test_summary_rules() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import numpy as np
 
@@ -21,11 +21,17 @@ from openrek.inference.faces.detector import YuNetDetector
 from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh
-from openrek.inference.session import open_session
+from openrek.inference.session import Session, open_session
 from openrek.models.store import ModelStore
 from openrek.protocol.errors import InvalidParameterException
 from openrek.storage.base import FaceStore
 from openrek.storage.sqlite import SqliteFaceStore
+
+if TYPE_CHECKING:
+    from openrek.inference.labels.labeler import Labeler
+    from openrek.inference.moderation.moderator import Moderator
+    from openrek.inference.ppe.inspector import Inspector
+    from openrek.inference.text.reader import TextReader
 
 FACE_MODELS = (
     "face-detector",
@@ -42,23 +48,13 @@ FACE_EMBEDDING_MODELS = {
     "2.0": "face-embedding-arcface-mbf",
 }
 
-
-# Analysers beyond faces: area -> "module:function" building it from (ModelStore,
-# Settings, FaceAnalyzer). Their models are verified at start-up (a missing file stops
-# the server there) but loaded on first use, so a server that only handles faces
-# keeps only the face models in memory.
-ANALYZERS: dict[str, str] = {
-    "labels": "openrek.inference.labels.labeler:build",
-    "text": "openrek.inference.text.reader:build",
-    "moderation": "openrek.inference.moderation.moderator:build",
-    "protective_equipment": "openrek.inference.ppe.inspector:build",
-}
+T = TypeVar("T")
 
 
 def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
     store.verify(FACE_MODELS)
 
-    def session(name: str):  # type: ignore[no-untyped-def]
+    def session(name: str) -> Session:
         return open_session(store.path(name), settings.runtime)
 
     return FaceAnalyzer(
@@ -76,7 +72,7 @@ def build_embedders(store: ModelStore, settings: Settings) -> dict[str, FaceEmbe
         known = ", ".join(FACE_EMBEDDING_MODELS)
         raise ValueError(f"unknown face model version {default!r}; known: {known}")
     store.verify([FACE_EMBEDDING_MODELS[default]])
-    embedders = {}
+    embedders: dict[str, FaceEmbedder] = {}
     for version, name in FACE_EMBEDDING_MODELS.items():
         if store.path(name).exists():
             store.verify([name])
@@ -84,8 +80,31 @@ def build_embedders(store: ModelStore, settings: Settings) -> dict[str, FaceEmbe
     return embedders
 
 
+class Lazy(Generic[T]):
+    """A value built on first use, once, under a lock of its own: a slow build (a model
+    loading) never holds up another value's."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        value = self._value
+        if value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+                value = self._value
+        return value
+
+
 @dataclass
 class Services:
+    """Analysers beyond faces (labeler, text_reader, moderator, ppe_inspector) have their
+    models verified at start-up (a missing file stops the server there) but loaded on
+    first use, so a server that only handles faces keeps only the face models in memory."""
+
     settings: Settings
     images: ImageSource
     faces: FaceAnalyzer
@@ -94,8 +113,16 @@ class Services:
     decode_budget: PixelBudget | None = field(default=None, repr=False)
     _store: FaceStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _analyzers: dict[str, Any] = field(default_factory=dict, repr=False)
-    _analyzers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _labeler: Lazy[Labeler] = field(init=False, repr=False)
+    _text_reader: Lazy[TextReader] = field(init=False, repr=False)
+    _moderator: Lazy[Moderator] = field(init=False, repr=False)
+    _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._labeler = Lazy(self._build_labeler)
+        self._text_reader = Lazy(self._build_text_reader)
+        self._moderator = Lazy(self._build_moderator)
+        self._ppe_inspector = Lazy(self._build_ppe_inspector)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -111,15 +138,47 @@ class Services:
             decode_budget=PixelBudget(settings.decode_budget_bytes, max_waiting=64),
         )
 
-    def analyzer(self, area: str) -> Any:
-        """The analyser of one area (see ANALYZERS), built on first use."""
-        with self._analyzers_lock:
-            if area not in self._analyzers:
-                module, function = ANALYZERS[area].split(":")
-                build = getattr(importlib.import_module(module), function)
-                models = self.models or ModelStore(self.settings.models_dir)
-                self._analyzers[area] = build(models, self.settings, self.faces)
-            return self._analyzers[area]
+    @property
+    def labeler(self) -> Labeler:
+        """DetectLabels' analyser; it shares the face operations' face detector."""
+        return self._labeler.get()
+
+    @property
+    def text_reader(self) -> TextReader:
+        return self._text_reader.get()
+
+    @property
+    def moderator(self) -> Moderator:
+        return self._moderator.get()
+
+    @property
+    def ppe_inspector(self) -> Inspector:
+        return self._ppe_inspector.get()
+
+    # The analysers' modules are imported on first use too: start-up stays as fast as
+    # a faces-only server's.
+    def _build_labeler(self) -> Labeler:
+        from openrek.inference.labels.labeler import build_labeler
+
+        return build_labeler(self._model_store(), self.settings.runtime, self.faces.detector.detect)
+
+    def _build_text_reader(self) -> TextReader:
+        from openrek.inference.text.reader import build_text_reader
+
+        return build_text_reader(self._model_store(), self.settings.runtime)
+
+    def _build_moderator(self) -> Moderator:
+        from openrek.inference.moderation.moderator import build_moderator
+
+        return build_moderator(self._model_store(), self.settings.runtime)
+
+    def _build_ppe_inspector(self) -> Inspector:
+        from openrek.inference.ppe.inspector import build_inspector
+
+        return build_inspector(self._model_store(), self.settings.runtime)
+
+    def _model_store(self) -> ModelStore:
+        return self.models or ModelStore(self.settings.models_dir)
 
     @property
     def store(self) -> FaceStore:
@@ -144,7 +203,11 @@ class Services:
             )
         return embedder
 
-    def similarity(self, cosine: float | np.ndarray, version: str) -> Any:
+    @overload
+    def similarity(self, cosine: float, version: str) -> float: ...
+    @overload
+    def similarity(self, cosine: np.ndarray, version: str) -> np.ndarray: ...
+    def similarity(self, cosine: float | np.ndarray, version: str) -> float | np.ndarray:
         return similarity_scale.similarity(cosine, version)
 
     def min_cosine(self, threshold: float, version: str) -> float:

@@ -28,7 +28,7 @@ def label_models() -> ModelStore:
 
 @pytest.fixture(scope="module")
 def classifier(label_models: ModelStore):  # type: ignore[no-untyped-def]
-    return build_image_classifier(label_models, Settings.from_env())
+    return build_image_classifier(label_models, Settings.from_env().runtime)
 
 
 @pytest.fixture(scope="module")

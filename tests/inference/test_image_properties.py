@@ -17,11 +17,23 @@ import pytest
 from PIL import Image, ImageColor
 
 from openrek.inference.labels import colors
-from openrek.inference.labels.image_properties import dominant_colors, foreground_mask, image_properties
+from openrek.inference.labels import image_properties as measure
+from openrek.inference.labels.image_properties import foreground_mask
+from openrek.operations.image_properties import dominant_colors_shape, image_properties_shape
 from tests.shapes import assert_valid_output
 
 SIMPLIFIED = {"black", "blue", "brown", "green", "grey", "orange", "pink", "purple", "red", "teal",
               "white", "yellow"}
+
+
+def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict:
+    """ImageProperties as DetectLabels answers it: measured, then shaped."""
+    return image_properties_shape(measure.image_properties(rgb, max_dominant_colors))
+
+
+def dominant_colors(region: np.ndarray, max_colors: int = 10) -> list[dict]:
+    """An instance's DominantColors as DetectLabels answers them."""
+    return dominant_colors_shape(measure.dominant_colors(region, max_colors))
 
 
 def load(photos: Path, name: str) -> np.ndarray:

@@ -27,12 +27,12 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def detector(models: ModelStore, settings: Settings) -> ObjectDetector:
-    return build_object_detector(models, settings)
+    return build_object_detector(models, settings.runtime)
 
 
 @pytest.fixture(scope="module")
 def poses(models: ModelStore, settings: Settings) -> PoseEstimator:
-    return build_pose_estimator(models, settings)
+    return build_pose_estimator(models, settings.runtime)
 
 
 def _rgb(path: Path) -> np.ndarray:

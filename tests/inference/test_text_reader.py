@@ -10,13 +10,13 @@ from PIL import Image
 
 from openrek.config import Settings
 from openrek.inference.text.geometry import fraction_inside, slice_quad
-from openrek.inference.text.reader import Line, TextReader, build
+from openrek.inference.text.reader import Line, TextReader, build_text_reader
 from openrek.models.store import ModelStore
 
 
 @pytest.fixture(scope="module")
 def reader(models: ModelStore) -> TextReader:
-    return build(models, Settings.from_env())
+    return build_text_reader(models, Settings.from_env().runtime)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -57,6 +57,11 @@ class OnnxSession:
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(self._session.run(self._output_names, inputs))
 
+    def custom_metadata(self) -> dict[str, str]:
+        """The model's metadata_props, as onnxruntime already read them with the model
+        (no second parse of the file)."""
+        return dict(self._session.get_modelmeta().custom_metadata_map)
+
 
 class TfliteSession:
     """A LiteRT interpreter per thread over one model file (read once)."""
@@ -73,7 +78,7 @@ class TfliteSession:
         ]
         self.providers = ["LiteRT"]
 
-    def _interpreter(self):  # type: ignore[no-untyped-def]
+    def _interpreter(self) -> Any:  # ai_edge_litert ships no type information
         interpreter = getattr(self._local, "interpreter", None)
         if interpreter is None:
             from ai_edge_litert.interpreter import Interpreter
@@ -89,6 +94,13 @@ class TfliteSession:
             interpreter.set_tensor(detail["index"], inputs[detail["name"]])
         interpreter.invoke()
         return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
+
+
+def model_metadata(session: Session) -> dict[str, str]:
+    """The custom metadata of an ONNX model's session (TFLite models carry none we read)."""
+    if not isinstance(session, OnnxSession):
+        raise TypeError(f"{type(session).__name__} has no ONNX metadata")
+    return session.custom_metadata()
 
 
 def open_session(path: Path, settings: RuntimeSettings) -> Session:

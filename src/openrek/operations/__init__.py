@@ -22,14 +22,15 @@ from openrek.operations import (
 )
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import ResourceNotFoundException
+from openrek.services import Services
 from openrek.storage.base import CollectionMissing, UserMissing
 
 
-def _gone_is_not_found(handler: Handler) -> Handler:
+def _gone_is_not_found(handler: Handler[Services]) -> Handler[Services]:
     """A collection or user deleted by another request while this one runs: 404, not 500."""
 
     @functools.wraps(handler)
-    def run(params: dict[str, Any], services: Any) -> dict[str, Any]:
+    def run(params: dict[str, Any], services: Services) -> dict[str, Any]:
         try:
             return handler(params, services)
         except CollectionMissing as gone:
@@ -40,7 +41,7 @@ def _gone_is_not_found(handler: Handler) -> Handler:
     return run
 
 
-HANDLERS: Mapping[str, Handler] = {
+HANDLERS: Mapping[str, Handler[Services]] = {
     name: _gone_is_not_found(handler)
     for module in (
         faces,

@@ -13,6 +13,7 @@ from openrek.operations.collections import bad_token, collection_or_404, page_si
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
 from openrek.operations.quality_filter import quality_rank, rejection_reasons
 from openrek.protocol.errors import InvalidParameterException
+from openrek.services import Services
 from openrek.storage.base import Collection, FaceRecord, InvalidPageToken, Match
 
 MAX_INDEXED_FACES = 100
@@ -40,7 +41,7 @@ def no_face_error() -> InvalidParameterException:
     return InvalidParameterException("There are no faces in the image. Should be at least 1.")
 
 
-def largest_face(services: Any, image_rgb: np.ndarray, quality_filter: str) -> FaceAnalysis:
+def largest_face(services: Services, image_rgb: np.ndarray, quality_filter: str) -> FaceAnalysis:
     """The largest face, or InvalidParameterException when there is none or it is filtered."""
     faces = services.faces.analyze(image_rgb, frozenset({Need.ALIGNMENT}), max_faces=1)
     if not faces:
@@ -54,7 +55,7 @@ def largest_face(services: Any, image_rgb: np.ndarray, quality_filter: str) -> F
 
 
 def matches_json(
-    services: Any, collection: Collection, matches: list[Match], exclude: str | None = None
+    services: Services, collection: Collection, matches: list[Match], exclude: str | None = None
 ) -> list[dict[str, Any]]:
     records = services.store.get_faces(collection.collection_id, [m.face_id for m in matches])
     similarity = services.similarity
@@ -68,7 +69,7 @@ def matches_json(
     ]
 
 
-def index_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def index_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     embedder = services.embedder_for(collection.face_model_version)
     image = services.load_image(params["Image"])
@@ -124,7 +125,7 @@ def index_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     }
 
 
-def list_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def list_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     try:
         page = services.store.list_faces(
@@ -145,7 +146,7 @@ def list_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return result
 
 
-def delete_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def delete_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     wanted = list(dict.fromkeys(params["FaceIds"]))
     found = services.store.get_faces(collection.collection_id, wanted)
@@ -177,7 +178,7 @@ def delete_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return result
 
 
-def search_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def search_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     face_id = params["FaceId"]
     searched = services.store.get_faces(collection.collection_id, [face_id]).get(face_id)
@@ -198,7 +199,7 @@ def search_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     }
 
 
-def search_faces_by_image(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def search_faces_by_image(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     embedder = services.embedder_for(collection.face_model_version)
     image = services.load_image(params["Image"])

@@ -12,6 +12,7 @@ from openrek.protocol.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
+from openrek.services import Services
 from openrek.storage.base import (
     Collection,
     CollectionExists,
@@ -42,7 +43,7 @@ def bad_token() -> InvalidPaginationTokenException:
     return InvalidPaginationTokenException("Invalid pagination token provided")
 
 
-def collection_arn(services: Any, collection_id: str) -> str:
+def collection_arn(services: Services, collection_id: str) -> str:
     settings = services.settings
     return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:collection/{collection_id}"
 
@@ -52,7 +53,7 @@ def _check_tags(tags: dict[str, str]) -> None:
         raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags")
 
 
-def create_collection(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def create_collection(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection_id = params["CollectionId"]
     tags = params.get("Tags") or {}
     _check_tags(tags)
@@ -73,7 +74,7 @@ def create_collection(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return {"StatusCode": 200, "CollectionArn": collection.arn, "FaceModelVersion": version}
 
 
-def describe_collection(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def describe_collection(params: dict[str, Any], services: Services) -> dict[str, Any]:
     store: FaceStore = services.store
     collection = collection_or_404(store, params["CollectionId"])
     return {
@@ -85,7 +86,7 @@ def describe_collection(params: dict[str, Any], services: Any) -> dict[str, Any]
     }
 
 
-def list_collections(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def list_collections(params: dict[str, Any], services: Services) -> dict[str, Any]:
     try:
         page = services.store.list_collections(params.get("NextToken"), page_size(params))
     except InvalidPageToken:
@@ -99,7 +100,7 @@ def list_collections(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return result
 
 
-def delete_collection(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def delete_collection(params: dict[str, Any], services: Services) -> dict[str, Any]:
     try:
         services.store.delete_collection(params["CollectionId"])
     except CollectionMissing:
@@ -109,27 +110,27 @@ def delete_collection(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return {"StatusCode": 200}
 
 
-def _collection_by_arn(services: Any, arn: str) -> Collection:
+def _collection_by_arn(services: Services, arn: str) -> Collection:
     try:
         return services.store.collection_by_arn(arn)
     except CollectionMissing:
         raise ResourceNotFoundException(f"The resource {arn} does not exist") from None
 
 
-def tag_resource(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def tag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = _collection_by_arn(services, params["ResourceArn"])
     _check_tags({**collection.tags, **params["Tags"]})
     services.store.tag_collection(collection.collection_id, params["Tags"])
     return {}
 
 
-def untag_resource(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def untag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = _collection_by_arn(services, params["ResourceArn"])
     services.store.untag_collection(collection.collection_id, params["TagKeys"])
     return {}
 
 
-def list_tags_for_resource(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def list_tags_for_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     return {"Tags": dict(_collection_by_arn(services, params["ResourceArn"]).tags)}
 
 

@@ -10,6 +10,7 @@ from openrek.inference.faces.analyzer import FaceAnalysis, Need
 from openrek.operations.collection_faces import DEFAULT_MATCH_THRESHOLD, largest_face
 from openrek.operations.face_detail import face_detail, ratio_box
 from openrek.operations.quality_filter import rejection_reasons
+from openrek.services import Services
 
 MAX_TARGET_FACES = 100
 # The landmarks AWS returns for a compared face: a subset of DetectFaces' 30.
@@ -23,7 +24,7 @@ def compared_face(face: FaceAnalysis, width: int, height: int) -> dict[str, Any]
     return {key: detail[key] for key in COMPARED_FIELDS if key in detail}
 
 
-def compare_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def compare_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     quality_filter = params.get("QualityFilter", "NONE")
     threshold = params.get("SimilarityThreshold", DEFAULT_MATCH_THRESHOLD)
     embedder = services.embedder_for(services.default_face_model_version)

@@ -9,8 +9,10 @@ import numpy as np
 
 from openrek.inference.labels.labeler import DetectedLabel, LabelInstance
 from openrek.inference.labels.taxonomy import Taxonomy
+from openrek.operations.image_properties import dominant_colors_shape, image_properties_shape
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import InvalidParameterException
+from openrek.services import Services
 
 GENERAL_LABELS = "GENERAL_LABELS"
 IMAGE_PROPERTIES = "IMAGE_PROPERTIES"
@@ -76,7 +78,7 @@ def _instance(
 
         x1, y1, x2, y2 = (round(v) for v in instance.box)
         region = rgb[max(y1, 0) : max(y2, y1 + 1), max(x1, 0) : max(x2, x1 + 1)]
-        shaped["DominantColors"] = dominant_colors(region, max_colors) if region.size else []
+        shaped["DominantColors"] = dominant_colors_shape(dominant_colors(region, max_colors))
     return shaped
 
 
@@ -96,10 +98,10 @@ def _label(
     }
 
 
-def detect_labels(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def detect_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
     features = _features(params)
     settings = params.get("Settings") or {}
-    labeler = services.analyzer("labels") if GENERAL_LABELS in features else None
+    labeler = services.labeler if GENERAL_LABELS in features else None
     label_filter = (
         LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy)
         if labeler is not None
@@ -125,9 +127,9 @@ def detect_labels(params: dict[str, Any], services: Any) -> dict[str, Any]:
     if IMAGE_PROPERTIES in features:
         from openrek.inference.labels.image_properties import image_properties
 
-        response["ImageProperties"] = image_properties(image.rgb, max_colors)
+        response["ImageProperties"] = image_properties_shape(image_properties(image.rgb, max_colors))
     response["LabelModelVersion"] = LABEL_MODEL_VERSION
     return response
 
 
-HANDLERS: dict[str, Handler] = {"DetectLabels": detect_labels}
+HANDLERS: dict[str, Handler[Services]] = {"DetectLabels": detect_labels}

@@ -8,9 +8,10 @@ import numpy as np
 
 from openrek.imaging.limits import ImageLimits
 from openrek.inference.ppe.findings import BodyPart, Equipment, Person
-from openrek.inference.ppe.summary import summarize
 from openrek.operations.face_detail import ratio_box
+from openrek.operations.ppe_summary import reported_confidence, summarize
 from openrek.protocol.dispatch import Handler
+from openrek.services import Services
 
 # Rekognition's limits for this operation differ from the others': 4 MB of image
 # bytes, 4096 pixels a side, and images down to 64 pixels a side are accepted.
@@ -24,16 +25,16 @@ def _box(box: np.ndarray, width: int, height: int) -> dict[str, float]:
 def _equipment(item: Equipment, width: int, height: int) -> dict[str, Any]:
     return {
         "BoundingBox": _box(item.box, width, height),
-        "Confidence": item.confidence,
+        "Confidence": reported_confidence(item.confidence),
         "Type": item.kind,
-        "CoversBodyPart": {"Confidence": item.covers_confidence, "Value": item.covers},
+        "CoversBodyPart": {"Confidence": reported_confidence(item.covers_confidence), "Value": item.covers},
     }
 
 
 def _body_part(part: BodyPart, width: int, height: int) -> dict[str, Any]:
     return {
         "Name": part.name,
-        "Confidence": part.confidence,
+        "Confidence": reported_confidence(part.confidence),
         "EquipmentDetections": [_equipment(e, width, height) for e in part.equipment],
     }
 
@@ -42,14 +43,14 @@ def _person(person_id: int, person: Person, width: int, height: int) -> dict[str
     return {
         "BodyParts": [_body_part(p, width, height) for p in person.body_parts],
         "BoundingBox": _box(person.box, width, height),
-        "Confidence": person.confidence,
+        "Confidence": reported_confidence(person.confidence),
         "Id": person_id,
     }
 
 
-def detect_protective_equipment(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def detect_protective_equipment(params: dict[str, Any], services: Services) -> dict[str, Any]:
     image = services.load_image(params["Image"], PPE_LIMITS)
-    inspector = services.analyzer("protective_equipment")
+    inspector = services.ppe_inspector
     persons = inspector.inspect(image.rgb)
     response: dict[str, Any] = {
         "ProtectiveEquipmentModelVersion": inspector.model_version,
@@ -63,4 +64,4 @@ def detect_protective_equipment(params: dict[str, Any], services: Any) -> dict[s
     return response
 
 
-HANDLERS: dict[str, Handler] = {"DetectProtectiveEquipment": detect_protective_equipment}
+HANDLERS: dict[str, Handler[Services]] = {"DetectProtectiveEquipment": detect_protective_equipment}

@@ -18,7 +18,9 @@ import numpy as np
 
 from openrek.inference.text.geometry import fraction_inside, slice_quad
 from openrek.inference.text.reader import Line, Word
+from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import InvalidParameterException
+from openrek.services import Services
 
 TEXT_MODEL_VERSION = "3.0"
 MAX_WORDS = 100
@@ -35,12 +37,12 @@ class WordFilter:
     min_height: float = 0.0
 
 
-def detect_text(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def detect_text(params: dict[str, Any], services: Services) -> dict[str, Any]:
     image = services.load_image(params["Image"])
     filters = params.get("Filters") or {}
     word_filter = _word_filter(filters.get("WordFilter") or {})
     regions = _regions(filters.get("RegionsOfInterest") or [], image.width, image.height)
-    lines = services.analyzer("text").read(image.rgb)
+    lines = services.text_reader.read(image.rgb)
     kept = _filter(lines, word_filter, regions, image.width, image.height)
     return {
         "TextDetections": _detections(kept, image.width, image.height),
@@ -113,7 +115,7 @@ def _line_of(line: Line, words: list[Word]) -> Line:
     quad = _span(line.quad, words[0].quad, words[-1].quad)
     letters = sum(len(w.text) for w in words)
     confidence = sum(w.confidence * len(w.text) for w in words) / letters
-    return Line(" ".join(w.text for w in words), confidence, quad, words)
+    return Line(" ".join(w.text for w in words), confidence, quad, tuple(words))
 
 
 def _span(line_quad: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -169,4 +171,4 @@ def _detections(lines: list[Line], width: int, height: int) -> list[dict[str, An
     return detections
 
 
-HANDLERS = {"DetectText": detect_text}
+HANDLERS: dict[str, Handler[Services]] = {"DetectText": detect_text}

@@ -18,12 +18,14 @@ from openrek.protocol.errors import (
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
+from openrek.services import Services
 from openrek.storage.base import (
     Collection,
     InvalidPageToken,
     UserExists,
     UserFaceLimit,
     UserMissing,
+    UserRecord,
 )
 
 MAX_FACES_PER_USER = 100
@@ -35,7 +37,7 @@ FACES_SCANNED_FOR_USERS = 4096
 
 
 def _idempotent(
-    services: Any, operation: str, params: dict[str, Any], run: Callable[[], dict[str, Any]]
+    services: Services, operation: str, params: dict[str, Any], run: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
     """Same ClientRequestToken and same parameters: the first answer again, no second effect."""
     token = params.get("ClientRequestToken")
@@ -58,7 +60,7 @@ def _idempotent(
         return result
 
 
-def _user_or_404(services: Any, collection: Collection, user_id: str) -> Any:
+def _user_or_404(services: Services, collection: Collection, user_id: str) -> UserRecord:
     try:
         return services.store.get_user(collection.collection_id, user_id)
     except UserMissing:
@@ -67,11 +69,11 @@ def _user_or_404(services: Any, collection: Collection, user_id: str) -> Any:
         ) from None
 
 
-def _status(services: Any, collection: Collection, user_id: str) -> str:
+def _status(services: Services, collection: Collection, user_id: str) -> str:
     return str(services.store.get_user(collection.collection_id, user_id).status)
 
 
-def create_user(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def create_user(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
 
     def run() -> dict[str, Any]:
@@ -86,7 +88,7 @@ def create_user(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return _idempotent(services, "CreateUser", params, run)
 
 
-def delete_user(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def delete_user(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
 
     def run() -> dict[str, Any]:
@@ -99,7 +101,7 @@ def delete_user(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return _idempotent(services, "DeleteUser", params, run)
 
 
-def list_users(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def list_users(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     try:
         page = services.store.list_users(
@@ -115,7 +117,7 @@ def list_users(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return result
 
 
-def associate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def associate_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     user_id = params["UserId"]
     _user_or_404(services, collection, user_id)
@@ -174,7 +176,7 @@ def associate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return _idempotent(services, "AssociateFaces", params, run)
 
 
-def disassociate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def disassociate_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     user_id = params["UserId"]
     _user_or_404(services, collection, user_id)
@@ -207,7 +209,7 @@ def disassociate_faces(params: dict[str, Any], services: Any) -> dict[str, Any]:
 
 
 def _user_matches(
-    services: Any,
+    services: Services,
     collection: Collection,
     vectors: list[np.ndarray],
     threshold: float,
@@ -237,7 +239,7 @@ def _user_matches(
     ]
 
 
-def search_users(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def search_users(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     user_id, face_id = params.get("UserId"), params.get("FaceId")
     if (user_id is None) == (face_id is None):
@@ -254,6 +256,7 @@ def search_users(params: dict[str, Any], services: Any) -> dict[str, Any]:
         result["SearchedUser"] = {"UserId": user_id}
         exclude = user_id
     else:
+        assert face_id is not None  # exactly one of the two, checked above
         record = services.store.get_faces(collection.collection_id, [face_id]).get(face_id)
         if record is None:
             raise InvalidParameterException(f"Face {face_id} is not in collection {collection.collection_id}")
@@ -264,7 +267,7 @@ def search_users(params: dict[str, Any], services: Any) -> dict[str, Any]:
     return result
 
 
-def search_users_by_image(params: dict[str, Any], services: Any) -> dict[str, Any]:
+def search_users_by_image(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection = collection_or_404(services.store, params["CollectionId"])
     embedder = services.embedder_for(collection.face_model_version)
     image = services.load_image(params["Image"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from openrek.imaging.budget import request_scope
 from openrek.protocol.errors import (
@@ -20,7 +20,12 @@ from openrek.protocol.validation import parse_request
 
 log = logging.getLogger("openrek")
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# What handlers are given besides the request: the server's services. Generic, so that
+# protocol/ names no layer above it while handlers and their Dispatcher agree on one type.
+ServicesT = TypeVar("ServicesT")
+
+# (validated request, services) -> response
+Handler = Callable[[dict[str, Any], ServicesT], dict[str, Any]]
 
 
 class UnsupportedOperationException(RekognitionError):
@@ -29,8 +34,8 @@ class UnsupportedOperationException(RekognitionError):
     code = "UnsupportedOperationException"
 
 
-class Dispatcher:
-    def __init__(self, handlers: Mapping[str, Handler], services: Any) -> None:
+class Dispatcher(Generic[ServicesT]):
+    def __init__(self, handlers: Mapping[str, Handler[ServicesT]], services: ServicesT) -> None:
         self._handlers = handlers
         self._services = services
 

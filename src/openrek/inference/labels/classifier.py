@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from openrek.config import Settings
-from openrek.inference.session import Session, open_session
+from openrek.inference.session import RuntimeSettings, Session, open_session
 from openrek.models.store import ModelStore
 
 INPUT_SIZE = 224
@@ -43,7 +42,7 @@ def square_input(rgb: np.ndarray, crop_fraction: float = CROP_FRACTION) -> np.nd
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
 
 
 @dataclass
@@ -54,7 +53,8 @@ class ImageClassifier:
 
     def probabilities(self, rgb: np.ndarray, crop_fraction: float = CROP_FRACTION) -> np.ndarray:
         """Class probabilities (1000,) of one RGB image or crop."""
-        return self.probabilities_batch([rgb], crop_fraction)[0]
+        probabilities: np.ndarray = self.probabilities_batch([rgb], crop_fraction)[0]
+        return probabilities
 
     def probabilities_batch(
         self, crops: list[np.ndarray], crop_fraction: float = CROP_FRACTION
@@ -69,9 +69,9 @@ class ImageClassifier:
         return [(self.lemmas[i], float(probabilities[i])) for i in order]
 
 
-def build_image_classifier(store: ModelStore, settings: Settings) -> ImageClassifier:
+def build_image_classifier(store: ModelStore, runtime: RuntimeSettings) -> ImageClassifier:
     store.verify([MODEL, TAXONOMY])
     taxonomy = json.loads(store.path(TAXONOMY).read_text())
     wnids = list(taxonomy["classes"])
     lemmas = [taxonomy["synsets"][w]["lemmas"][0] for w in wnids]
-    return ImageClassifier(open_session(store.path(MODEL), settings.runtime), wnids, lemmas)
+    return ImageClassifier(open_session(store.path(MODEL), runtime), wnids, lemmas)

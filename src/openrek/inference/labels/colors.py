@@ -233,14 +233,14 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     rotation = (-2.0 * np.sqrt(c_mean7 / (c_mean7 + 25.0**7))
                 * np.sin(np.radians(60.0 * np.exp(-(((h_mean - 275.0) / 25.0) ** 2)))))
     term_l, term_c, term_h = delta_l / s_l, delta_c / s_c, delta_h / s_h
-    return np.sqrt(term_l**2 + term_c**2 + term_h**2 + rotation * term_c * term_h)
+    return np.asarray(np.sqrt(term_l**2 + term_c**2 + term_h**2 + rotation * term_c * term_h))
 
 
 def nearest_css(lab: np.ndarray) -> np.ndarray:
     """Index into CSS_COLORS of the nearest CSS colour (CIEDE2000) for each Lab row of an (N, 3) array."""
     lab = np.asarray(lab, dtype=np.float64).reshape(-1, 3)
     distances = ciede2000(lab[:, None, :], CSS_LAB[None, :, :])
-    return np.argmin(distances, axis=1)
+    return np.asarray(np.argmin(distances, axis=1))
 
 
 def hex_code(rgb: tuple[int, int, int] | np.ndarray) -> str:

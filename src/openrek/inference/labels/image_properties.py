@@ -7,14 +7,18 @@ measurements on the evaluation photos.
 Two working copies are made: a grey copy whose longest side is at most QUALITY_SIDE (edges
 for Sharpness and the focus cue, and Contrast, which fine detail such as text carries) and a
 colour copy of at most COLOR_SIDE (colours, Brightness, foreground split): means over area
-do not need more pixels.
+do not need more pixels. The full-size image is only ever read as uint8 (never a float copy):
+a 16 MP photo costs one grey byte per pixel before it is scaled down.
 
-- Brightness: mean BT.601 luma as a percentage of 255 (as FaceDetail.Quality here).
-- Contrast: RMS contrast, the standard deviation of luma, as a percentage of 127.5 (the
+Results are measurements.ImageProperties, every measure a fraction (the response reports
+percentages):
+
+- Brightness: mean BT.601 luma as a fraction of 255 (as FaceDetail.Quality here).
+- Contrast: RMS contrast, the standard deviation of luma, as a fraction of 127.5 (the
   largest standard deviation an 8-bit image can have: half black, half white). Reported for
   the whole image only, as Rekognition does.
-- Sharpness: how steep the sharpest edges are (EdgeMap): 100 for one-pixel edges, 44 for
-  two-pixel edges, 16 for four, 0 at nine pixels or more; independent of exposure and
+- Sharpness: how steep the sharpest edges are (EdgeMap): 1 for one-pixel edges, 0.44 for
+  two-pixel edges, 0.16 for four, 0 at nine pixels or more; independent of exposure and
   contrast, and driven by the in-focus part of a photo.
 - Dominant colours: k-means in CIELAB over a colour histogram (ColorPalette), each cluster
   reported as its nearest CSS colour (colors.py), largest share first.
@@ -24,8 +28,6 @@ do not need more pixels.
 
 from __future__ import annotations
 
-from typing import Any
-
 import cv2
 import numpy as np
 
@@ -34,9 +36,10 @@ from openrek.inference.labels.colors import (
     CSS_RGB,
     CSS_SIMPLIFIED,
     ciede2000,
-    hex_code,
     nearest_css,
+    rgb_to_lab,
 )
+from openrek.inference.labels.measurements import DominantColor, ImageProperties, Quality, RegionProperties
 
 QUALITY_SIDE = 1024
 COLOR_SIDE = 128
@@ -74,8 +77,8 @@ MIN_FOREGROUND = 0.02
 MAX_FOREGROUND = 0.90
 
 
-def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict[str, Any]:
-    """The ImageProperties structure of a DetectLabels response for an HxWx3 uint8 RGB image.
+def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> ImageProperties:
+    """Quality, dominant colours, foreground and background of an HxWx3 uint8 RGB image.
 
     Foreground and Background are left out when the image has no clear foreground (a plain
     picture, or an even pattern), as Rekognition reports them only "if available".
@@ -85,40 +88,32 @@ def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict[str
     color_rgb = _color_sample(rgb, COLOR_SIDE)
     luma = cv2.cvtColor(color_rgb, cv2.COLOR_RGB2GRAY)
     palette = ColorPalette(color_rgb)
-    result: dict[str, Any] = {
-        "Quality": {
-            # A mean needs few pixels; a spread needs the fine detail (text at 128 px is grey).
-            "Brightness": _brightness(luma),
-            "Sharpness": edges.sharpness(),
-            "Contrast": _contrast(grey),
-        },
-        "DominantColors": palette.dominant(max_dominant_colors),
-    }
+    # A mean needs few pixels; a spread needs the fine detail (text at 128 px is grey).
+    quality = Quality(_brightness(luma), edges.sharpness(), _contrast(grey))
+    colors = palette.dominant(max_dominant_colors)
     foreground = _foreground(palette, edges)
     if foreground is None:
-        return result
+        return ImageProperties(quality, colors)
     edge_foreground = _resize_mask(foreground, edges.shape)
-    for key, mask, edge_mask in (("Foreground", foreground, edge_foreground),
-                                 ("Background", ~foreground, ~edge_foreground)):
-        result[key] = {
-            "Quality": {
-                "Brightness": _brightness(luma, mask),
-                "Sharpness": edges.sharpness(edge_mask),
-            },
-            "DominantColors": palette.dominant(max_dominant_colors, mask),
-        }
-    return result
+    regions = [
+        RegionProperties(
+            Quality(_brightness(luma, mask), edges.sharpness(edge_mask)),
+            palette.dominant(max_dominant_colors, mask),
+        )
+        for mask, edge_mask in ((foreground, edge_foreground), (~foreground, ~edge_foreground))
+    ]
+    return ImageProperties(quality, colors, *regions)
 
 
-def dominant_colors(rgb_region: np.ndarray, max_colors: int = 10) -> list[dict[str, Any]]:
-    """DominantColor dicts of a label instance's box (Labels[].Instances[].DominantColors).
+def dominant_colors(rgb_region: np.ndarray, max_colors: int = 10) -> tuple[DominantColor, ...]:
+    """The dominant colours of a label instance's box.
 
     Only the pixels inside the ellipse inscribed in the box count: an object fills the middle
     of its box and leaves the corners to the background (the same centre prior that starts
     GrabCut from a rectangle). PixelPercent is the share of those pixels.
     """
     if rgb_region.size == 0 or max_colors <= 0:
-        return []
+        return ()
     sample = _color_sample(rgb_region, COLOR_SIDE)
     return ColorPalette(sample, _inscribed_ellipse(*sample.shape[:2])).dominant(max_colors)
 
@@ -144,12 +139,12 @@ def foreground_mask(rgb: np.ndarray) -> np.ndarray | None:
 
 def _brightness(luma: np.ndarray, mask: np.ndarray | None = None) -> float:
     values = luma if mask is None else luma[mask]
-    return float(values.mean()) / 255.0 * 100.0 if values.size else 0.0
+    return float(values.mean()) / 255.0 if values.size else 0.0
 
 
 def _contrast(grey: np.ndarray) -> float:
     _, deviation = cv2.meanStdDev(grey)
-    return float(min(100.0, float(deviation[0, 0]) / 127.5 * 100.0))
+    return min(1.0, float(deviation[0, 0]) / 127.5)
 
 
 class EdgeMap:
@@ -180,13 +175,13 @@ class EdgeMap:
         self.steepness = step.ravel()[self.where].astype(np.float32) / local_range.ravel()[self.where]
 
     def sharpness(self, mask: np.ndarray | None = None) -> float:
-        """0-100 from the EDGE_PERCENTILE-th percentile r of edge steepness: 100 (r - 1/9) / (1 - 1/9)."""
+        """0-1 from the EDGE_PERCENTILE-th percentile r of edge steepness: (r - 1/9) / (1 - 1/9)."""
         steepness = self.steepness if mask is None else self.steepness[mask.ravel()[self.where]]
         if steepness.size < MIN_EDGE_PIXELS:
             return 0.0
         steepest = float(np.percentile(steepness, EDGE_PERCENTILE))
         floor = 1.0 / EDGE_WINDOW
-        return float(np.clip((steepest - floor) / (1.0 - floor), 0.0, 1.0) * 100.0)
+        return float(np.clip((steepest - floor) / (1.0 - floor), 0.0, 1.0))
 
     def in_focus(self) -> np.ndarray:
         """float32 map: 1 where an edge at most 1 / FOCUS_STEEPNESS pixels wide peaks, else 0."""
@@ -214,34 +209,30 @@ class ColorPalette:
         pixels = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(-1, 3)
         if mask is not None:  # a palette of these pixels only (no image shape then)
             pixels, self.shape = pixels[mask.ravel()], (int(mask.sum()), 1)
-        self.pixel_lab = _rgb_to_lab(pixels)
+        self.pixel_lab = rgb_to_lab(pixels)
         bin_lab, bin_weight, pixel_bin = _color_histogram(pixels, self.pixel_lab)
         centres = _weighted_kmeans(bin_lab, bin_weight, CLUSTERS)
         self.centres = _merge_close(centres, _nearest_centre(bin_lab, centres), bin_weight, MERGE_DELTA_E)
         self.pixel_cluster = _nearest_centre(bin_lab, self.centres)[pixel_bin]
         self.css_index = nearest_css(self.centres)
 
-    def dominant(self, max_colors: int, mask: np.ndarray | None = None) -> list[dict[str, Any]]:
+    def dominant(self, max_colors: int, mask: np.ndarray | None = None) -> tuple[DominantColor, ...]:
         clusters = self.pixel_cluster if mask is None else self.pixel_cluster[mask.ravel()]
         if clusters.size == 0 or max_colors <= 0:
-            return []
+            return ()
         counts = np.bincount(self.css_index[clusters], minlength=len(CSS_NAMES))
         present = np.flatnonzero(counts)
         # Largest first; equal counts in palette order, so the output is fully determined.
         ranked = present[np.lexsort((present, -counts[present]))][:max_colors]
-        colors = []
-        for index in ranked.tolist():
-            red, green, blue = (int(v) for v in CSS_RGB[index])
-            colors.append({
-                "Red": red,
-                "Green": green,
-                "Blue": blue,
-                "HexCode": hex_code((red, green, blue)),
-                "CSSColor": CSS_NAMES[index],
-                "SimplifiedColor": CSS_SIMPLIFIED[index],
-                "PixelPercent": float(counts[index]) / clusters.size * 100.0,
-            })
-        return colors
+        return tuple(
+            DominantColor(
+                CSS_NAMES[index],
+                (int(CSS_RGB[index, 0]), int(CSS_RGB[index, 1]), int(CSS_RGB[index, 2])),
+                CSS_SIMPLIFIED[index],
+                float(counts[index]) / clusters.size,
+            )
+            for index in ranked.tolist()
+        )
 
 
 def _color_histogram(pixels: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -315,7 +306,7 @@ def _merge_close(centres: np.ndarray, assignment: np.ndarray, weights: np.ndarra
 def _nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     # |p - c|^2 without the (points x centres x 3) temporary.
     distances = np.sum(centres**2, axis=1)[None, :] - 2.0 * points @ centres.T
-    return np.argmin(distances, axis=1)
+    return np.asarray(np.argmin(distances, axis=1))
 
 
 # --- foreground ----------------------------------------------------------------------------
@@ -378,7 +369,7 @@ def _border_contrast(palette: ColorPalette) -> np.ndarray:
         gaps = palette.centres[:, None, :] - side_centres[None, :, :]
         distances.append(np.sqrt(np.min(np.sum(gaps * gaps, axis=2), axis=1)))
     per_cluster = np.median(np.stack(distances), axis=0).astype(np.float32)
-    return per_cluster[clusters]
+    return np.asarray(per_cluster[clusters])
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -387,7 +378,7 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     enclosed = np.ones(count, bool)
     enclosed[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
     enclosed[0] = False  # label 0 is the foreground itself
-    return mask | enclosed[labels]
+    return np.asarray(mask | enclosed[labels])
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
@@ -434,8 +425,3 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     resized = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return resized.astype(bool)
 
-
-def _rgb_to_lab(pixels: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 sRGB -> (N, 3) float32 CIELAB (L 0-100), D65."""
-    flat = np.ascontiguousarray(pixels.reshape(-1, 1, 3), dtype=np.float32) * np.float32(1.0 / 255.0)
-    return cv2.cvtColor(flat, cv2.COLOR_RGB2Lab).reshape(-1, 3)

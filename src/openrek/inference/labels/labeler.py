@@ -32,16 +32,16 @@ confidence, so a parent is never less certain than its child (Rekognition's rule
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from openrek.config import Settings
+from openrek.inference.faces.detector import FaceDetections
 from openrek.inference.labels.classifier import TAXONOMY, ImageClassifier, build_image_classifier
+from openrek.inference.labels.objects import DetectedObject, build_object_detector
 from openrek.inference.labels.taxonomy import Taxonomy
+from openrek.inference.session import RuntimeSettings
 from openrek.models.store import ModelStore
 
 # Below this, evidence is noise: labels under 1% are never reported (MinConfidence
@@ -57,24 +57,44 @@ FACE_MIN_SCORE = 0.8
 ANIMAL_MASS = 0.5
 
 
+ObjectDetect = Callable[[np.ndarray], Sequence[DetectedObject]]
+FaceDetect = Callable[[np.ndarray], FaceDetections]
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 <= confidence <= 1.0:  # also refuses NaN
+        raise ValueError(f"confidence {confidence} is not in [0, 1]")
+
+
 @dataclass(frozen=True)
 class LabelInstance:
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels (may reach past the image)
     confidence: float  # 0..1
 
+    def __post_init__(self) -> None:
+        _check_confidence(self.confidence)
+        x1, y1, x2, y2 = self.box
+        if not (np.isfinite(self.box).all() and x1 <= x2 and y1 <= y2):
+            raise ValueError(f"box {self.box} is not x1, y1, x2, y2 with x1 <= x2 and y1 <= y2")
 
-@dataclass
+
+@dataclass(frozen=True)
 class DetectedLabel:
     name: str
     confidence: float  # 0..1
-    instances: list[LabelInstance] = field(default_factory=list)
+    instances: tuple[LabelInstance, ...] = ()  # most confident first
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a label has a name")
+        _check_confidence(self.confidence)
 
 
 def noisy_or(a: float, b: float) -> float:
     return 1.0 - (1.0 - a) * (1.0 - b)
 
 
-def _box_tuple(box: Any) -> tuple[float, float, float, float]:
+def _box_tuple(box: Iterable[float]) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = (float(v) for v in box)
     return (x1, y1, x2, y2)
 
@@ -83,8 +103,8 @@ def _box_tuple(box: Any) -> tuple[float, float, float, float]:
 class Labeler:
     classifier: ImageClassifier
     taxonomy: Taxonomy
-    detect_objects: Callable[[np.ndarray], Sequence[Any]] | None
-    detect_faces: Callable[[np.ndarray], Any] | None
+    detect_objects: ObjectDetect | None
+    detect_faces: FaceDetect | None
 
     def labels(self, rgb: np.ndarray) -> list[DetectedLabel]:
         """Every label at or above FLOOR, most confident first."""
@@ -108,7 +128,7 @@ class Labeler:
             for ancestor in self.taxonomy.ancestors[name]:
                 evidence[ancestor] = max(evidence.get(ancestor, 0.0), p)
         found_labels = [
-            DetectedLabel(name, min(p, 1.0), sorted(instances.get(name, []), key=lambda i: -i.confidence))
+            DetectedLabel(name, min(p, 1.0), tuple(sorted(instances.get(name, []), key=lambda i: -i.confidence)))
             for name, p in evidence.items()
             if p >= FLOOR
         ]
@@ -212,7 +232,9 @@ def _padded_crop(rgb: np.ndarray, box: tuple[float, float, float, float], pad: f
     return rgb[top : max(bottom, top + 1), left : max(right, left + 1)]
 
 
-def _faces_are_people(faces: Any, evidence: dict[str, float], instances: dict) -> Any:
+def _faces_are_people(
+    faces: FaceDetections, evidence: dict[str, float], instances: dict[str, list[LabelInstance]]
+) -> np.ndarray:
     """The face detector also fires on animal faces (a dog at 0.85, a squirrel at 0.72 on
     the eval photos). Its faces count only at FACE_MIN_SCORE or more, and not when the
     classifier sees an animal (Animal mass >= ANIMAL_MASS) unless the object detector
@@ -223,15 +245,13 @@ def _faces_are_people(faces: Any, evidence: dict[str, float], instances: dict) -
     return keep
 
 
-def _object_detector(store: ModelStore, settings: Settings) -> Callable[[np.ndarray], Sequence[Any]]:
-    """The COCO detector of `openrek.inference.labels.objects`."""
-    objects = importlib.import_module("openrek.inference.labels.objects")
-    detector = objects.build_object_detector(store, settings)
+def _object_detector(store: ModelStore, runtime: RuntimeSettings) -> ObjectDetect:
+    detector = build_object_detector(store, runtime)
     return lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE)
 
 
-def build(store: ModelStore, settings: Settings, faces: Any) -> Labeler:
-    classifier = build_image_classifier(store, settings)
+def build_labeler(store: ModelStore, runtime: RuntimeSettings, detect_faces: FaceDetect | None) -> Labeler:
+    """`detect_faces` is the face operations' detector (its threshold is theirs too)."""
+    classifier = build_image_classifier(store, runtime)
     taxonomy = Taxonomy.load(store.path(TAXONOMY))
-    face_detect = faces.detector.detect if faces is not None else None
-    return Labeler(classifier, taxonomy, _object_detector(store, settings), face_detect)
+    return Labeler(classifier, taxonomy, _object_detector(store, runtime), detect_faces)

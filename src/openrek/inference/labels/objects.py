@@ -17,9 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openrek.config import Settings
 from openrek.inference.boxes import nms
-from openrek.inference.session import Session, open_session
+from openrek.inference.session import RuntimeSettings, Session, open_session
 from openrek.models.store import ModelStore
 
 # COCO's 80 detection classes, in the order of the model's scores, spelt as COCO does.
@@ -62,7 +61,7 @@ def _cell_centres(stride: int) -> np.ndarray:
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
+    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
 
 
 def nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> np.ndarray:
@@ -129,5 +128,5 @@ class ObjectDetector:
         ]
 
 
-def build_object_detector(store: ModelStore, settings: Settings) -> ObjectDetector:
-    return ObjectDetector(open_session(store.path("object-detector"), settings.runtime))
+def build_object_detector(store: ModelStore, runtime: RuntimeSettings) -> ObjectDetector:
+    return ObjectDetector(open_session(store.path("object-detector"), runtime))

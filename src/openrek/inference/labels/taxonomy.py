@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Taxonomy:
     concept_classes: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, taxonomy_path: Path, vocabulary: Mapping | None = None) -> Taxonomy:
+    def load(cls, taxonomy_path: Path, vocabulary: Mapping[str, Any] | None = None) -> Taxonomy:
         wordnet = json.loads(taxonomy_path.read_text())
         if vocabulary is None:
             vocabulary = json.loads(
@@ -59,7 +60,7 @@ class Taxonomy:
         return cls.build(wordnet, vocabulary)
 
     @classmethod
-    def build(cls, wordnet: Mapping, vocabulary: Mapping) -> Taxonomy:
+    def build(cls, wordnet: Mapping[str, Any], vocabulary: Mapping[str, Any]) -> Taxonomy:
         synsets = wordnet["synsets"]
         concepts = {
             name: Concept(
@@ -145,7 +146,7 @@ class Taxonomy:
         }
 
 
-def _synset_closure(wnid: str, synsets: Mapping) -> set[str]:
+def _synset_closure(wnid: str, synsets: Mapping[str, Any]) -> set[str]:
     seen = set()
     pending = [wnid]
     while pending:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import ast
 import io
-from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from openrek.config import Settings
 from openrek.inference.moderation.taxonomy import NSFWJS_CLASSES, Evidence
-from openrek.inference.session import Session, open_session
+from openrek.inference.session import RuntimeSettings, Session, model_metadata, open_session
 from openrek.models.store import ModelStore
 
 REQUIRED_MODELS = ("moderation-open-nsfw", "moderation-nsfwjs")
@@ -51,7 +49,7 @@ def nsfwjs_input(rgb: np.ndarray) -> np.ndarray:
     wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
 
     def sample(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # only the pixels used
-        return rgb[rows][:, cols].astype(np.float32) / 255.0
+        return np.asarray(rgb[rows][:, cols].astype(np.float32) / 255.0)
 
     top = sample(y0, x0) * (1 - wx) + sample(y0, x1) * wx
     bottom = sample(y1, x0) * (1 - wx) + sample(y1, x1) * wx
@@ -107,23 +105,21 @@ class Moderator:
         return Evidence(self.open_nsfw_score(rgb), self.nsfwjs_scores(rgb), self.nudenet_regions(rgb))
 
 
-def _nudenet_classes(path: Any) -> list[str]:
+def _nudenet_classes(session: Session) -> list[str]:
     """The class names the ONNX file's metadata lists ("{0: 'NAME', ...}")."""
-    import onnx
-
-    metadata = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    names = ast.literal_eval(metadata["names"])
+    names = ast.literal_eval(model_metadata(session)["names"])
     return [names[index] for index in sorted(names)]
 
 
-def build(store: ModelStore, settings: Settings, faces: Any = None) -> Moderator:
+def build_moderator(store: ModelStore, runtime: RuntimeSettings) -> Moderator:
     store.verify(REQUIRED_MODELS)
 
     def session(name: str) -> Session:
-        return open_session(store.path(name), settings.runtime)
+        return open_session(store.path(name), runtime)
 
     nudenet, classes = None, None
     if store.path(NUDENET_MODEL).exists():  # opt-in: `openrek models pull --include ...`
         store.verify([NUDENET_MODEL])
-        nudenet, classes = session(NUDENET_MODEL), _nudenet_classes(store.path(NUDENET_MODEL))
+        nudenet = session(NUDENET_MODEL)
+        classes = _nudenet_classes(nudenet)
     return Moderator(session("moderation-open-nsfw"), session("moderation-nsfwjs"), nudenet, classes)

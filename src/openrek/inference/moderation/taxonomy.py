@@ -42,8 +42,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-
 MODEL_VERSION = "7.0"
 
 EXPLICIT = "Explicit"
@@ -66,6 +64,7 @@ PARENTS: dict[str, str] = {
 }
 
 NSFWJS_CLASSES = ("Drawing", "Hentai", "Neutral", "Porn", "Sexy")
+CONTENT_TYPES = ("Illustrated",)  # what nsfwjs's classes tell; "Animated" is never told
 
 # NudeNet class -> the v7 label its region is evidence of. Classes not listed (faces,
 # feet, belly, armpits, covered breasts or buttocks) are not moderation categories.
@@ -98,6 +97,51 @@ class Evidence:
     # NudeNet class -> best detection score; empty when NudeNet is not installed
     regions: Mapping[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if set(self.nsfwjs) != set(NSFWJS_CLASSES):
+            raise ValueError(f"nsfwjs scores are for {', '.join(NSFWJS_CLASSES)}, not {sorted(self.nsfwjs)}")
+        scores = {"open_nsfw": self.open_nsfw, **self.nsfwjs, **self.regions}
+        for name, score in scores.items():
+            _check_probability(name, score)
+
+
+@dataclass(frozen=True)
+class ModerationScore:
+    """How sure the models are that an image shows one label of the taxonomy."""
+
+    name: str  # a key of PARENTS
+    score: float  # 0-1
+
+    def __post_init__(self) -> None:
+        if self.name not in PARENTS:
+            raise ValueError(f"{self.name!r} is not a moderation label openrek detects")
+        _check_probability(self.name, self.score)
+
+    @property
+    def parent(self) -> str:
+        """The parent label's name, "" at the top level."""
+        return PARENTS[self.name]
+
+    @property
+    def level(self) -> int:
+        return level(self.name)
+
+
+@dataclass(frozen=True)
+class ContentTypeScore:
+    name: str  # one of CONTENT_TYPES
+    score: float  # 0-1
+
+    def __post_init__(self) -> None:
+        if self.name not in CONTENT_TYPES:
+            raise ValueError(f"{self.name!r} is not a content type openrek detects")
+        _check_probability(self.name, self.score)
+
+
+def _check_probability(name: str, score: float) -> None:
+    if not 0.0 <= score <= 1.0:  # also refuses NaN
+        raise ValueError(f"the score of {name} is {score}, not a probability")
+
 
 def _with_ancestors(direct: Mapping[str, float]) -> dict[str, float]:
     scores: dict[str, float] = {}
@@ -115,8 +159,8 @@ def pool(a: float, b: float) -> float:
     return yes / (yes + no) if yes + no > 0 else 0.5
 
 
-def label_scores(evidence: Evidence) -> dict[str, float]:
-    """Every label with its confidence in [0, 1], ancestors included."""
+def label_scores(evidence: Evidence) -> list[ModerationScore]:
+    """Every label with its confidence, ancestors included."""
     p = evidence.nsfwjs
     nudity = evidence.open_nsfw
     explicit = pool(p["Porn"] + p["Hentai"], nudity)
@@ -130,32 +174,10 @@ def label_scores(evidence: Evidence) -> dict[str, float]:
         label = NUDENET_LABELS.get(nudenet_class)
         if label is not None:
             direct[label] = max(direct.get(label, 0.0), score)
-    return _with_ancestors(direct)
+    return [ModerationScore(name, score) for name, score in _with_ancestors(direct).items()]
 
 
-def content_type_scores(evidence: Evidence) -> dict[str, float]:
-    return {"Illustrated": evidence.nsfwjs["Drawing"] + evidence.nsfwjs["Hentai"]}
-
-
-def as_percent(score: float) -> float:
-    """A probability as Rekognition's 0-100 confidence (float32, like AWS's)."""
-    return float(np.float32(min(max(score, 0.0), 1.0) * 100))
-
-
-def moderation_labels(evidence: Evidence, min_confidence: float) -> list[dict[str, object]]:
-    """ModerationLabels at or above `min_confidence` (0-100), most confident first,
-    deeper labels before their ancestors when confidences tie."""
-    found = [(as_percent(score), name) for name, score in label_scores(evidence).items()]
-    kept = sorted(
-        ((confidence, name) for confidence, name in found if confidence >= min_confidence),
-        key=lambda item: (-item[0], -level(item[1]), item[1]),
-    )
-    return [
-        {"Confidence": confidence, "Name": name, "ParentName": PARENTS[name], "TaxonomyLevel": level(name)}
-        for confidence, name in kept
-    ]
-
-
-def content_types(evidence: Evidence, min_confidence: float) -> list[dict[str, object]]:
-    found = [(as_percent(score), name) for name, score in content_type_scores(evidence).items()]
-    return [{"Confidence": c, "Name": name} for c, name in found if c >= min_confidence]
+def content_type_scores(evidence: Evidence) -> list[ContentTypeScore]:
+    # Two float32 softmax outputs can add up to a hair over 1.
+    illustrated = min(evidence.nsfwjs["Drawing"] + evidence.nsfwjs["Hentai"], 1.0)
+    return [ContentTypeScore("Illustrated", illustrated)]

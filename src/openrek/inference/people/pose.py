@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from openrek.config import Settings
-from openrek.inference.session import Session, open_session
+from openrek.inference.session import RuntimeSettings, Session, open_session
 from openrek.models.store import ModelStore
 
 # COCO keypoint order, as MoveNet returns them (left/right are the person's own).
@@ -78,5 +77,5 @@ class PoseEstimator:
         return sorted(found, key=lambda p: -p.score)
 
 
-def build_pose_estimator(store: ModelStore, settings: Settings) -> PoseEstimator:
-    return PoseEstimator(open_session(store.path("body-pose"), settings.runtime))
+def build_pose_estimator(store: ModelStore, runtime: RuntimeSettings) -> PoseEstimator:
+    return PoseEstimator(open_session(store.path("body-pose"), runtime))

@@ -24,7 +24,7 @@ from openrek.inference.ppe.findings import (
     HEAD,
     LEFT_HAND,
     RIGHT_HAND,
-    reporting_confidence,
+    certainty,
 )
 
 # COCO keypoint indices (MoveNet's order).
@@ -148,7 +148,7 @@ def match_faces(poses: Sequence[Pose], faces: Sequence[Face]) -> dict[int, int]:
 
 
 def face_region(face: Face) -> PartRegion:
-    return PartRegion(FACE, face.box.astype(np.float32), reporting_confidence(face.score, FACE_FLOOR))
+    return PartRegion(FACE, face.box.astype(np.float32), certainty(face.score, FACE_FLOOR))
 
 
 def head_region(pose: Pose | None, face: Face | None) -> PartRegion | None:
@@ -163,7 +163,7 @@ def head_region(pose: Pose | None, face: Face | None) -> PartRegion | None:
                 if _visible(pose, ear) and _inside(pose.keypoints[ear], box, 0.3):
                     box[0] = min(box[0], pose.keypoints[ear][0])
                     box[2] = max(box[2], pose.keypoints[ear][0])
-        return PartRegion(HEAD, box, reporting_confidence(face.score, FACE_FLOOR))
+        return PartRegion(HEAD, box, certainty(face.score, FACE_FLOOR))
     if pose is None:
         return None
     seen = [i for i in HEAD_KEYPOINTS if _visible(pose, i)]
@@ -179,7 +179,7 @@ def head_region(pose: Pose | None, face: Face | None) -> PartRegion | None:
     cx, cy = points.mean(axis=0)
     box = np.array([cx - side / 2, cy - 0.65 * side, cx + side / 2, cy + 0.45 * side], np.float32)
     score = float(np.mean(pose.keypoint_scores[seen]))
-    return PartRegion(HEAD, box, reporting_confidence(score, KEYPOINT_FLOOR))
+    return PartRegion(HEAD, box, certainty(score, KEYPOINT_FLOOR))
 
 
 def hand_regions(pose: Pose) -> list[PartRegion]:
@@ -200,7 +200,7 @@ def hand_regions(pose: Pose) -> list[PartRegion]:
         box = np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half],
                        np.float32)
         score = float(pose.keypoint_scores[wrist_index])
-        regions.append(PartRegion(name, box, reporting_confidence(score, KEYPOINT_FLOOR)))
+        regions.append(PartRegion(name, box, certainty(score, KEYPOINT_FLOOR)))
     return regions
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from openrek.inference.faces.detector import YuNetDetector
+from openrek.inference.faces.detector import FaceDetections, YuNetDetector
 from openrek.inference.ppe.body_parts import (
     FACE_FLOOR,
     Face,
@@ -33,13 +33,14 @@ from openrek.inference.ppe.findings import (
     FACE_COVER,
     HEAD,
     HEAD_COVER,
-    REPORTED_MINIMUM,
     BodyPart,
     Equipment,
     Person,
-    reporting_confidence,
+    certainty,
 )
 from openrek.inference.ppe.head_cover import HelmetClassifier
+from openrek.inference.session import RuntimeSettings, open_session
+from openrek.models.store import ModelStore
 
 MAX_PERSONS = 15  # Rekognition's limit per image
 # MoveNet MultiPose person scores are used from this value, when a face found on
@@ -59,6 +60,8 @@ FACE_ONLY_MIN_SCORE = 0.73
 # Second looks for a person around a face the first pose pass missed (each costs
 # one pose run); past this many, faces stay persons without a body.
 MAX_SECOND_LOOKS = 6
+# A classifier's item is found from this probability (and its certainty counts from there).
+EQUIPMENT_FLOOR = 0.5
 MODEL_VERSION = "1.0"
 
 
@@ -77,7 +80,7 @@ class PoseEstimator(Protocol):
 
 
 class FaceDetector(Protocol):
-    def detect(self, image_rgb: np.ndarray) -> Any: ...
+    def detect(self, image_rgb: np.ndarray) -> FaceDetections: ...
 
 
 class Inspector:
@@ -114,11 +117,11 @@ class Inspector:
                 found: list[Equipment] = []
                 if region.name == FACE and candidate.face is not None:
                     mask = float(next(masked))
-                    if mask >= 0.5:
+                    if mask >= EQUIPMENT_FLOOR:
                         found.append(self._equipment(FACE_COVER, mask_box(candidate.face), mask, width, height))
                 if region.name == HEAD and self._helmets is not None:
                     helmet = float(next(helmets))
-                    if helmet >= 0.5:
+                    if helmet >= EQUIPMENT_FLOOR:
                         found.append(self._equipment(HEAD_COVER, box, helmet, width, height))
                 parts.append(BodyPart(region.name, box, region.confidence, tuple(found)))
             persons.append(Person(clip_box(candidate.box, width, height), candidate.confidence, tuple(parts)))
@@ -172,32 +175,28 @@ class Inspector:
         box = np.asarray(pose.box, np.float32)
         if head is not None:  # the pose box may stop at the nose; the head is the person's
             box = np.concatenate([np.minimum(box[:2], head.box[:2]), np.maximum(box[2:], head.box[2:])])
-        confidence = reporting_confidence(float(pose.score), PERSON_FLOOR)
+        confidence = certainty(float(pose.score), PERSON_FLOOR)
         if face is not None:  # a face found on the pose is evidence of the person too
             confidence = max(confidence, face_region(face).confidence)
         return Candidate(box, confidence, regions, face)
 
     @staticmethod
     def _equipment(kind: str, box: np.ndarray, probability: float, width: int, height: int) -> Equipment:
-        confidence = max(REPORTED_MINIMUM, min(100.0, probability * 100.0))
+        confidence = certainty(probability, EQUIPMENT_FLOOR)
         # Found by classifying the body part itself, the item is on that part by
         # construction: its coverage is as certain as its presence.
         return Equipment(kind, clip_box(box, width, height), confidence, True, confidence)
 
 
-def build(store: Any, settings: Any, faces: Any) -> Inspector:
-    """The analyser services.ANALYZERS names, from the model store. `faces` (the
-    face operations' FaceAnalyzer) is not used: PPE runs the same face detector at
-    a lower threshold."""
+def build_inspector(store: ModelStore, runtime: RuntimeSettings) -> Inspector:
+    """From the model store. PPE runs its own face detector, at a lower threshold than
+    the face operations' (see body_parts.FACE_FLOOR); YuNet is 0.2 MB, a second
+    session costs little."""
     from openrek.inference.labels.classifier import build_image_classifier
     from openrek.inference.people.pose import build_pose_estimator
-    from openrek.inference.session import open_session
 
     store.verify(["face-cover", "face-detector"])
-    face_cover = FaceCoverClassifier(open_session(store.path("face-cover"), settings.runtime))
-    helmets = HelmetClassifier(build_image_classifier(store, settings))
-    # Its own face detector, at a lower threshold than the face operations' (see
-    # body_parts.FACE_FLOOR); YuNet is 0.2 MB, a second session costs little.
-    face_detector = YuNetDetector(open_session(store.path("face-detector"), settings.runtime),
-                                  score_threshold=FACE_FLOOR)
-    return Inspector(build_pose_estimator(store, settings), face_detector, face_cover, helmets)
+    face_cover = FaceCoverClassifier(open_session(store.path("face-cover"), runtime))
+    helmets = HelmetClassifier(build_image_classifier(store, runtime))
+    face_detector = YuNetDetector(open_session(store.path("face-detector"), runtime), score_threshold=FACE_FLOOR)
+    return Inspector(build_pose_estimator(store, runtime), face_detector, face_cover, helmets)

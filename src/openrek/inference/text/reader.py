@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
 
-from openrek.config import Settings
-from openrek.inference.session import open_session
+from openrek.inference.session import RuntimeSettings, model_metadata, open_session
 from openrek.inference.text.detector import TextDetector
 from openrek.inference.text.geometry import (
     crop_quad,
@@ -30,19 +28,36 @@ from openrek.models.store import ModelStore
 TEXT_MODELS = ("text-detector", "text-orientation", "text-recognizer")
 
 
+def _check_reading(text: str, confidence: float, quad: np.ndarray) -> None:
+    if not text:
+        raise ValueError("a reading has text")
+    if not 0.0 <= confidence <= 1.0:
+        raise ValueError(f"confidence {confidence} is not in [0, 1]")
+    if quad.shape != (4, 2) or not np.isfinite(quad).all():
+        raise ValueError(f"a quad is 4 finite (x, y) points, not {quad.shape}")
+
+
 @dataclass(frozen=True)
 class Word:
     text: str
     confidence: float  # 0-1
     quad: np.ndarray  # (4, 2) photo pixels, reading order (top-left of the text first)
 
+    def __post_init__(self) -> None:
+        _check_reading(self.text, self.confidence, self.quad)
+
 
 @dataclass(frozen=True)
 class Line:
     text: str
     confidence: float  # 0-1
-    quad: np.ndarray
-    words: list[Word]
+    quad: np.ndarray  # (4, 2) as a Word's
+    words: tuple[Word, ...]
+
+    def __post_init__(self) -> None:
+        _check_reading(self.text, self.confidence, self.quad)
+        if not self.words:
+            raise ValueError("a line has at least one word")
 
 
 class TextReader:
@@ -80,7 +95,7 @@ class TextReader:
         for (index, _), quad, read in zip(candidates, quads, self.recognizer.read(crops), strict=True):
             if not read.words or (index in best and best[index].confidence >= read.confidence):
                 continue
-            words = [Word(w.text, w.confidence, slice_quad(quad, w.start, w.end)) for w in read.words]
+            words = tuple(Word(w.text, w.confidence, slice_quad(quad, w.start, w.end)) for w in read.words)
             best[index] = Line(read.text, read.confidence, quad, words)
         return reading_order(list(best.values()))
 
@@ -113,15 +128,12 @@ def reading_order(lines: list[Line]) -> list[Line]:
     ]
 
 
-def build(store: ModelStore, settings: Settings, faces: object = None) -> TextReader:
+def build_text_reader(store: ModelStore, runtime: RuntimeSettings) -> TextReader:
     store.verify(TEXT_MODELS)
-    recognizer_path = store.path("text-recognizer")
-    # The character list lives in the ONNX file's metadata; read it without weights.
-    model = onnx.load(str(recognizer_path), load_external_data=False)
-    metadata = {p.key: p.value for p in model.metadata_props}
-    del model
+    recognizer = open_session(store.path("text-recognizer"), runtime)
     return TextReader(
-        TextDetector(open_session(store.path("text-detector"), settings.runtime)),
-        OrientationClassifier(open_session(store.path("text-orientation"), settings.runtime)),
-        TextRecognizer.from_session(open_session(recognizer_path, settings.runtime), metadata),
+        TextDetector(open_session(store.path("text-detector"), runtime)),
+        OrientationClassifier(open_session(store.path("text-orientation"), runtime)),
+        # The character list lives in the ONNX file's metadata.
+        TextRecognizer.from_session(recognizer, model_metadata(recognizer)),
     )

@@ -62,7 +62,7 @@ def to_network_strip(crop: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def _content_width(crop: np.ndarray, height: int, width: int) -> int:
     crop_height, crop_width = crop.shape[:2]
-    return max(1, min(width, math.ceil(height * crop_width / max(1, crop_height))))
+    return int(max(1, min(width, math.ceil(height * crop_width / max(1, crop_height)))))
 
 
 class TextRecognizer:

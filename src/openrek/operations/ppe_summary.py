@@ -1,5 +1,10 @@
-"""ProtectiveEquipmentSummary: who wears the required equipment, who does not, and
-who cannot be judged, by the rules of Rekognition's developer guide
+"""ProtectiveEquipmentSummary and the confidences it judges by.
+
+Rekognition reports PPE detections only from 50%: the inspector's certainties (0 at
+a model's working threshold, 1 when sure) are reported on that 50-100 band.
+
+The summary says who wears the required equipment, who does not, and who cannot be
+judged, by the rules of Rekognition's developer guide
 ("Understanding the DetectProtectiveEquipment response"):
 
 - with: person, body parts and equipment at or above MinConfidence, every required
@@ -23,7 +28,15 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from enum import Enum
 
-from openrek.inference.ppe.findings import COVERED_PARTS, REPORTED_MINIMUM, Person
+from openrek.inference.ppe.findings import COVERED_PARTS, Person
+
+# Rekognition reports only predictions it is at least 50% sure of.
+REPORTED_MINIMUM = 50.0
+
+
+def reported_confidence(certainty: float) -> float:
+    """An inspector certainty on Rekognition's reporting band: 0 -> 50, 1 -> 100."""
+    return REPORTED_MINIMUM + 50.0 * certainty
 
 
 class Verdict(Enum):
@@ -37,11 +50,15 @@ def item_verdict(person: Person, kind: str, threshold: float, determinable: bool
     verdicts = []
     for name in COVERED_PARTS[kind]:
         part = person.part(name)
-        if part is None or part.confidence < threshold:
+        if part is None or reported_confidence(part.confidence) < threshold:
             verdicts.append(Verdict.UNKNOWN)
             continue
         items = [e for e in part.equipment if e.kind == kind]
-        confident = [e for e in items if e.confidence >= threshold and e.covers_confidence >= threshold]
+        confident = [
+            e for e in items
+            if reported_confidence(e.confidence) >= threshold
+            and reported_confidence(e.covers_confidence) >= threshold
+        ]
         if any(e.covers for e in confident):
             verdicts.append(Verdict.WORN)
         elif confident:  # found, but confidently not on the body part
@@ -70,7 +87,7 @@ def summarize(
         "PersonsIndeterminate": [],
     }
     for person_id, person in enumerate(persons):
-        if person.confidence < threshold:
+        if reported_confidence(person.confidence) < threshold:
             summary["PersonsIndeterminate"].append(person_id)
             continue
         verdicts = {item_verdict(person, kind, threshold, kind in determinable) for kind in set(required)}
