@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore import xform_name
+from botocore.model import ListShape
 
 from openrek.protocol.service_model import operation_model
 
@@ -49,7 +50,7 @@ SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long
 
 
 def _option(member: str) -> str:
-    return "--" + xform_name(member, "-")
+    return "--" + str(xform_name(member, "-"))
 
 
 def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
@@ -57,9 +58,10 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
         model = operation_model(operation)
         assert model is not None
         shape = model.input_shape
+        assert shape is not None  # every verb's operation takes input
         parser = commands.add_parser(verb, help=f"{operation} on local files")
-        for member in images:
-            parser.add_argument(xform_name(member), metavar=member.upper(), help="JPEG or PNG file"
+        for image_member in images:
+            parser.add_argument(xform_name(image_member), metavar=image_member.upper(), help="JPEG or PNG file"
                                 + (" or a folder of them" if verb == "index-faces" else ""))
         for name, member in shape.members.items():
             if name in images:
@@ -68,7 +70,7 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
             if member.type_name in SCALARS:
                 parser.add_argument(_option(name), dest=name, type=SCALARS[member.type_name],
                                     required=required, choices=getattr(member, "enum", None) or None)
-            elif member.type_name == "list" and member.member.type_name == "string":
+            elif isinstance(member, ListShape) and member.member.type_name == "string":
                 parser.add_argument(_option(name), dest=name, nargs="+", required=required,
                                     choices=getattr(member.member, "enum", None) or None)
             elif member.type_name == "map":
@@ -84,7 +86,7 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
 
 def _params(args: argparse.Namespace, operation: str) -> dict[str, Any]:
     model = operation_model(operation)
-    assert model is not None
+    assert model is not None and model.input_shape is not None
     return {
         name: getattr(args, name)
         for name in model.input_shape.members

@@ -90,7 +90,7 @@ def _request_time(headers: WireHeaders) -> str:
             )
         return text
     # No X-Amz-Date: SigV4 falls back on the HTTP Date header (RFC 1123).
-    http_date = headers.get("date", "")
+    http_date = headers.get("date") or ""
     try:
         parsed = parsedate_to_datetime(http_date)
     except (TypeError, ValueError):

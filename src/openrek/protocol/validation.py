@@ -287,10 +287,13 @@ class _Parser:
         if kind == "structure":
             if shape.metadata.get("document"):
                 return value  # free-form JSON, nothing to check
+            assert isinstance(shape, StructureShape)
             return self.parse_structure(shape, value, path)
         if kind == "list":
+            assert isinstance(shape, ListShape)
             return self.parse_list(shape, value, path)
         if kind == "map":
+            assert isinstance(shape, MapShape)
             return self.parse_map(shape, value, path)
         return _SCALARS.get(kind, _keep)(shape, value)
 
@@ -428,12 +431,13 @@ def _whole(shape: Shape, value: Any, bounds: tuple[int, int]) -> int:
         # A decimal where an integer is expected is truncated, as Java's
         # Number.intValue() does on AWS's side.
         value = int(value)
-    if not bounds[0] <= value <= bounds[1]:
+    checked: int = value
+    if not bounds[0] <= checked <= bounds[1]:
         # Java would silently wrap; refusing is the only safe answer here.
         raise SerializationException(
             f"NUMBER_VALUE cannot be converted to {_JAVA_TYPES[shape.type_name]}"
         )
-    return value
+    return checked
 
 
 def _integer(shape: Shape, value: Any) -> int:

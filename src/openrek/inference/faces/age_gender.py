@@ -119,7 +119,8 @@ def _rotated_corners(
     corners = np.array([[left, top], [right, top], [left, bottom], [right, bottom]])
     cos, sin = np.cos(angle), np.sin(angle)
     turn = np.array([[cos, -sin], [sin, cos]])
-    return (corners - centre) @ turn.T + centre
+    turned: np.ndarray = (corners - centre) @ turn.T + centre
+    return turned
 
 
 def chip_for(
@@ -264,7 +265,8 @@ def _blur_matrix(classes: int, sigma: float) -> np.ndarray:
     # Column j spreads class j's mass over the classes, kept inside the range.
     ages = np.arange(classes, dtype=np.float64)
     kernel = np.exp(-0.5 * ((ages[:, None] - ages[None, :]) / sigma) ** 2)
-    return kernel / kernel.sum(axis=0, keepdims=True)
+    normalised: np.ndarray = kernel / kernel.sum(axis=0, keepdims=True)
+    return normalised
 
 
 _BLUR = _blur_matrix(len(AGE_WEIGHTS), AGE_BLUR_YEARS)

@@ -241,7 +241,8 @@ def _pixels(channel: np.ndarray, regions: list[tuple[slice, slice]]) -> np.ndarr
 def _chromaticity(rgb: np.ndarray) -> np.ndarray:
     """(r, g) = (R, G) / (R + G + B): colour without brightness, so shade does not count."""
     # Adding 10 to each channel calms near-black pixels and keeps grey at exactly 1/3.
-    return (rgb[..., :2] + 10.0) / (rgb.sum(axis=-1, keepdims=True) + 30.0)
+    chroma: np.ndarray = (rgb[..., :2] + 10.0) / (rgb.sum(axis=-1, keepdims=True) + 30.0)
+    return chroma
 
 
 def _off_skin_share(chroma: np.ndarray, lightness: np.ndarray, regions: _Regions) -> float:

@@ -142,4 +142,5 @@ def refine_points(
     # accept only a centre inside the first-pass box.
     if not (x1 <= centres[nearest, 0] <= x2 and y1 <= centres[nearest, 1] <= y2):
         return np.asarray(points, dtype=np.float32)
-    return (found.points[nearest] + offset).astype(np.float32)
+    refined: np.ndarray = (found.points[nearest] + offset).astype(np.float32)
+    return refined

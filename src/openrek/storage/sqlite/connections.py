@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from .schema import connect
 
@@ -90,7 +91,10 @@ def placeholders(count: int) -> str:
     return ",".join("?" * count)
 
 
-def chunks(items: list, size: int = 500) -> Iterator[list]:
+T = TypeVar("T")
+
+
+def chunks(items: list[T], size: int = 500) -> Iterator[list[T]]:
     """Split long IN (...) lists: SQLite caps bound parameters per statement."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from typing import Any
 
 import numpy as np
 
@@ -28,12 +29,12 @@ USER_STATUS_SQL = (
 )
 
 
-def collection_from_row(row: tuple) -> Collection:
+def collection_from_row(row: tuple[Any, ...]) -> Collection:
     _pk, collection_id, arn, model, created_at, tags = row
     return Collection(collection_id, arn, model, created_at, json.loads(tags))
 
 
-def face_from_row(row: tuple) -> FaceRecord:
+def face_from_row(row: tuple[Any, ...]) -> FaceRecord:
     (_seq, face_id, image_id, external, width, height, left, top, confidence, user_id,
      indexed_at, vector) = row  # fmt: skip
     return FaceRecord(
@@ -49,7 +50,7 @@ def face_from_row(row: tuple) -> FaceRecord:
     )
 
 
-def user_from_row(row: tuple) -> UserRecord:
+def user_from_row(row: tuple[Any, ...]) -> UserRecord:
     return UserRecord(*row)
 
 
@@ -62,7 +63,7 @@ def vectors_of(faces: list[FaceRecord]) -> np.ndarray:
     return np.stack(flat)
 
 
-def face_params(pk: int, faces: list[FaceRecord], vectors: np.ndarray) -> list[tuple]:
+def face_params(pk: int, faces: list[FaceRecord], vectors: np.ndarray) -> list[tuple[Any, ...]]:
     """INSERT parameters in FACE_INSERT_SQL order."""
     now = time.time()
     params = []

@@ -118,7 +118,7 @@ class SqliteFaceStore:
         ).fetchone()
         if row is None:
             raise CollectionMissing(collection_id)
-        return row[0]
+        return int(row[0])
 
     # ------------------------------------------------------------ collections
 
@@ -185,7 +185,7 @@ class SqliteFaceStore:
             "SELECT collection_id FROM collections WHERE pk = ?", (cursor.rowid,)
         ).fetchone()
         if row is not None and row[0].startswith(cursor.key):
-            return row[0]
+            return str(row[0])
         return cursor.key  # the row is gone: resume after its prefix (see tokens.Cursor)
 
     def delete_collection(self, collection_id: str) -> None:
@@ -231,14 +231,14 @@ class SqliteFaceStore:
             ).fetchone()
         if row is None:
             raise CollectionMissing(collection_id)
-        return row[0]
+        return int(row[0])
 
     def count_users(self, collection_id: str) -> int:
         with self._reading() as conn:
             pk = self._pk(conn, collection_id)
-            return conn.execute(
-                "SELECT COUNT(*) FROM users WHERE collection_pk = ?", (pk,)
-            ).fetchone()[0]
+            return int(
+                conn.execute("SELECT COUNT(*) FROM users WHERE collection_pk = ?", (pk,)).fetchone()[0]
+            )
 
     # ------------------------------------------------------------------ faces
 

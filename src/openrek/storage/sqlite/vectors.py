@@ -63,7 +63,8 @@ def _dot(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
     product measured 12 ms instead of 0.5 ms. A search is one request among many, so it
     uses numpy's own single-threaded SIMD loop (einsum) and leaves the cores to the others.
     """
-    return np.einsum("ij,j->i", matrix, query)
+    scores: np.ndarray = np.einsum("ij,j->i", matrix, query)
+    return scores
 
 
 def _sketch(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
