@@ -97,9 +97,7 @@ def detector_path() -> Path:
     return path
 
 
-def detect(
-    model: Path, image_rgb: np.ndarray, side: int | None
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def detect(model: Path, image_rgb: np.ndarray, side: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
     """(box x1 y1 x2 y2, five points) found with the longer side scaled to `side`
     (None: full size), in pixels of the full image."""
     height, width = image_rgb.shape[:2]
@@ -108,9 +106,7 @@ def detect(
     scaled = (
         image_rgb
         if scale == 1.0
-        else cv2.resize(
-            image_rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        )
+        else cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     )
     net = cv2.FaceDetectorYN.create(str(model), "", size, score_threshold=0.6)
     _, rows = net.detect(cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR))
@@ -181,9 +177,7 @@ def collect(
                 continue  # colour masks on a grey photo would be no fair test
             for texture in masks.values():
                 covered = paste_mask(image, points, texture)
-                masked.append(
-                    Sample(photo, {**truth, "occluded": True}, appearance.measure(covered, points))
-                )
+                masked.append(Sample(photo, {**truth, "occluded": True}, appearance.measure(covered, points)))
     return real, masked, missed
 
 
@@ -204,9 +198,7 @@ def probabilities(curves: dict[str, Logistic], m: Measurements) -> dict[str, flo
 
 def fit(name: str, samples: list[Sample]) -> Logistic:
     """MAP logistic curve for one attribute (see the module docstring), by grid search."""
-    pairs = [
-        (FEATURE[name](s.measured), s.truth[name]) for s in samples if s.truth[name] is not None
-    ]
+    pairs = [(FEATURE[name](s.measured), s.truth[name]) for s in samples if s.truth[name] is not None]
     x = np.array([v for v, _ in pairs], dtype=np.float64)
     y = np.array([bool(t) for _, t in pairs])
     n_pos, n_neg = int(y.sum()), int((~y).sum())
@@ -301,9 +293,7 @@ def report(real: list[Sample], masked: list[Sample]) -> None:
     for photo in sorted({s.photo for s in real}):
         curves = fit_all([s for s in everything if s.photo != photo])
         held_out_real += [(s, probabilities(curves, s.measured)) for s in real if s.photo == photo]
-        held_out_masked += [
-            (s, probabilities(curves, s.measured)) for s in masked if s.photo == photo
-        ]
+        held_out_masked += [(s, probabilities(curves, s.measured)) for s in masked if s.photo == photo]
     table(
         "2. leave-one-photo-out (curves refitted without the scored photo)",
         held_out_real,

@@ -59,7 +59,9 @@ def precision(services: InProcess, data: Path, truth: dict[str, Any]) -> dict[st
     rows = []
     for name, expected in sorted(truth.items(), key=lambda item: (item[1].get("held_out", False), item[0])):
         allowed = set(expected["present"]) | set(expected["key"])
-        allowed |= {a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]}
+        allowed |= {
+            a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]
+        }
         response = detect_labels({"Image": {"Bytes": (data / name).read_bytes()}}, services)
         names = [label["Name"] for label in response["Labels"]]
         wrong = sorted(set(names) - allowed)
@@ -76,11 +78,19 @@ def precision(services: InProcess, data: Path, truth: dict[str, Any]) -> dict[st
             held["keys"] += len(expected["key"])
             held["keys_found"] += len(set(expected["key"]) & set(names))
             held["photos"] += 1
-    return {"returned": returned, "correct": correct, "keys": keys, "keys_found": keys_found, "rows": rows,
-            "held_out": held}
+    return {
+        "returned": returned,
+        "correct": correct,
+        "keys": keys,
+        "keys_found": keys_found,
+        "rows": rows,
+        "held_out": held,
+    }
 
 
-def latency(services: InProcess, detector: Any, data: Path, names: list[str], passes: int) -> dict[str, list[float]]:
+def latency(
+    services: InProcess, detector: Any, data: Path, names: list[str], passes: int
+) -> dict[str, list[float]]:
     blobs = {name: (data / name).read_bytes() for name in names}
     timings: dict[str, list[float]] = {"DetectLabels": [], "object detector": []}
 

@@ -86,9 +86,7 @@ def score(reference: list[str], returned: list[str]) -> dict[str, int]:
         if word in unused:
             unused.remove(word)
             found += 1
-    pairs = sorted(
-        (edit_distance(r, g), i, j) for i, r in enumerate(ref) for j, g in enumerate(got)
-    )
+    pairs = sorted((edit_distance(r, g), i, j) for i, r in enumerate(ref) for j, g in enumerate(got))
     paired_ref: set[int] = set()
     paired_got: set[int] = set()
     errors = 0
@@ -171,7 +169,9 @@ def peer_words(engine: Any, blob: bytes) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--passes", type=int, default=3, help="timed passes over the photos")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -209,7 +209,13 @@ def main() -> None:
                 bucket[key] += value
         rows.append((name, group, results, note, " ".join(ours)[:90]))
 
-    timings = latency(services, peer, blobs, [p["photo"] for p in photos if p["photo"] != "opencv-doc/scenetext_word03.jpg"], args.passes)
+    timings = latency(
+        services,
+        peer,
+        blobs,
+        [p["photo"] for p in photos if p["photo"] != "opencv-doc/scenetext_word03.jpg"],
+        args.passes,
+    )
     report = render(rows, totals, timings, threads, args.passes)
     args.out.write_text(report)
     print(report)
@@ -219,7 +225,9 @@ def decode_rgb(blob: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
 
 
-def latency(services: InProcess, peer: Any, blobs: dict[str, bytes], names: list[str], passes: int) -> dict[str, list[float]]:
+def latency(
+    services: InProcess, peer: Any, blobs: dict[str, bytes], names: list[str], passes: int
+) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {"DetectText": [], "RapidOCR": []}
     runs = {
         "DetectText": lambda blob: detect_text({"Image": {"Bytes": blob}}, services),
@@ -248,7 +256,9 @@ def _rate(result: dict[str, int]) -> str:
     return f"{recall} | {cer} | {result['spurious']}"
 
 
-def render(rows: list[Any], totals: dict[str, Any], timings: dict[str, list[float]], threads: int, passes: int) -> str:
+def render(
+    rows: list[Any], totals: dict[str, Any], timings: dict[str, list[float]], threads: int, passes: int
+) -> str:
     ours_p50 = statistics.median(timings["DetectText"])
     peer_p50 = statistics.median(timings["RapidOCR"])
     lines = [

@@ -45,8 +45,14 @@ def main() -> None:
         boxes = []
         for face in detected:
             box = face["BoundingBox"]
-            boxes.append([box["Left"] * width, box["Top"] * height,
-                          (box["Left"] + box["Width"]) * width, (box["Top"] + box["Height"]) * height])
+            boxes.append(
+                [
+                    box["Left"] * width,
+                    box["Top"] * height,
+                    (box["Left"] + box["Width"]) * width,
+                    (box["Top"] + box["Height"]) * height,
+                ]
+            )
         for label in faces:
             scores = [iou(label["box"], b) for b in boxes]
             if not scores or max(scores) < 0.5:

@@ -249,9 +249,7 @@ def extra_faces(folder: Path, detector: YuNetDetector) -> list[Face]:
             if len(found):
                 with_face.append((index, frame, found))
         # Only one frame of a video person without a still stands in impostor pairs.
-        needs_stand_in = (
-            not any(f.person == person for f in faces) and person not in IDENTITY.values()
-        )
+        needs_stand_in = not any(f.person == person for f in faces) and person not in IDENTITY.values()
         for order, pick in enumerate(np.linspace(0, len(with_face) - 1, count).round().astype(int)):
             index, frame, found = with_face[pick]
             faces.append(
@@ -314,11 +312,17 @@ def openrek_systems(store: ModelStore, detector: YuNetDetector) -> list[System]:
 
     at_80 = (80.0, "Similarity >= 80")
     return [
-        System("openrek SFace (refined points)", *at_80, refined(sface), similarity_score("1.0"),
-               version="1.0"),
+        System(
+            "openrek SFace (refined points)", *at_80, refined(sface), similarity_score("1.0"), version="1.0"
+        ),
         System("openrek SFace (640-canvas points)", *at_80, coarse, similarity_score("1.0")),
-        System("openrek 2.0 ArcFace-MBF (refined points)", *at_80, refined(arcface),
-               similarity_score("2.0"), version="2.0"),
+        System(
+            "openrek 2.0 ArcFace-MBF (refined points)",
+            *at_80,
+            refined(arcface),
+            similarity_score("2.0"),
+            version="2.0",
+        ),
     ]
 
 
@@ -346,9 +350,7 @@ def peer_system() -> System:
     def score(a: np.ndarray, b: np.ndarray) -> float:
         return -float(np.linalg.norm(a - b))  # negated distance: higher = more alike
 
-    system = System(
-        "face_recognition (dlib ResNet)", -PEER_TOLERANCE, "distance < 0.6", embed, score
-    )
+    system = System("face_recognition (dlib ResNet)", -PEER_TOLERANCE, "distance < 0.6", embed, score)
     system.fallbacks = fallbacks  # type: ignore[attr-defined]
     return system
 
@@ -524,18 +526,14 @@ def evaluate(
         report.add("|---|---|---|---|---|")
         for label, gen in (("photos + crops", genuine), ("photos + crops + session", everything)):
             cells = [f"{100 * tar_at_far(gen, imp, far)[0]:.1f}%" for far in (0.01, 0.001, 0.0)]
-            report.add(
-                f"| {label} ({len(gen)}) | {100 * eer(gen, imp):.1f}% | " + " | ".join(cells) + " |"
-            )
+            report.add(f"| {label} ({len(gen)}) | {100 * eer(gen, imp):.1f}% | " + " | ".join(cells) + " |")
         report.add()
         vectors = vectors_by_system[system.name]
         with_mate = [
             i
             for i, f in enumerate(faces)
             if f.kind == "photo"
-            and any(
-                g.kind == "photo" and g.person == f.person and g.photo != f.photo for g in faces
-            )
+            and any(g.kind == "photo" and g.person == f.person and g.photo != f.photo for g in faces)
         ]
         alone = [i for i, f in enumerate(faces) if f.kind == "photo" and i not in with_mate]
         n, correct, above = rank1(faces, vectors, system, with_mate, still_gallery)

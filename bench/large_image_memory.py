@@ -62,8 +62,11 @@ def small_png() -> bytes:
 
 
 def call(client, operation: str, image: bytes) -> str:  # type: ignore[no-untyped-def]
-    method = {"DetectText": client.detect_text, "DetectFaces": client.detect_faces,
-              "DetectLabels": client.detect_labels}[operation]
+    method = {
+        "DetectText": client.detect_text,
+        "DetectFaces": client.detect_faces,
+        "DetectLabels": client.detect_labels,
+    }[operation]
     try:
         method(Image={"Bytes": image})
         return "ok"
@@ -87,9 +90,14 @@ def rss_mib(pid: int) -> float:
 
 def run_load(url: str, pid: int, operation: str, image: bytes, requests: int, settle: float) -> Load:
     clients = [
-        boto3.client("rekognition", endpoint_url=url, region_name="us-east-1",
-                     aws_access_key_id="x", aws_secret_access_key="x",
-                     config=Config(read_timeout=600, retries={"max_attempts": 1}))
+        boto3.client(
+            "rekognition",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(read_timeout=600, retries={"max_attempts": 1}),
+        )
         for _ in range(requests)
     ]
     load = Load(operation, idle_mib=rss_mib(pid))
@@ -115,13 +123,21 @@ def run_load(url: str, pid: int, operation: str, image: bytes, requests: int, se
     return load
 
 
-def measure(name: str, command: list[str] | None, env: dict[str, str], args: argparse.Namespace,
-            image: bytes) -> list[Load]:
+def measure(
+    name: str, command: list[str] | None, env: dict[str, str], args: argparse.Namespace, image: bytes
+) -> list[Load]:
     loads = []
-    with tempfile.TemporaryDirectory() as tmp, \
-            running_server(Path(tmp) / "data", 180, command=command, env=env) as server:
-        client = boto3.client("rekognition", endpoint_url=server.url, region_name="us-east-1",
-                              aws_access_key_id="x", aws_secret_access_key="x")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp) / "data", 180, command=command, env=env) as server,
+    ):
+        client = boto3.client(
+            "rekognition",
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
         warm = small_png()
         # Every analyser loaded, and every worker thread warmed (LiteRT keeps an
         # interpreter per thread), before idle is read.
@@ -131,8 +147,11 @@ def measure(name: str, command: list[str] | None, env: dict[str, str], args: arg
         time.sleep(args.settle)
         for operation in args.operations:
             load = run_load(server.url, server.process.pid, operation, image, args.requests, args.settle)
-            print(f"{name:9} {operation:12} idle {load.idle_mib:6.0f} MiB  peak {load.peak_mib:6.0f}  "
-                  f"after {load.after_mib:6.0f}  {load.seconds:5.1f} s  {load.outcomes}", flush=True)
+            print(
+                f"{name:9} {operation:12} idle {load.idle_mib:6.0f} MiB  peak {load.peak_mib:6.0f}  "
+                f"after {load.after_mib:6.0f}  {load.seconds:5.1f} s  {load.outcomes}",
+                flush=True,
+            )
             loads.append(load)
     return loads
 
@@ -150,17 +169,23 @@ def table(name: str, loads: list[Load]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--operations", nargs="+", default=list(OPERATIONS), choices=OPERATIONS)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before reading idle/after RSS")
     parser.add_argument("--baseline-src", type=Path, help="another checkout's src/ to run side by side")
     parser.add_argument("--baseline-models-dir", type=Path, help="models for the baseline (its own pins)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "large_image_memory.md")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "large_image_memory.md"
+    )
     args = parser.parse_args()
 
     image = huge_png()
-    print(f"image: 10000x6000 PNG, {len(image) / 1024:.0f} KB; {args.requests} concurrent requests", flush=True)
+    print(
+        f"image: 10000x6000 PNG, {len(image) / 1024:.0f} KB; {args.requests} concurrent requests", flush=True
+    )
     results = [("openrek", measure("openrek", None, dict(os.environ), args, image))]
     if args.baseline_src:
         env = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())}

@@ -101,7 +101,9 @@ def single_models(photos: dict[str, bytes], moderator: Moderator) -> dict[str, l
     return rules
 
 
-def latencies(photos: dict[str, bytes], runs: dict[str, Callable[[bytes], object]], repeats: int) -> dict[str, list[float]]:
+def latencies(
+    photos: dict[str, bytes], runs: dict[str, Callable[[bytes], object]], repeats: int
+) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in runs}
     for data in photos.values():  # untimed warm-up
         for run in runs.values():
@@ -119,8 +121,14 @@ def latencies(photos: dict[str, bytes], runs: dict[str, Callable[[bytes], object
     return times
 
 
-def report(photos: dict[str, bytes], results: dict[str, dict[str, Any]], times: dict[str, list[float]],
-           settings: Settings, repeats: int, singles: dict[str, list[str]]) -> str:
+def report(
+    photos: dict[str, bytes],
+    results: dict[str, dict[str, Any]],
+    times: dict[str, list[float]],
+    settings: Settings,
+    repeats: int,
+    singles: dict[str, list[str]],
+) -> str:
     count = len(photos)
     lines = [
         "# DetectModerationLabels on safe photos",
@@ -137,25 +145,55 @@ def report(photos: dict[str, bytes], results: dict[str, dict[str, Any]], times: 
     ]
     for setup, found in results.items():
         flagged = len(found["flagged"])
-        lines.append(f"| {setup} | {flagged} / {count} | {flagged / count:.1%} | {len(found['illustrated'])} / {count} |")
-    lines += ["", "Single-model rules on the same photos (what the pooled mapping avoids):", "",
-              "| rule | photos flagged | which |", "|---|---|---|"]
+        lines.append(
+            f"| {setup} | {flagged} / {count} | {flagged / count:.1%} | {len(found['illustrated'])} / {count} |"
+        )
+    lines += [
+        "",
+        "Single-model rules on the same photos (what the pooled mapping avoids):",
+        "",
+        "| rule | photos flagged | which |",
+        "|---|---|---|",
+    ]
     for rule, flagged_by in singles.items():
         lines.append(f"| {rule} | {len(flagged_by)} / {count} | {', '.join(flagged_by) or '-'} |")
     for setup, found in results.items():
-        lines += ["", f"### {setup}", "", "| label | highest confidence on a safe photo | photo |", "|---|---|---|"]
+        lines += [
+            "",
+            f"### {setup}",
+            "",
+            "| label | highest confidence on a safe photo | photo |",
+            "|---|---|---|",
+        ]
         for label, (confidence, photo) in sorted(found["label_max"].items(), key=lambda item: -item[1][0]):
             lines.append(f"| {label} | {confidence:.1f} | {photo} |")
-        lines += ["", "Flagged at 50: " + (", ".join(
-            f"{photo} ({'; '.join(labels)})" for photo, labels in sorted(found["flagged"].items())) or "none") + "."]
-        lines += ["", "Illustrated at 50: " + (", ".join(
-            f"{photo} ({c:.1f})" for photo, c in sorted(found["illustrated"].items())) or "none") + "."]
+        lines += [
+            "",
+            "Flagged at 50: "
+            + (
+                ", ".join(
+                    f"{photo} ({'; '.join(labels)})" for photo, labels in sorted(found["flagged"].items())
+                )
+                or "none"
+            )
+            + ".",
+        ]
+        lines += [
+            "",
+            "Illustrated at 50: "
+            + (", ".join(f"{photo} ({c:.1f})" for photo, c in sorted(found["illustrated"].items())) or "none")
+            + ".",
+        ]
     p50 = {name: statistics.median(values) for name, values in times.items()}
     peer = p50["open_nsfw alone (peer)"]
     lines += [
-        "", "## Latency", "",
-        f"p50 over {count} photos x {repeats} interleaved passes, file bytes in, labels out.", "",
-        "| system | p50 ms | p90 ms | ratio to peer p50 |", "|---|---|---|---|",
+        "",
+        "## Latency",
+        "",
+        f"p50 over {count} photos x {repeats} interleaved passes, file bytes in, labels out.",
+        "",
+        "| system | p50 ms | p90 ms | ratio to peer p50 |",
+        "|---|---|---|---|",
     ]
     for name, values in times.items():
         p90 = float(np.percentile(values, 90))
@@ -164,7 +202,9 @@ def report(photos: dict[str, bytes], results: dict[str, dict[str, Any]], times: 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--repeats", type=int, default=3)
@@ -197,11 +237,13 @@ def main() -> int:
     runs: dict[str, Callable[[bytes], object]] = {
         "open_nsfw alone (peer)": peer,
         "DetectModerationLabels (default)": lambda data: detect_moderation_labels(
-            {"Image": {"Bytes": data}}, HandlerServices(default)),
+            {"Image": {"Bytes": data}}, HandlerServices(default)
+        ),
     }
     if with_nudenet.nudenet is not None:
         runs["DetectModerationLabels (with NudeNet)"] = lambda data: detect_moderation_labels(
-            {"Image": {"Bytes": data}}, HandlerServices(with_nudenet))
+            {"Image": {"Bytes": data}}, HandlerServices(with_nudenet)
+        )
     times = latencies(photos, runs, args.repeats)
     text = report(photos, results, times, settings, args.repeats, single_models(photos, default))
     text += f"\nNot counted (refused by DetectModerationLabels's image limits, as AWS does): {', '.join(refused) or 'none'}.\n"
@@ -211,7 +253,9 @@ def main() -> int:
 
 
 def replace_nudenet(moderator: Moderator, nudenet: Any) -> Moderator:
-    return Moderator(moderator.open_nsfw, moderator.nsfwjs, nudenet, moderator.nudenet_classes if nudenet else None)
+    return Moderator(
+        moderator.open_nsfw, moderator.nsfwjs, nudenet, moderator.nudenet_classes if nudenet else None
+    )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,10 @@ class Tally:
     def line(self, threshold: float) -> str:
         recall = self.found / self.truths if self.truths else float("nan")
         precision = self.matched_boxes / self.boxes if self.boxes else float("nan")
-        return (f"| {threshold:.1f} | {self.found}/{self.truths} = {recall:.2f} | "
-                f"{self.matched_boxes}/{self.boxes} = {precision:.2f} |")
+        return (
+            f"| {threshold:.1f} | {self.found}/{self.truths} = {recall:.2f} | "
+            f"{self.matched_boxes}/{self.boxes} = {precision:.2f} |"
+        )
 
 
 def car_tally(detections: list, cars: list[list[float]], threshold: float) -> Tally:
@@ -102,7 +104,8 @@ def holds_face(box: np.ndarray, face: list[float]) -> bool:
     if not (box[0] <= cx <= box[2] and box[1] <= cy <= box[3]):
         return False
     inter = max(0.0, min(box[2], face[2]) - max(box[0], face[0])) * max(
-        0.0, min(box[3], face[3]) - max(box[1], face[1]))
+        0.0, min(box[3], face[3]) - max(box[1], face[1])
+    )
     return inter >= 0.5 * (face[2] - face[0]) * (face[3] - face[1])
 
 
@@ -134,8 +137,11 @@ def nose_tally(noses: list[np.ndarray], faces: list[list[float]]) -> Tally:
 
 def labelled_people() -> dict[str, list[list[float]]]:
     labels = json.loads(LABELS.read_text())
-    return {photo: [face["box"] for face in faces] for photo, faces in labels.items()
-            if "mask_" not in photo and (DATA / photo).exists()}
+    return {
+        photo: [face["box"] for face in faces]
+        for photo, faces in labels.items()
+        if "mask_" not in photo and (DATA / photo).exists()
+    }
 
 
 def main() -> None:
@@ -158,8 +164,10 @@ def main() -> None:
 
     # accuracy (onnxruntime), and agreement of the two runtimes on every photo
     coco = json.loads((DATA / "sahi" / "terrain2_coco.json").read_text())
-    cars = [[a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
-            for a in coco["annotations"]]
+    cars = [
+        [a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2], a["bbox"][1] + a["bbox"][3]]
+        for a in coco["annotations"]
+    ]
     found = {name: detector.detect(rgb, min_score=min(THRESHOLDS)) for name, rgb in photos.items()}
     disagreements = 0
     for name, rgb in photos.items():
@@ -167,7 +175,8 @@ def main() -> None:
         ours = found[name]
         same = len(ours) == len(theirs) and all(
             a.name == b.name and abs(a.score - b.score) < 1e-3 and iou(a.box, b.box) > 0.99
-            for a, b in zip(ours, theirs, strict=True))
+            for a, b in zip(ours, theirs, strict=True)
+        )
         disagreements += not same
     car_lines = [car_tally(found["sahi/terrain2.png"], cars, t).line(t) for t in THRESHOLDS]
     person_lines, pose_lines = [], []
@@ -176,8 +185,12 @@ def main() -> None:
         for name, faces in people.items():
             boxes = [d.box for d in found[name] if d.name == "person" and d.score >= threshold]
             part = person_tally(boxes, faces)
-            total = Tally(total.truths + part.truths, total.found + part.found,
-                          total.boxes + part.boxes, total.matched_boxes + part.matched_boxes)
+            total = Tally(
+                total.truths + part.truths,
+                total.found + part.found,
+                total.boxes + part.boxes,
+                total.matched_boxes + part.matched_boxes,
+            )
         person_lines.append(total.line(threshold))
     pose_found = {name: poses.estimate(photos[name], min_score=0.0) for name in people}
     for threshold in THRESHOLDS:
@@ -185,14 +198,21 @@ def main() -> None:
         for name, faces in people.items():
             noses = [p.keypoints[0] for p in pose_found[name] if p.score >= threshold]
             part = nose_tally(noses, faces)
-            total = Tally(total.truths + part.truths, total.found + part.found,
-                          total.boxes + part.boxes, total.matched_boxes + part.matched_boxes)
+            total = Tally(
+                total.truths + part.truths,
+                total.found + part.found,
+                total.boxes + part.boxes,
+                total.matched_boxes + part.matched_boxes,
+            )
         pose_lines.append(total.line(threshold))
 
     # speed, interleaved photo by photo
     timings: dict[str, list[float]] = {"openrek": [], "opencv": [], "pose": []}
-    runs = {"openrek": lambda rgb: detector.detect(rgb), "opencv": lambda rgb: peer.detect(rgb),
-            "pose": lambda rgb: poses.estimate(rgb)}
+    runs = {
+        "openrek": lambda rgb: detector.detect(rgb),
+        "opencv": lambda rgb: peer.detect(rgb),
+        "pose": lambda rgb: poses.estimate(rgb),
+    }
     for rgb in photos.values():  # warm-up
         for run in runs.values():
             run(rgb)
@@ -207,7 +227,7 @@ def main() -> None:
     n_faces = sum(len(f) for f in people.values())
     report = f"""# Object boxes (NanoDet) and body poses (MoveNet MultiPose)
 
-Measured by `bench/object_boxes.py` on {time.strftime('%Y-%m-%d')}, {platform.machine()},
+Measured by `bench/object_boxes.py` on {time.strftime("%Y-%m-%d")}, {platform.machine()},
 {os.cpu_count()} CPUs (shared with other work), one inference thread per runtime.
 
 ## Cars: `sahi/terrain2.png` against `terrain2_coco.json` ({len(cars)} cars), IoU 0.5
@@ -240,11 +260,11 @@ MoveNet MultiPose returns at most 6 people.
 
 | what | p50 ms |
 |---|---|
-| object detector, onnxruntime (openrek) | {p50['openrek']:.0f} |
-| object detector, same ONNX in OpenCV DNN (peer) | {p50['opencv']:.0f} |
-| pose estimator, onnxruntime (openrek) | {p50['pose']:.0f} |
+| object detector, onnxruntime (openrek) | {p50["openrek"]:.0f} |
+| object detector, same ONNX in OpenCV DNN (peer) | {p50["opencv"]:.0f} |
+| pose estimator, onnxruntime (openrek) | {p50["pose"]:.0f} |
 
-openrek / OpenCV DNN latency ratio: {p50['openrek'] / p50['opencv']:.2f}.
+openrek / OpenCV DNN latency ratio: {p50["openrek"] / p50["opencv"]:.2f}.
 Runtimes agreeing on every detection (class, score within 1e-3, box IoU > 0.99):
 {len(photos) - disagreements}/{len(photos)} photos.
 """

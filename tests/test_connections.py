@@ -18,8 +18,7 @@ pytestmark = pytest.mark.needs_server  # its own server, with short deadlines
 def strict_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
     process = ServerProcess(
         tmp_path_factory.mktemp("strict") / "data",
-        env={"OPENREK_HEADER_TIMEOUT_S": "1", "OPENREK_BODY_TIMEOUT_S": "2",
-             "OPENREK_MAX_CONNECTIONS": "6"},
+        env={"OPENREK_HEADER_TIMEOUT_S": "1", "OPENREK_BODY_TIMEOUT_S": "2", "OPENREK_MAX_CONNECTIONS": "6"},
     )
     yield process
     process.stop()
@@ -58,8 +57,10 @@ def test_headers_that_trickle_are_cut_off(strict_server: ServerProcess) -> None:
 
 
 def test_a_body_that_stalls_gets_a_timeout(strict_server: ServerProcess) -> None:
-    head = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
-            b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{")
+    head = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+        b"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{"
+    )
     with connect(strict_server) as sock:
         sock.sendall(head)
         sock.settimeout(10)
@@ -69,8 +70,10 @@ def test_a_body_that_stalls_gets_a_timeout(strict_server: ServerProcess) -> None
 
 
 def test_a_client_gone_mid_body_is_one_log_line(strict_server: ServerProcess) -> None:
-    head = (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
-            b"Content-Length: 5000\r\n\r\n{\"MaxResults\": ")
+    head = (
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+        b'Content-Length: 5000\r\n\r\n{"MaxResults": '
+    )
     for _ in range(3):
         with connect(strict_server) as sock:
             sock.sendall(head)

@@ -9,9 +9,23 @@ import pytest
 from tests.shapes import assert_valid_output
 
 ALL_FIELDS = {
-    "BoundingBox", "AgeRange", "Smile", "Eyeglasses", "Sunglasses", "Gender", "Beard",
-    "Mustache", "EyesOpen", "MouthOpen", "Emotions", "Landmarks", "Pose", "Quality",
-    "Confidence", "FaceOccluded", "EyeDirection",
+    "BoundingBox",
+    "AgeRange",
+    "Smile",
+    "Eyeglasses",
+    "Sunglasses",
+    "Gender",
+    "Beard",
+    "Mustache",
+    "EyesOpen",
+    "MouthOpen",
+    "Emotions",
+    "Landmarks",
+    "Pose",
+    "Quality",
+    "Confidence",
+    "FaceOccluded",
+    "EyeDirection",
 }
 DEFAULT_FIELDS = {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"}
 
@@ -81,17 +95,17 @@ def test_all_attributes(rekognition, photos: Path) -> None:
 
 
 def test_named_attributes_only(rekognition, photos: Path) -> None:
-    (face,) = detect(
-        rekognition, photos / "face_recognition/biden.jpg", Attributes=["GENDER", "SMILE"]
-    )["FaceDetails"]
+    (face,) = detect(rekognition, photos / "face_recognition/biden.jpg", Attributes=["GENDER", "SMILE"])[
+        "FaceDetails"
+    ]
     assert set(face) == DEFAULT_FIELDS | {"Gender", "Smile"}
     assert face["Gender"]["Value"] == "Male"
 
 
 def test_all_with_default_means_all(rekognition, photos: Path) -> None:
-    (face,) = detect(
-        rekognition, photos / "face_recognition/obama.jpg", Attributes=["DEFAULT", "ALL"]
-    )["FaceDetails"]
+    (face,) = detect(rekognition, photos / "face_recognition/obama.jpg", Attributes=["DEFAULT", "ALL"])[
+        "FaceDetails"
+    ]
     assert set(face) == ALL_FIELDS
 
 
@@ -115,9 +129,9 @@ def test_masked_face_is_occluded(rekognition, photos: Path, mask: str) -> None:
     face.paste(cover.resize((int(right - left), int(bottom - top))), (int(left), int(top)))
     out = io.BytesIO()
     face.save(out, "JPEG")
-    (masked,) = rekognition.detect_faces(
-        Image={"Bytes": out.getvalue()}, Attributes=["FACE_OCCLUDED"]
-    )["FaceDetails"]
+    (masked,) = rekognition.detect_faces(Image={"Bytes": out.getvalue()}, Attributes=["FACE_OCCLUDED"])[
+        "FaceDetails"
+    ]
     assert masked["FaceOccluded"]["Value"] is True
     # The mask texture alone holds no face.
     assert detect(rekognition, photos / f"insightface/{mask}.jpg")["FaceDetails"] == []

@@ -58,7 +58,8 @@ def test_client_side_index_finds_cats_and_dogs(labelled: dict[str, dict]) -> Non
     assert {image for image, confidence in index["Cat"] if confidence > 90} == CAT_PHOTOS
     assert {image for image, _ in index["Dog"]} == DOG_PHOTOS
     assert {image for image, _ in index.get("Fruit", [])} >= {
-        "opencv-doc/orange.jpg", "opencv-doc/fruits.jpg"
+        "opencv-doc/orange.jpg",
+        "opencv-doc/fruits.jpg",
     }
 
 
@@ -88,7 +89,9 @@ def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -
     returned = correct = keys = keys_found = 0
     for name, truth in TRUTH.items():  # tuned and held-out photos together
         allowed = set(truth["present"]) | set(truth["key"])
-        allowed |= {a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]}
+        allowed |= {
+            a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]
+        }
         names = {label["Name"] for label in labelled[name]["Labels"]}
         returned += len(names)
         correct += len(names & allowed)
@@ -104,14 +107,22 @@ def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None
     only_cat = detect(rekognition, chelsea, Settings={"GeneralLabels": {"LabelInclusionFilters": ["Cat"]}})
     assert [label["Name"] for label in only_cat["Labels"]] == ["Cat"]
     no_animals = detect(
-        rekognition, chelsea,
+        rekognition,
+        chelsea,
         Settings={"GeneralLabels": {"LabelCategoryExclusionFilters": ["Animals and Pets"]}},
     )
-    assert not any("Animals and Pets" in {c["Name"] for c in label["Categories"]} for label in no_animals["Labels"])
+    assert not any(
+        "Animals and Pets" in {c["Name"] for c in label["Categories"]} for label in no_animals["Labels"]
+    )
     food = detect(
-        rekognition, photos / "skimage/coffee.png",
-        Settings={"GeneralLabels": {"LabelCategoryInclusionFilters": ["Food and Beverage"],
-                                    "LabelExclusionFilters": ["Food"]}},
+        rekognition,
+        photos / "skimage/coffee.png",
+        Settings={
+            "GeneralLabels": {
+                "LabelCategoryInclusionFilters": ["Food and Beverage"],
+                "LabelExclusionFilters": ["Food"],
+            }
+        },
     )
     names = {label["Name"] for label in food["Labels"]}
     assert "Coffee" in names and "Food" not in names
@@ -136,12 +147,16 @@ def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # ty
 def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
     orange = photos / "opencv-doc/orange.jpg"
     only_properties = detect(
-        rekognition, orange, Features=["IMAGE_PROPERTIES"],
+        rekognition,
+        orange,
+        Features=["IMAGE_PROPERTIES"],
         Settings={"ImageProperties": {"MaxDominantColors": 3}},
     )
     assert "Labels" not in only_properties
     assert 1 <= len(only_properties["ImageProperties"]["DominantColors"]) <= 3
-    both = detect(rekognition, photos / "skimage/chelsea.png", Features=["GENERAL_LABELS", "IMAGE_PROPERTIES"])
+    both = detect(
+        rekognition, photos / "skimage/chelsea.png", Features=["GENERAL_LABELS", "IMAGE_PROPERTIES"]
+    )
     assert both["Labels"] and both["ImageProperties"]["Quality"]
     instances = [i for label in both["Labels"] for i in label["Instances"]]
     assert all("DominantColors" in i for i in instances)
@@ -150,11 +165,25 @@ def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: i
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"Settings": {"GeneralLabels": {"LabelInclusionFilters": ["Cat"], "LabelExclusionFilters": ["Cat"]}}},
-         "both included and excluded"),
-        ({"Settings": {"GeneralLabels": {"LabelCategoryInclusionFilters": ["Food and Beverage"],
-                                         "LabelCategoryExclusionFilters": ["Food and Beverage"]}}},
-         "both included and excluded"),
+        (
+            {
+                "Settings": {
+                    "GeneralLabels": {"LabelInclusionFilters": ["Cat"], "LabelExclusionFilters": ["Cat"]}
+                }
+            },
+            "both included and excluded",
+        ),
+        (
+            {
+                "Settings": {
+                    "GeneralLabels": {
+                        "LabelCategoryInclusionFilters": ["Food and Beverage"],
+                        "LabelCategoryExclusionFilters": ["Food and Beverage"],
+                    }
+                }
+            },
+            "both included and excluded",
+        ),
     ],
 )
 def test_bad_settings_are_invalid_parameters(rekognition, photos: Path, params: dict, message: str) -> None:  # type: ignore[no-untyped-def]

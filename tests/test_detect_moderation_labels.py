@@ -75,8 +75,11 @@ def test_one_model_alone_does_not_raise_a_label() -> None:
 
 
 def test_regions_give_lower_levels_with_their_ancestors() -> None:
-    evidence = Evidence(0.2, nsfwjs(Porn=0.3), {"FEMALE_GENITALIA_EXPOSED": 0.81, "FACE_FEMALE": 0.9,
-                                               "MALE_BREAST_EXPOSED": 0.6})
+    evidence = Evidence(
+        0.2,
+        nsfwjs(Porn=0.3),
+        {"FEMALE_GENITALIA_EXPOSED": 0.81, "FACE_FEMALE": 0.9, "MALE_BREAST_EXPOSED": 0.6},
+    )
     labels = moderation_labels(evidence, 50)
     found = by_name(labels)
     assert found["Exposed Female Genitalia"]["ParentName"] == "Explicit Nudity"
@@ -88,14 +91,20 @@ def test_regions_give_lower_levels_with_their_ancestors() -> None:
     assert found["Non-Explicit Nudity"]["ParentName"] == "Non-Explicit Nudity of Intimate parts and Kissing"
     # most confident first; on a tie the deeper label first, as AWS lists them
     assert [label["Name"] for label in labels[:3]] == [
-        "Exposed Female Genitalia", "Explicit Nudity", "Explicit"]
+        "Exposed Female Genitalia",
+        "Explicit Nudity",
+        "Explicit",
+    ]
     assert all(label["Name"] in taxonomy.PARENTS for label in labels)
 
 
 def test_min_confidence_filters_but_keeps_ancestors() -> None:
     evidence = Evidence(0.1, nsfwjs(), {"MALE_BREAST_EXPOSED": 0.7})
     assert {label["Name"] for label in moderation_labels(evidence, 65)} == {
-        "Exposed Male Nipple", "Non-Explicit Nudity", "Non-Explicit Nudity of Intimate parts and Kissing"}
+        "Exposed Male Nipple",
+        "Non-Explicit Nudity",
+        "Non-Explicit Nudity of Intimate parts and Kissing",
+    }
     assert moderation_labels(evidence, 71) == []
 
 
@@ -145,10 +154,16 @@ def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
     return response
 
 
-@pytest.mark.parametrize("name", [
-    "face_recognition/biden.jpg", "insightface/t1.jpg", "skimage/coffee.png",
-    "opencv-doc/starry_night.jpg", "opencv-doc/scenetext_word04.jpg",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "face_recognition/biden.jpg",
+        "insightface/t1.jpg",
+        "skimage/coffee.png",
+        "opencv-doc/starry_night.jpg",
+        "opencv-doc/scenetext_word04.jpg",
+    ],
+)
 def test_safe_photos_get_no_labels(rekognition, photos: Path, name: str) -> None:
     response = detect(rekognition, photos / name)
     assert response["ModerationLabels"] == []
@@ -158,7 +173,10 @@ def test_safe_photos_get_no_labels(rekognition, photos: Path, name: str) -> None
 def test_min_confidence_zero_lists_every_category_with_its_place(rekognition, photos: Path) -> None:
     labels = detect(rekognition, photos / "face-api/sample3.jpg", MinConfidence=0)["ModerationLabels"]
     assert {label["Name"] for label in labels} >= {
-        "Explicit", "Swimwear or Underwear", "Non-Explicit Nudity of Intimate parts and Kissing"}
+        "Explicit",
+        "Swimwear or Underwear",
+        "Non-Explicit Nudity of Intimate parts and Kissing",
+    }
     confidences = [label["Confidence"] for label in labels]
     assert confidences == sorted(confidences, reverse=True)
     for label in labels:
@@ -179,7 +197,10 @@ def test_adapters_and_human_review_are_refused(rekognition, photos: Path) -> Non
         rekognition.detect_moderation_labels(Image=image, ProjectVersion=ADAPTER)
     assert adapter.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert "adapters are not supported" in adapter.value.response["Error"]["Message"]
-    loop = {"HumanLoopName": "review-1", "FlowDefinitionArn": "arn:aws:sagemaker:us-east-1:000000000000:flow-definition/f"}
+    loop = {
+        "HumanLoopName": "review-1",
+        "FlowDefinitionArn": "arn:aws:sagemaker:us-east-1:000000000000:flow-definition/f",
+    }
     with pytest.raises(ClientError) as review:
         rekognition.detect_moderation_labels(Image=image, HumanLoopConfig=loop)
     assert review.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -83,7 +83,8 @@ def masked_obama(photos: Path, face_analyzer) -> bytes:  # type: ignore[no-untyp
 
 def test_bare_face_has_face_but_no_cover(rekognition, photos: Path) -> None:
     response = detect(
-        rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
+        rekognition,
+        (photos / "face_recognition/obama.jpg").read_bytes(),
         SummarizationAttributes={"MinConfidence": 80, "RequiredEquipmentTypes": ["FACE_COVER"]},
     )
     assert response["ProtectiveEquipmentModelVersion"]
@@ -105,7 +106,8 @@ def test_bare_face_has_face_but_no_cover(rekognition, photos: Path) -> None:
 
 def test_masked_face_has_face_cover_over_the_lower_face(rekognition, masked_obama: bytes) -> None:
     response = detect(
-        rekognition, masked_obama,
+        rekognition,
+        masked_obama,
         SummarizationAttributes={"MinConfidence": 80, "RequiredEquipmentTypes": ["FACE_COVER"]},
     )
     (person,) = response["Persons"]
@@ -174,8 +176,11 @@ def test_wide_group_finds_bodies_for_faces(inspector, photos: Path) -> None:  # 
     persons = inspector.inspect(np.asarray(wide))
     assert len(persons) == 11
     heads = [p.part(HEAD) for p in persons]
-    bodies = [p for p, h in zip(persons, heads, strict=True)
-              if h is not None and (p.box[3] - p.box[1]) > 1.8 * (h.box[3] - h.box[1])]
+    bodies = [
+        p
+        for p, h in zip(persons, heads, strict=True)
+        if h is not None and (p.box[3] - p.box[1]) > 1.8 * (h.box[3] - h.box[1])
+    ]
     assert len(bodies) >= 8
 
 
@@ -184,7 +189,8 @@ def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
     A bare head is not proof of no helmet (helmet recall is unmeasured), so a
     required HEAD_COVER leaves her undecided rather than without."""
     response = detect(
-        rekognition, (photos / "skimage/astronaut.png").read_bytes(),
+        rekognition,
+        (photos / "skimage/astronaut.png").read_bytes(),
         SummarizationAttributes={"MinConfidence": 50, "RequiredEquipmentTypes": ["HEAD_COVER"]},
     )
     (astronaut,) = response["Persons"]
@@ -195,7 +201,8 @@ def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
 def test_photo_without_people(rekognition, photos: Path) -> None:
     for name in ("opencv-doc/fruits.jpg", "skimage/coffee.png"):
         response = detect(
-            rekognition, (photos / name).read_bytes(),
+            rekognition,
+            (photos / name).read_bytes(),
             SummarizationAttributes={"MinConfidence": 50, "RequiredEquipmentTypes": ["FACE_COVER"]},
         )
         assert response["Persons"] == []
@@ -209,15 +216,22 @@ def test_photo_without_people(rekognition, photos: Path) -> None:
 def test_hand_cover_is_never_judged(rekognition, photos: Path, masked_obama: bytes) -> None:
     """No glove model exists: a person HAND_COVER is required of is indeterminate."""
     attributes = {"MinConfidence": 60, "RequiredEquipmentTypes": ["HAND_COVER"]}
-    bare = detect(rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
-                  SummarizationAttributes=attributes)
+    bare = detect(
+        rekognition, (photos / "face_recognition/obama.jpg").read_bytes(), SummarizationAttributes=attributes
+    )
     assert bare["Summary"]["PersonsIndeterminate"] == [0]
     # A certainly missing face cover outweighs the undecidable gloves.
-    both = detect(rekognition, (photos / "face_recognition/obama.jpg").read_bytes(),
-                  SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]})
+    both = detect(
+        rekognition,
+        (photos / "face_recognition/obama.jpg").read_bytes(),
+        SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]},
+    )
     assert both["Summary"]["PersonsWithoutRequiredEquipment"] == [0]
-    masked = detect(rekognition, masked_obama,
-                    SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]})
+    masked = detect(
+        rekognition,
+        masked_obama,
+        SummarizationAttributes={**attributes, "RequiredEquipmentTypes": ["HAND_COVER", "FACE_COVER"]},
+    )
     assert masked["Summary"]["PersonsIndeterminate"] == [0]
 
 
@@ -243,7 +257,8 @@ def test_s3_object_and_missing_object(rekognition, server, photos: Path) -> None
     bucket.mkdir(parents=True, exist_ok=True)
     (bucket / "messi.jpg").write_bytes((photos / "opencv-doc/messi5.jpg").read_bytes())
     response = rekognition.detect_protective_equipment(
-        Image={"S3Object": {"Bucket": "ppe-photos", "Name": "site/messi.jpg"}})
+        Image={"S3Object": {"Bucket": "ppe-photos", "Name": "site/messi.jpg"}}
+    )
     response.pop("ResponseMetadata", None)
     assert_valid_output(OPERATION, response)
     assert len(response["Persons"]) == 1
@@ -272,8 +287,10 @@ def code_of(call, **params) -> str:  # type: ignore[no-untyped-def]
 )
 def test_bad_summarization_attributes(unvalidated, photos: Path, attributes: dict) -> None:
     image = {"Bytes": (photos / "face_recognition/obama.jpg").read_bytes()}
-    assert code_of(unvalidated.detect_protective_equipment, Image=image,
-                   SummarizationAttributes=attributes) == "ValidationException"
+    assert (
+        code_of(unvalidated.detect_protective_equipment, Image=image, SummarizationAttributes=attributes)
+        == "ValidationException"
+    )
 
 
 def test_image_limits_of_this_operation(rekognition) -> None:
@@ -296,13 +313,20 @@ def certainty(reported: float) -> float:
     return (reported - 50.0) / 50.0
 
 
-def person(confidence: float = 99.0, face: float | None = 99.0, cover: float | None = None,
-           covers: bool = True, hands: bool = True) -> Person:
+def person(
+    confidence: float = 99.0,
+    face: float | None = 99.0,
+    cover: float | None = None,
+    covers: bool = True,
+    hands: bool = True,
+) -> Person:
     """A person whose confidences are reported as given."""
     box = np.array([0, 0, 10, 10], np.float32)
     body = []
     if face is not None:
-        items = () if cover is None else (Equipment(FACE_COVER, box, certainty(cover), covers, certainty(cover)),)
+        items = (
+            () if cover is None else (Equipment(FACE_COVER, box, certainty(cover), covers, certainty(cover)),)
+        )
         body.append(BodyPart(FACE, box, certainty(face), items))
     if hands:
         body += [BodyPart(LEFT_HAND, box, certainty(90.0)), BodyPart(RIGHT_HAND, box, certainty(90.0))]

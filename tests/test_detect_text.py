@@ -186,12 +186,23 @@ def test_regions_of_interest(rekognition, photos: Path) -> None:
 
     # The top of the sign: NOTICE and DOUBLE only.
     top = words["PARKING"]["Top"]
-    assert found({"BoundingBox": {"Left": 0.0, "Top": 0.0, "Width": 1.0, "Height": top}}) == {"NOTICE", "DOUBLE"}
+    assert found({"BoundingBox": {"Left": 0.0, "Top": 0.0, "Width": 1.0, "Height": top}}) == {
+        "NOTICE",
+        "DOUBLE",
+    }
     # A word is in a region when more than half of it is.
     box = words["PROHIBITED"]
 
     def covering(share: float) -> dict[str, Any]:
-        return {"BoundingBox": {"Left": box["Left"], "Top": box["Top"], "Width": box["Width"] * share, "Height": box["Height"]}}
+        return {
+            "BoundingBox": {
+                "Left": box["Left"],
+                "Top": box["Top"],
+                "Width": box["Width"] * share,
+                "Height": box["Height"],
+            }
+        }
+
     assert found(covering(0.7)) == {"PROHIBITED"}
     assert found(covering(0.3)) == set()
     # Two regions: a word in either is kept. A right triangle (Polygon) with legs 1.6
@@ -205,7 +216,10 @@ def test_regions_of_interest(rekognition, photos: Path) -> None:
     assert found({"Polygon": triangle}, covering(0.7)) == {"NOTICE", "PROHIBITED"}
 
 
-@pytest.mark.parametrize("name", ["skimage/astronaut.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "opencv-doc/text_motion.jpg"])
+@pytest.mark.parametrize(
+    "name",
+    ["skimage/astronaut.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "opencv-doc/text_motion.jpg"],
+)
 def test_no_text_gives_no_detections(rekognition, photos: Path, name: str) -> None:
     assert detect(rekognition, (photos / name).read_bytes())["TextDetections"] == []
 
@@ -214,10 +228,16 @@ def test_no_text_gives_no_detections(rekognition, photos: Path, name: str) -> No
     ("filters", "code"),
     [
         ({"RegionsOfInterest": [{}]}, "InvalidParameterException"),
-        ({"RegionsOfInterest": [{"Polygon": [{"X": 0.1, "Y": 0.1}, {"X": 0.5, "Y": 0.5}]}]}, "InvalidParameterException"),
+        (
+            {"RegionsOfInterest": [{"Polygon": [{"X": 0.1, "Y": 0.1}, {"X": 0.5, "Y": 0.5}]}]},
+            "InvalidParameterException",
+        ),
         ({"RegionsOfInterest": [{"BoundingBox": {"Left": 0.1, "Top": 0.1}}]}, "InvalidParameterException"),
         # Outside the service model's limits (10 regions, 0-100, 0-1): AWS's ValidationException.
-        ({"RegionsOfInterest": [{"BoundingBox": {"Left": 0, "Top": 0, "Width": 1, "Height": 1}}] * 11}, "ValidationException"),
+        (
+            {"RegionsOfInterest": [{"BoundingBox": {"Left": 0, "Top": 0, "Width": 1, "Height": 1}}] * 11},
+            "ValidationException",
+        ),
         ({"WordFilter": {"MinConfidence": 101}}, "ValidationException"),
         ({"WordFilter": {"MinBoundingBoxHeight": -0.5}}, "ValidationException"),
     ],

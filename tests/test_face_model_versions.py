@@ -137,9 +137,7 @@ def test_search_finds_the_person_in_both_versions_from_either_server(
     # Whichever server answers, a collection is searched with the model it was built with.
     for rekognition in deployment.clients():
         for collection_id, version in ((deployment.a, "1.0"), (deployment.b, "2.0")):
-            found = rekognition.search_faces_by_image(
-                CollectionId=collection_id, Image=image(photos, PROBE)
-            )
+            found = rekognition.search_faces_by_image(CollectionId=collection_id, Image=image(photos, PROBE))
             assert_valid_output("SearchFacesByImage", found)
             assert found["FaceModelVersion"] == version
             obama = obama_match(found)
@@ -176,9 +174,10 @@ def test_vectors_of_two_versions_have_different_dimensions(deployment: Deploymen
                 (collection_id,),
             ).fetchone()
             assert stored_version == version and dimension == DIMENSION[version]
-            sizes = {row[0] for row in conn.execute(
-                "SELECT length(vector) FROM faces WHERE collection_pk = ?", (pk,)
-            )}
+            sizes = {
+                row[0]
+                for row in conn.execute("SELECT length(vector) FROM faces WHERE collection_pk = ?", (pk,))
+            }
             assert sizes == {4 * DIMENSION[version]}  # float32
 
 

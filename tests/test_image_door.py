@@ -21,6 +21,7 @@ def png(width: int, height: int, colour: tuple[int, int, int] = (120, 90, 60)) -
 
 def png_bomb(side: int = 30_000) -> bytes:
     """A ~100 KB 1-bit PNG whose header declares side x side pixels (900 megapixels)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -44,7 +45,11 @@ def hostile_cases(photos: Path) -> list[tuple[str, bytes, str]]:
     rng = np.random.default_rng(7)
     return [
         ("truncated JPEG", jpeg[: len(jpeg) // 3], "InvalidImageFormatException"),
-        ("random bytes", rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(), "InvalidImageFormatException"),
+        (
+            "random bytes",
+            rng.integers(0, 256, 50_000, dtype=np.uint8).tobytes(),
+            "InvalidImageFormatException",
+        ),
         ("JPEG header only", jpeg[:200], "InvalidImageFormatException"),
         ("GIF", gif.getvalue(), "InvalidImageFormatException"),
         ("empty", b"", "ValidationException"),
@@ -102,7 +107,10 @@ def test_s3_object_errors(rekognition, server) -> None:
     big = server.data_dir / "s3" / "photos" / "big.jpg"
     big.parent.mkdir(parents=True, exist_ok=True)
     big.write_bytes(bytes(15 * 1024 * 1024 + 1))
-    assert error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": "big.jpg"}}) == "ImageTooLargeException"
+    assert (
+        error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": "big.jpg"}})
+        == "ImageTooLargeException"
+    )
     assert server.alive()
 
 
@@ -137,4 +145,7 @@ def test_mutated_jpegs_never_crash_the_decoder(photos: Path) -> None:
 
 def test_s3_keys_the_file_system_cannot_hold(rekognition) -> None:
     for key in ("a\u0000b.jpg", "x" * 300 + ".jpg"):
-        assert error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": key}}) == "InvalidS3ObjectException"
+        assert (
+            error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": key}})
+            == "InvalidS3ObjectException"
+        )

@@ -54,12 +54,16 @@ def test_every_model_operation_answers_aws_shaped(server) -> None:
             continue
         assert response.status_code == 400, (operation, response.text)
         assert response.json()["__type"] in {
-            "ValidationException", "UnsupportedOperationException", "InvalidParameterException",
+            "ValidationException",
+            "UnsupportedOperationException",
+            "InvalidParameterException",
         }, operation
 
 
 def test_body_that_is_not_json(server) -> None:
-    assert_aws_error(post(server.url, "RekognitionService.DetectFaces", b"\xff{not json"), "SerializationException")
+    assert_aws_error(
+        post(server.url, "RekognitionService.DetectFaces", b"\xff{not json"), "SerializationException"
+    )
     assert_aws_error(post(server.url, "RekognitionService.DetectFaces", "[1, 2]"), "SerializationException")
 
 
@@ -74,15 +78,20 @@ def test_body_that_is_not_json(server) -> None:
     ],
 )
 def test_wrong_member_types(server, body: dict) -> None:
-    assert_aws_error(post(server.url, "RekognitionService.DetectFaces", json.dumps(body)), "SerializationException")
+    assert_aws_error(
+        post(server.url, "RekognitionService.DetectFaces", json.dumps(body)), "SerializationException"
+    )
 
 
 def test_constraint_violations(server) -> None:
     body = assert_aws_error(post(server.url, "RekognitionService.DetectFaces", "{}"), "ValidationException")
     assert "at 'image' failed to satisfy constraint: Member must not be null" in body["Message"]
     body = assert_aws_error(
-        post(server.url, "RekognitionService.DetectFaces",
-             json.dumps({"Image": {"Bytes": "AAAA"}, "Attributes": ["HAIR"]})),
+        post(
+            server.url,
+            "RekognitionService.DetectFaces",
+            json.dumps({"Image": {"Bytes": "AAAA"}, "Attributes": ["HAIR"]}),
+        ),
         "ValidationException",
     )
     assert "enum value set" in body["Message"]
@@ -98,7 +107,9 @@ def test_boto3_sees_aws_error_codes(unvalidated) -> None:
 def test_success_carries_request_id(server, photos: Path) -> None:
     import base64
 
-    body = json.dumps({"Image": {"Bytes": base64.b64encode((photos / "face_recognition/obama.jpg").read_bytes()).decode()}})
+    body = json.dumps(
+        {"Image": {"Bytes": base64.b64encode((photos / "face_recognition/obama.jpg").read_bytes()).decode()}}
+    )
     response = post(server.url, "RekognitionService.DetectFaces", body)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/x-amz-json-1.1")

@@ -18,15 +18,20 @@ from tests.conftest import ServerProcess, free_port, rekognition_client
 
 pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
 
-S3_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+S3_KEYS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     port = free_port()
     moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -50,9 +55,16 @@ def s3_server(models, s3_endpoint: str, tmp_path_factory) -> Iterator[ServerProc
     process.stop()
 
 
-def test_detect_faces_from_s3_compatible_endpoint(s3_endpoint: str, s3_server: ServerProcess, photos: Path) -> None:
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+def test_detect_faces_from_s3_compatible_endpoint(
+    s3_endpoint: str, s3_server: ServerProcess, photos: Path
+) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="family")
     s3.put_object(Bucket="family", Key="2024/group.jpg", Body=(photos / "insightface/t1.jpg").read_bytes())
     rekognition = rekognition_client(s3_server.url)

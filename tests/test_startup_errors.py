@@ -17,7 +17,10 @@ def serve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     full_env.update(OPENREK_MODELS_DIR=str(tmp_path / "no-models"), **env)
     return subprocess.run(
         [sys.executable, "-m", "openrek", "serve", "--port", "1", "--data-dir", str(tmp_path / "data")],
-        env=full_env, capture_output=True, text=True, timeout=60,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -24,8 +24,29 @@ MASK_COLOURS = ("black", "blue", "green", "white")
 # the lower edge follows the face oval under the chin.
 NOSE_BRIDGE = 6
 CHEEK_TOP = (234, 454)  # image-left cheek, image-right cheek (subject's right, left)
-OVAL_BELOW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152,
-              377, 400, 378, 379, 365, 397, 288, 361, 323, 454)
+OVAL_BELOW = (
+    234,
+    93,
+    132,
+    58,
+    172,
+    136,
+    150,
+    149,
+    176,
+    148,
+    152,
+    377,
+    400,
+    378,
+    379,
+    365,
+    397,
+    288,
+    361,
+    323,
+    454,
+)
 
 
 def mask_polygon(mesh_points: np.ndarray) -> np.ndarray:

@@ -52,9 +52,7 @@ async def _read_body(request: Request, timeout_s: float) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    raise ValidationException(
-                        f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"
-                    )
+                    raise ValidationException(f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes")
                 chunks.append(chunk)
     except TimeoutError:
         raise RequestTimeoutException(
@@ -89,7 +87,7 @@ def _operation(headers: WireHeaders) -> str:
     target = targets[0] if targets else ""
     if not target.startswith(TARGET_PREFIX):
         raise UnknownOperationException(f"Operation {target!r} is not recognised.")
-    return target[len(TARGET_PREFIX):]
+    return target[len(TARGET_PREFIX) :]
 
 
 def create_app(services: Services) -> Starlette:
@@ -146,9 +144,7 @@ def create_app(services: Services) -> Starlette:
             pending -= 1
             if pending == 0:  # quiet again: hand what the burst freed back to the OS
                 asyncio.get_running_loop().run_in_executor(executor, release_free_memory)
-        return Response(
-            to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id}
-        )
+        return Response(to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
 
     async def say_healthy(*_args: object) -> Response:
         return JSONResponse({"status": "ok"})

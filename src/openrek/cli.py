@@ -54,11 +54,16 @@ def _models(args: argparse.Namespace) -> int:
         for name in args.include:
             entry = store.entries.get(name)
             if entry is not None and not entry.commercial_use:
-                print(f"note: {name} ({entry.model}) is licensed {entry.licence}: "
-                      "not for commercial use", file=sys.stderr)
+                print(
+                    f"note: {name} ({entry.model}) is licensed {entry.licence}: not for commercial use",
+                    file=sys.stderr,
+                )
             elif entry is not None and entry.licence.startswith("AGPL"):
-                print(f"note: {name} ({entry.model}) is licensed {entry.licence}: a service "
-                      "that uses it must offer its users the corresponding source", file=sys.stderr)
+                print(
+                    f"note: {name} ({entry.model}) is licensed {entry.licence}: a service "
+                    "that uses it must offer its users the corresponding source",
+                    file=sys.stderr,
+                )
         store.pull(names)
         store.verify(names)
         print(f"{len(names)} models verified in {store.models_dir}")
@@ -66,10 +71,7 @@ def _models(args: argparse.Namespace) -> int:
         for entry in store.entries.values():
             present = store.path(entry.name).exists()
             state = "present" if present else ("opt-in" if entry.optional else "missing")
-            print(
-                f"{entry.name:28} {state:8} {entry.licence:16} "
-                f"{entry.model}  [{entry.carriers()}]"
-            )
+            print(f"{entry.name:28} {state:8} {entry.licence:16} {entry.model}  [{entry.carriers()}]")
     return 0
 
 
@@ -133,8 +135,10 @@ def _print_call(call: Any) -> int:
     try:
         result = call()
     except ClientError as error:
-        print(f"An error occurred ({error.response['Error']['Code']}): "
-              f"{error.response['Error']['Message']}", file=sys.stderr)
+        print(
+            f"An error occurred ({error.response['Error']['Code']}): {error.response['Error']['Message']}",
+            file=sys.stderr,
+        )
         return 254  # the AWS CLI's exit code for a service error
     result.pop("ResponseMetadata", None)
     # Timestamps print as the AWS CLI prints them (ISO 8601).
@@ -154,8 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="fetch or list the model files")
     models.add_argument("models_command", choices=["pull", "list"])
-    models.add_argument("--include", nargs="+", default=[], metavar="MODEL",
-                        help="also pull these opt-in models (see `openrek models list`)")
+    models.add_argument(
+        "--include",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="also pull these opt-in models (see `openrek models list`)",
+    )
     models.set_defaults(run=_models)
 
     add_verbs(commands, _verb)

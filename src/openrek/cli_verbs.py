@@ -61,25 +61,44 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
         assert shape is not None  # every verb's operation takes input
         parser = commands.add_parser(verb, help=f"{operation} on local files")
         for image_member in images:
-            parser.add_argument(xform_name(image_member), metavar=image_member.upper(), help="JPEG or PNG file"
-                                + (" or a folder of them" if verb == "index-faces" else ""))
+            parser.add_argument(
+                xform_name(image_member),
+                metavar=image_member.upper(),
+                help="JPEG or PNG file" + (" or a folder of them" if verb == "index-faces" else ""),
+            )
         for name, member in shape.members.items():
             if name in images:
                 continue
             required = name in shape.required_members
             if member.type_name in SCALARS:
-                parser.add_argument(_option(name), dest=name, type=SCALARS[member.type_name],
-                                    required=required, choices=getattr(member, "enum", None) or None)
+                parser.add_argument(
+                    _option(name),
+                    dest=name,
+                    type=SCALARS[member.type_name],
+                    required=required,
+                    choices=getattr(member, "enum", None) or None,
+                )
             elif isinstance(member, ListShape) and member.member.type_name == "string":
-                parser.add_argument(_option(name), dest=name, nargs="+", required=required,
-                                    choices=getattr(member.member, "enum", None) or None)
+                parser.add_argument(
+                    _option(name),
+                    dest=name,
+                    nargs="+",
+                    required=required,
+                    choices=getattr(member.member, "enum", None) or None,
+                )
             elif member.type_name == "map":
-                parser.add_argument(_option(name), dest=name, type=json.loads, required=required,
-                                    help='JSON object, e.g. \'{"team": "door"}\'')
+                parser.add_argument(
+                    _option(name),
+                    dest=name,
+                    type=json.loads,
+                    required=required,
+                    help='JSON object, e.g. \'{"team": "door"}\'',
+                )
             elif member.type_name in ("structure", "list"):
                 # As the AWS CLI accepts them: JSON, e.g. --filters '{"WordFilter": {...}}'
-                parser.add_argument(_option(name), dest=name, type=json.loads, required=required,
-                                    help=f"JSON ({member.name})")
+                parser.add_argument(
+                    _option(name), dest=name, type=json.loads, required=required, help=f"JSON ({member.name})"
+                )
         add_connection_options(parser)
         parser.set_defaults(run=run, verb=verb)
 
@@ -95,10 +114,15 @@ def _params(args: argparse.Namespace, operation: str) -> dict[str, Any]:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="run in this process on this data dir (default: OPENREK_DATA_DIR)")
-    parser.add_argument("--endpoint-url", default=None,
-                        help="call a running server instead, e.g. http://127.0.0.1:8765")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="run in this process on this data dir (default: OPENREK_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, help="call a running server instead, e.g. http://127.0.0.1:8765"
+    )
     parser.add_argument("--region", default=None, help="with --endpoint-url (default us-east-1)")
 
 
@@ -126,8 +150,11 @@ def _index_folder(client: Any, folder: Path, params: dict[str, Any]) -> dict[str
         try:
             result = client.index_faces(**call)
             summary["Indexed"].append(
-                {"File": str(photo), "FaceIds": [r["Face"]["FaceId"] for r in result["FaceRecords"]],
-                 "UnindexedFaces": len(result["UnindexedFaces"])}
+                {
+                    "File": str(photo),
+                    "FaceIds": [r["Face"]["FaceId"] for r in result["FaceRecords"]],
+                    "UnindexedFaces": len(result["UnindexedFaces"]),
+                }
             )
         except ClientError as error:
             summary["Failed"].append({"File": str(photo), "Error": error.response["Error"]["Code"]})

@@ -109,8 +109,10 @@ class Settings:
             values["region"] = env["OPENREK_REGION"]
         if "OPENREK_WORKERS" in env:
             values["inference_workers"] = _int_setting(env, "OPENREK_WORKERS")
-        for name, key in (("OPENREK_HEADER_TIMEOUT_S", "header_timeout_s"),
-                          ("OPENREK_BODY_TIMEOUT_S", "body_timeout_s")):
+        for name, key in (
+            ("OPENREK_HEADER_TIMEOUT_S", "header_timeout_s"),
+            ("OPENREK_BODY_TIMEOUT_S", "body_timeout_s"),
+        ):
             if name in env:
                 values[key] = float(_int_setting(env, name))
         if "OPENREK_MAX_CONNECTIONS" in env:

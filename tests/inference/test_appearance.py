@@ -42,9 +42,7 @@ def detect(model: Path, image_rgb: np.ndarray, side: int | None = None) -> list[
     height, width = image_rgb.shape[:2]
     scale = 1.0 if side is None else side / max(height, width)
     size = (round(width * scale), round(height * scale))
-    scaled = (
-        image_rgb if scale == 1.0 else cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
-    )
+    scaled = image_rgb if scale == 1.0 else cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA)
     net = cv2.FaceDetectorYN.create(str(model), "", size, score_threshold=0.6)
     _, rows = net.detect(cv2.cvtColor(scaled, cv2.COLOR_RGB2BGR))
     return [
@@ -54,9 +52,7 @@ def detect(model: Path, image_rgb: np.ndarray, side: int | None = None) -> list[
 
 
 def box_iou(a: np.ndarray, b: list[float]) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(
-        0.0, min(a[3], b[3]) - max(a[1], b[1])
-    )
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
@@ -107,9 +103,7 @@ def test_sunglasses_found_on_the_one_face_wearing_them(photos: Path, detector_mo
 
 @pytest.mark.parametrize("mask", ["black", "blue", "green", "white"])
 @pytest.mark.parametrize("photo", ["face_recognition/obama.jpg", "skimage/astronaut.png"])
-def test_pasted_masks_read_as_occluded(
-    photos: Path, detector_model: Path, photo: str, mask: str
-) -> None:
+def test_pasted_masks_read_as_occluded(photos: Path, detector_model: Path, photo: str, mask: str) -> None:
     image = load_rgb(photos / photo)
     face = only_face(detector_model, image)
     bare = appearance_of(image, face)
@@ -149,9 +143,7 @@ def test_grey_photos_never_read_as_occluded(photos: Path, detector_model: Path) 
     assert appearance_of(image, face).occluded < 0.5
 
 
-def test_no_labelled_bare_face_gets_beard_mustache_or_sunglasses(
-    photos: Path, detector_model: Path
-) -> None:
+def test_no_labelled_bare_face_gets_beard_mustache_or_sunglasses(photos: Path, detector_model: Path) -> None:
     # The curves were fitted on these faces, so this guards against regressions rather
     # than measuring accuracy (bench/appearance_accuracy.py does that).
     checked = 0

@@ -115,7 +115,9 @@ class _Storage:
         self.key, self.values = key, values
 
 
-def torch_file(tensors: dict[str, tuple[np.ndarray, int, tuple[int, ...], tuple[int, ...]]], layout: str) -> bytes:
+def torch_file(
+    tensors: dict[str, tuple[np.ndarray, int, tuple[int, ...], tuple[int, ...]]], layout: str
+) -> bytes:
     """Bytes laid out as `torch.save` writes a state dict, without torch: stand-in
     `torch` modules let pickle emit the same globals (torch._utils._rebuild_tensor_v2,
     torch.FloatStorage) and persistent ids torch emits. Each tensor is (flat storage,

@@ -61,9 +61,7 @@ def detector(models: ModelStore) -> YuNetDetector:
 
 @pytest.fixture(scope="module")
 def embedder(models: ModelStore) -> FaceEmbedder:
-    return FaceEmbedder(
-        open_session(models.path("face-embedding-sface"), RuntimeSettings()), VERSION
-    )
+    return FaceEmbedder(open_session(models.path("face-embedding-sface"), RuntimeSettings()), VERSION)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +94,7 @@ def score(a: np.ndarray, b: np.ndarray) -> float:
     return float(similarity(float(a @ b), VERSION))
 
 
-def test_embedding_is_unit_float32_of_the_model_dimension(
-    embedder: FaceEmbedder, faces: list[Face]
-) -> None:
+def test_embedding_is_unit_float32_of_the_model_dimension(embedder: FaceEmbedder, faces: list[Face]) -> None:
     assert embedder.version == VERSION
     assert embedder.dimension == 128
     for face in faces:
@@ -126,9 +122,7 @@ def test_different_people_score_below_80(faces: list[Face]) -> None:
     obama = by_photo(faces, "obama.jpg")
     assert score(obama.vector, by_photo(faces, "biden.jpg").vector) < 50
     impostors = [
-        score(a.vector, b.vector)
-        for a, b in itertools.combinations(faces, 2)
-        if a.person != b.person
+        score(a.vector, b.vector) for a, b in itertools.combinations(faces, 2) if a.person != b.person
     ]
     assert len(impostors) > 850  # 42 people: 892 pairs
     assert max(impostors) < 80
@@ -180,9 +174,7 @@ def test_alignment_and_embedding_agree_with_opencv(
 
 
 def test_alignment_maps_the_points_onto_the_template() -> None:
-    template = np.array(
-        [[38.29, 51.70], [73.53, 51.50], [56.03, 71.74], [41.55, 92.37], [70.73, 92.20]]
-    )
+    template = np.array([[38.29, 51.70], [73.53, 51.50], [56.03, 71.74], [41.55, 92.37], [70.73, 92.20]])
     turn = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
     points = template @ turn.T * 2.5 + [300.0, 120.0]
     matrix = alignment_matrix(points)

@@ -39,6 +39,7 @@ IMAGES_DIR = eval_data_dir() / "face_recognition"
 def _fetched(models: object, photos: object) -> None:
     """Models and photos are on disk before any test here reads them."""
 
+
 Box = tuple[float, float, float, float]
 
 
@@ -180,9 +181,7 @@ def test_mirroring_flips_yaw_and_roll(mesh: FaceMesh, detector: YuNetDetector) -
 
 
 @pytest.mark.parametrize("clockwise", [-20.0, 20.0])
-def test_roll_follows_image_rotation(
-    mesh: FaceMesh, detector: YuNetDetector, clockwise: float
-) -> None:
+def test_roll_follows_image_rotation(mesh: FaceMesh, detector: YuNetDetector, clockwise: float) -> None:
     image = photo("obama.jpg")
     base = head_pose(run_mesh(mesh, detector, image)[0].points)[0]
     height, width = image.shape[:2]
@@ -235,8 +234,7 @@ def test_men_read_as_men(age_gender: AgeGender, detector: YuNetDetector, name: s
 def test_mirror_image_ages_alike(age_gender: AgeGender, detector: YuNetDetector) -> None:
     image = photo("biden.jpg")
     ages = [
-        age_gender.predict(im, main_face(detector, im)[1]).expected_age
-        for im in (image, mirrored(image))
+        age_gender.predict(im, main_face(detector, im)[1]).expected_age for im in (image, mirrored(image))
     ]
     assert all(55 <= age <= 85 for age in ages)
     assert abs(ages[0] - ages[1]) < 10
@@ -264,9 +262,7 @@ def test_pyramid_step_matches_dlib_arithmetic() -> None:
         axis=1,
     )
     expected = (
-        np.stack(
-            [np.tensordot(taps, rows[2 * r : 2 * r + 5], axes=(0, 0)) for r in range((23 - 3) // 2)]
-        )
+        np.stack([np.tensordot(taps, rows[2 * r : 2 * r + 5], axes=(0, 0)) for r in range((23 - 3) // 2)])
         // 256
     )
     assert np.array_equal(pyramid_down(image), expected.astype(np.uint8))
@@ -283,9 +279,7 @@ def test_age_interval_covers_the_mass() -> None:
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "obama2.jpg", "biden.jpg", "obama_partial_face.jpg"])
-def test_emotion_probabilities(
-    emotion: EmotionClassifier, detector: YuNetDetector, name: str
-) -> None:
+def test_emotion_probabilities(emotion: EmotionClassifier, detector: YuNetDetector, name: str) -> None:
     image = photo(name)
     box, _ = main_face(detector, image)
     scores = emotion.predict(image, box)

@@ -22,8 +22,20 @@ from openrek.inference.labels.image_properties import foreground_mask
 from openrek.operations.image_properties import dominant_colors_shape, image_properties_shape
 from tests.shapes import assert_valid_output
 
-SIMPLIFIED = {"black", "blue", "brown", "green", "grey", "orange", "pink", "purple", "red", "teal",
-              "white", "yellow"}
+SIMPLIFIED = {
+    "black",
+    "blue",
+    "brown",
+    "green",
+    "grey",
+    "orange",
+    "pink",
+    "purple",
+    "red",
+    "teal",
+    "white",
+    "yellow",
+}
 
 
 def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict:
@@ -46,8 +58,9 @@ def share(found: list[dict], simplified: set[str]) -> float:
 
 def test_response_matches_botocore_shape_and_rekognition_conventions(photos: Path) -> None:
     properties = image_properties(load(photos, "skimage/coffee.png"))
-    assert_valid_output("DetectLabels", {"Labels": [], "ImageProperties": properties,
-                                         "LabelModelVersion": "3.0"})
+    assert_valid_output(
+        "DetectLabels", {"Labels": [], "ImageProperties": properties, "LabelModelVersion": "3.0"}
+    )
     # Contrast is reported for the whole image only; parts carry Brightness and Sharpness.
     assert set(properties["Quality"]) == {"Brightness", "Sharpness", "Contrast"}
     assert set(properties["Foreground"]["Quality"]) == {"Brightness", "Sharpness"}
@@ -70,8 +83,9 @@ def test_half_red_half_blue_gives_two_named_colours_near_half_each() -> None:
     image[:, :100] = (230, 20, 25)
     image[:, 100:] = (20, 40, 210)
     found = image_properties(image)["DominantColors"]
-    assert [c["SimplifiedColor"] for c in found] == ["blue", "red"] or \
-        [c["SimplifiedColor"] for c in found] == ["red", "blue"]
+    assert [c["SimplifiedColor"] for c in found] == ["blue", "red"] or [
+        c["SimplifiedColor"] for c in found
+    ] == ["red", "blue"]
     assert {c["CSSColor"] for c in found} == {"red", "mediumblue"}
     for color in found:
         assert color["PixelPercent"] == pytest.approx(50.0, abs=2.0)
@@ -100,7 +114,10 @@ def test_coffee_is_mostly_brown_with_black(photos: Path) -> None:
 
 def test_apple_is_warm_on_a_green_background(photos: Path) -> None:
     properties = image_properties(load(photos, "opencv-doc/apple.jpg"))
-    foreground, background = properties["Foreground"]["DominantColors"], properties["Background"]["DominantColors"]
+    foreground, background = (
+        properties["Foreground"]["DominantColors"],
+        properties["Background"]["DominantColors"],
+    )
     assert share(foreground, {"red", "orange", "brown"}) > 85.0
     assert share(foreground, {"green"}) < 2.0
     assert share(background, {"green", "yellow"}) > 75.0
@@ -114,13 +131,18 @@ def test_orange_foreground_is_warm_and_lit(photos: Path) -> None:
     assert share(foreground, {"orange", "yellow", "brown"}) > 90.0
     assert share(foreground, {"orange", "yellow"}) > 40.0
     # The lit fruit is brighter than its dark surroundings.
-    assert properties["Foreground"]["Quality"]["Brightness"] > properties["Background"]["Quality"]["Brightness"] + 15
+    assert (
+        properties["Foreground"]["Quality"]["Brightness"]
+        > properties["Background"]["Quality"]["Brightness"] + 15
+    )
 
 
 def test_instance_colours_of_a_region(photos: Path) -> None:
     rgb = load(photos, "opencv-doc/apple.jpg")
     height, width = rgb.shape[:2]
-    apple = dominant_colors(rgb[int(0.2 * height):int(0.8 * height), int(0.2 * width):int(0.8 * width)], 5)
+    apple = dominant_colors(
+        rgb[int(0.2 * height) : int(0.8 * height), int(0.2 * width) : int(0.8 * width)], 5
+    )
     cloth = dominant_colors(rgb[: int(0.1 * height), : int(0.15 * width)], 5)
     assert share(apple, {"red", "orange", "brown"}) > 80.0
     assert share(cloth, {"green", "yellow"}) > 80.0
@@ -150,7 +172,9 @@ def test_defocused_text_is_less_sharp_than_sharp_photos(photos: Path) -> None:
 def test_low_contrast_copy_has_lower_contrast(photos: Path) -> None:
     rgb = load(photos, "skimage/astronaut.png")
     washed = (rgb * 0.3 + 0.7 * 128).astype(np.uint8)
-    assert image_properties(washed)["Quality"]["Contrast"] < 0.4 * image_properties(rgb)["Quality"]["Contrast"]
+    assert (
+        image_properties(washed)["Quality"]["Contrast"] < 0.4 * image_properties(rgb)["Quality"]["Contrast"]
+    )
 
 
 def test_cat_is_the_foreground_of_chelsea(photos: Path) -> None:
@@ -163,7 +187,10 @@ def test_cat_is_the_foreground_of_chelsea(photos: Path) -> None:
     assert mask.mean() > 0.2
     properties = image_properties(rgb)
     # The cat is in focus, the room behind it is not.
-    assert properties["Foreground"]["Quality"]["Sharpness"] > properties["Background"]["Quality"]["Sharpness"] + 15
+    assert (
+        properties["Foreground"]["Quality"]["Sharpness"]
+        > properties["Background"]["Quality"]["Sharpness"] + 15
+    )
 
 
 def test_plain_image_has_one_colour_and_no_foreground() -> None:
@@ -193,13 +220,15 @@ def test_css_table_and_colour_difference() -> None:
     assert distinct == {ImageColor.getrgb(h) for _, h, _ in colors.CSS_COLORS}
     assert set(colors.CSS_SIMPLIFIED) == SIMPLIFIED
     # CIEDE2000 reference pairs from Sharma, Wu & Dalal (2005), table 1.
-    pairs = [((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
-             ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
-             ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
-             ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
-             # The mean-hue discontinuity: hue differences just under and over 180 degrees.
-             ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0009), 7.1792),
-             ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0011), 7.2195)]
+    pairs = [
+        ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+        ((50.0, 0.0, 0.0), (50.0, -1.0, 2.0), 2.3669),
+        ((50.0, 2.5, 0.0), (73.0, 25.0, -18.0), 27.1492),
+        ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+        # The mean-hue discontinuity: hue differences just under and over 180 degrees.
+        ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0009), 7.1792),
+        ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0011), 7.2195),
+    ]
     for first, second, expected in pairs:
         assert float(colors.ciede2000(np.array(first), np.array(second))) == pytest.approx(expected, abs=1e-4)
 
@@ -239,5 +268,5 @@ def test_instance_colours_count_the_middle_of_the_box(photos: Path) -> None:
     # sahi's terrain2.png: the blue jeep's box (COCO annotation) is mostly tyres, shade and
     # desert, yet its blue is among the three top colours.
     rgb = load(photos, "sahi/terrain2.png")
-    jeep = dominant_colors(rgb[437:437 + 56, 634:634 + 81], 3)
+    jeep = dominant_colors(rgb[437 : 437 + 56, 634 : 634 + 81], 3)
     assert "blue" in {c["SimplifiedColor"] for c in jeep}

@@ -27,19 +27,30 @@ from openrek.models.store import ModelStore
 # squashed to 224x224 with PIL's bilinear filter: nsfwjs gets pixels / 255, the mask
 # model pixels / 127.5 - 1. Computed once in a throwaway TensorFlow venv.
 REFERENCE_PHOTOS = [
-    "skimage/astronaut.png", "opencv-doc/starry_night.jpg", "skimage/chelsea.png",
-    "face-api/sample1.jpg", "insightface/mask_blue.jpg",
+    "skimage/astronaut.png",
+    "opencv-doc/starry_night.jpg",
+    "skimage/chelsea.png",
+    "face-api/sample1.jpg",
+    "insightface/mask_blue.jpg",
 ]
-KERAS_NSFWJS = np.array([  # Drawing, Hentai, Neutral, Porn, Sexy
-    [0.00433, 0.00014, 0.99538, 0.00013, 0.00002],
-    [0.70240, 0.00048, 0.29710, 0.00001, 0.00002],
-    [0.00093, 0.00047, 0.96050, 0.03614, 0.00195],
-    [0.00465, 0.00023, 0.98024, 0.00520, 0.00969],
-    [0.00330, 0.00070, 0.98923, 0.00658, 0.00019],
-])
-KERAS_FACE_MASK = np.array([  # with mask, without mask
-    [0.31424, 0.68576], [0.57107, 0.42893], [0.09867, 0.90133], [0.05493, 0.94507], [0.81673, 0.18327],
-])
+KERAS_NSFWJS = np.array(
+    [  # Drawing, Hentai, Neutral, Porn, Sexy
+        [0.00433, 0.00014, 0.99538, 0.00013, 0.00002],
+        [0.70240, 0.00048, 0.29710, 0.00001, 0.00002],
+        [0.00093, 0.00047, 0.96050, 0.03614, 0.00195],
+        [0.00465, 0.00023, 0.98024, 0.00520, 0.00969],
+        [0.00330, 0.00070, 0.98923, 0.00658, 0.00019],
+    ]
+)
+KERAS_FACE_MASK = np.array(
+    [  # with mask, without mask
+        [0.31424, 0.68576],
+        [0.57107, 0.42893],
+        [0.09867, 0.90133],
+        [0.05493, 0.94507],
+        [0.81673, 0.18327],
+    ]
+)
 
 
 def squashed(path: Path) -> np.ndarray:
@@ -69,8 +80,10 @@ def test_face_mask_model_tells_masked_from_bare_faces(models: ModelStore, photos
     augmentation does) -> with mask."""
     settings = Settings.from_env()
     detector = YuNetDetector(open_session(models.path("face-detector"), settings.runtime))
-    textures = [np.asarray(Image.open(photos / f"insightface/mask_{c}.jpg").convert("RGB"))
-                for c in ("black", "blue", "green", "white")]
+    textures = [
+        np.asarray(Image.open(photos / f"insightface/mask_{c}.jpg").convert("RGB"))
+        for c in ("black", "blue", "green", "white")
+    ]
     bare, masked = [], []
     for name in ("face_recognition/obama.jpg", "face_recognition/biden.jpg", "insightface/t1.jpg"):
         rgb = np.asarray(Image.open(photos / name).convert("RGB"))
@@ -99,8 +112,12 @@ RNG = np.random.default_rng(7)
 
 
 def layer(name: str, kind: str, inputs: list[str], **config: object) -> dict:
-    return {"name": name, "class_name": kind, "config": {"name": name, **config},
-            "inbound_nodes": [[[i, 0, 0, {}] for i in inputs]] if inputs else []}
+    return {
+        "name": name,
+        "class_name": kind,
+        "config": {"name": name, **config},
+        "inbound_nodes": [[[i, 0, 0, {}] for i in inputs]] if inputs else [],
+    }
 
 
 def small_model() -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
@@ -108,24 +125,48 @@ def small_model() -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     layers = [
         layer("image", "InputLayer", [], batch_input_shape=[None, 9, 11, 3]),
         layer("pad", "ZeroPadding2D", ["image"], padding=[[0, 1], [0, 1]]),
-        layer("conv", "Conv2D", ["pad"], filters=4, kernel_size=[3, 3], strides=[2, 2], padding="valid",
-              use_bias=False, activation="linear"),
+        layer(
+            "conv",
+            "Conv2D",
+            ["pad"],
+            filters=4,
+            kernel_size=[3, 3],
+            strides=[2, 2],
+            padding="valid",
+            use_bias=False,
+            activation="linear",
+        ),
         layer("bn", "BatchNormalization", ["conv"], axis=-1, epsilon=1e-3),
         layer("relu6", "ReLU", ["bn"], max_value=6.0, negative_slope=0.0, threshold=0.0),
-        layer("dw", "DepthwiseConv2D", ["relu6"], kernel_size=[3, 3], strides=[1, 1], padding="same",
-              depth_multiplier=1, use_bias=True, activation="relu"),
+        layer(
+            "dw",
+            "DepthwiseConv2D",
+            ["relu6"],
+            kernel_size=[3, 3],
+            strides=[1, 1],
+            padding="same",
+            depth_multiplier=1,
+            use_bias=True,
+            activation="relu",
+        ),
         layer("add", "Add", ["relu6", "dw"]),
         layer("pool", "AveragePooling2D", ["add"], pool_size=[2, 2], strides=[2, 2], padding="valid"),
         layer("flat", "Flatten", ["pool"]),
         layer("drop", "Dropout", ["flat"], rate=0.5),
         layer("dense", "Dense", ["drop"], units=3, activation="softmax", use_bias=True),
     ]
-    config = {"class_name": "Model", "config": {
-        "layers": layers, "input_layers": [["image", 0, 0]], "output_layers": [["dense", 0, 0]]}}
+    config = {
+        "class_name": "Model",
+        "config": {"layers": layers, "input_layers": [["image", 0, 0]], "output_layers": [["dense", 0, 0]]},
+    }
     weights = {
         "conv": {"kernel": RNG.normal(size=(3, 3, 3, 4))},
-        "bn": {"gamma": RNG.uniform(0.5, 2, 4), "beta": RNG.normal(size=4),
-               "moving_mean": RNG.normal(size=4), "moving_variance": RNG.uniform(0.5, 2, 4)},
+        "bn": {
+            "gamma": RNG.uniform(0.5, 2, 4),
+            "beta": RNG.normal(size=4),
+            "moving_mean": RNG.normal(size=4),
+            "moving_variance": RNG.uniform(0.5, 2, 4),
+        },
         "dw": {"depthwise_kernel": RNG.normal(size=(3, 3, 4, 1)), "bias": RNG.normal(size=4)},
         "dense": {"kernel": RNG.normal(size=(2 * 2 * 4, 3)), "bias": RNG.normal(size=3)},
     }
@@ -139,7 +180,7 @@ def conv_nhwc(x: np.ndarray, kernel: np.ndarray, stride: int, depthwise: bool) -
     out = np.zeros((rows, cols, kernel.shape[2] if depthwise else kernel.shape[3]))
     for r in range(rows):
         for c in range(cols):
-            patch = x[r * stride:r * stride + kh, c * stride:c * stride + kw]
+            patch = x[r * stride : r * stride + kh, c * stride : c * stride + kw]
             out[r, c] = (patch * kernel[..., 0]).sum((0, 1)) if depthwise else np.tensordot(patch, kernel, 3)
     return out
 
@@ -176,14 +217,27 @@ def test_tfjs_javascript_bundles_read_as_data() -> None:
     literal and a base64 string. Both forms give the same ONNX file."""
     config, weights = small_model()
     names = [f"{layer_name}/{param}" for layer_name, params in weights.items() for param in params]
-    manifest = [{"paths": ["group1-shard1of1"], "weights": [
-        {"name": n, "shape": list(weights[n.split("/")[0]][n.split("/")[1]].shape), "dtype": "float32"}
-        for n in names]}]
+    manifest = [
+        {
+            "paths": ["group1-shard1of1"],
+            "weights": [
+                {
+                    "name": n,
+                    "shape": list(weights[n.split("/")[0]][n.split("/")[1]].shape),
+                    "dtype": "float32",
+                }
+                for n in names
+            ],
+        }
+    ]
     shard = b"".join(weights[n.split("/")[0]][n.split("/")[1]].astype("<f4").tobytes() for n in names)
-    model_json = {"modelTopology": {"keras_version": "2.2.4", "model_config": config}, "weightsManifest": manifest}
+    model_json = {
+        "modelTopology": {"keras_version": "2.2.4", "model_config": config},
+        "weightsManifest": manifest,
+    }
     as_json = prepare_tfjs({"model": json.dumps(model_json).encode(), "group1-shard1of1": shard})
     literal = json.dumps(model_json).replace('"keras_version"', "keras_version").replace("true", "!0")
-    bundle = f'!function(e){{}}({{1:[function(e,a,n){{a.exports={literal}}},{{}}]}})'.encode()
+    bundle = f"!function(e){{}}({{1:[function(e,a,n){{a.exports={literal}}},{{}}]}})".encode()
     js_shard = f'!function(e){{}}({{1:[function(e,a,n){{a.exports="{base64.b64encode(shard).decode()}"}}]}})'.encode()
     assert prepare_tfjs({"model": bundle, "group1-shard1of1": js_shard}) == as_json
 
@@ -191,8 +245,15 @@ def test_tfjs_javascript_bundles_read_as_data() -> None:
 def test_js_literal_reader() -> None:
     text = "x={a:!0,b:!1,'c':.5,d:-1e-3,e:[1,\"two\\n\",null],f:void 0,g:{h:'it\\'s'}}"
     value, _ = read_js_literal(text, 2)
-    assert value == {"a": True, "b": False, "c": 0.5, "d": -0.001, "e": [1, "two\n", None], "f": None,
-                     "g": {"h": "it's"}}
+    assert value == {
+        "a": True,
+        "b": False,
+        "c": 0.5,
+        "d": -0.001,
+        "e": [1, "two\n", None],
+        "f": None,
+        "g": {"h": "it's"},
+    }
 
 
 def test_unsupported_layer_is_named() -> None:
@@ -204,6 +265,7 @@ def test_unsupported_layer_is_named() -> None:
 
 def keras3_nodes(config: dict) -> dict:
     """The same functional model written the way Keras 3 saves inbound nodes."""
+
     def tensor(name: str) -> dict:
         return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
 
@@ -220,15 +282,33 @@ def test_keras3_node_format_and_sequential_models_convert() -> None:
     images = RNG.uniform(-1, 1, size=(1, 9, 11, 3)).astype(np.float32)
 
     def outputs(model_config: dict, model_weights: dict) -> np.ndarray:
-        session = ort.InferenceSession(build_onnx(model_config, model_weights), providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(
+            build_onnx(model_config, model_weights), providers=["CPUExecutionProvider"]
+        )
         return session.run(None, {session.get_inputs()[0].name: images})[0]
 
     np.testing.assert_array_equal(outputs(keras3_nodes(config), weights), outputs(config, weights))
-    sequential = {"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Conv2D", "config": {"name": "conv", "batch_input_shape": [None, 9, 11, 3], "filters": 4,
-                                            "kernel_size": [3, 3], "padding": "same", "use_bias": False}},
-        {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap"}},
-    ]}}
+    sequential = {
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {
+                    "class_name": "Conv2D",
+                    "config": {
+                        "name": "conv",
+                        "batch_input_shape": [None, 9, 11, 3],
+                        "filters": 4,
+                        "kernel_size": [3, 3],
+                        "padding": "same",
+                        "use_bias": False,
+                    },
+                },
+                {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap"}},
+            ]
+        },
+    }
     got = outputs(sequential, {"conv": weights["conv"]})
     x = np.pad(images[0], ((1, 1), (1, 1), (0, 0)))
-    np.testing.assert_allclose(got[0], conv_nhwc(x, weights["conv"]["kernel"], 1, False).mean((0, 1)), atol=1e-5)
+    np.testing.assert_allclose(
+        got[0], conv_nhwc(x, weights["conv"]["kernel"], 1, False).mean((0, 1)), atol=1e-5
+    )

@@ -61,15 +61,19 @@ def test_cat_is_found_and_covers_the_photo(detector: ObjectDetector, photos: Pat
 def test_cars_of_the_coco_annotation_are_found(detector: ObjectDetector, photos: Path) -> None:
     coco = json.loads((photos / "sahi" / "terrain2_coco.json").read_text())
     cars = [[x, y, x + w, y + h] for x, y, w, h in (a["bbox"] for a in coco["annotations"])]
-    found = [d for d in detector.detect(_rgb(photos / "sahi" / "terrain2.png"), min_score=0.2)
-             if d.name == "car"]
+    found = [
+        d for d in detector.detect(_rgb(photos / "sahi" / "terrain2.png"), min_score=0.2) if d.name == "car"
+    ]
     recalled = sum(max((iou(car, d.box) for d in found), default=0.0) >= 0.5 for car in cars)
     assert recalled >= 4, f"{recalled}/{len(cars)} cars at IoU 0.5"
 
 
 def test_people_of_a_group_photo_are_boxed(detector: ObjectDetector, photos: Path) -> None:
-    people = [d for d in detector.detect(_rgb(photos / "face-api" / "sample1.jpg"), min_score=0.4)
-              if d.name == "person"]
+    people = [
+        d
+        for d in detector.detect(_rgb(photos / "face-api" / "sample1.jpg"), min_score=0.4)
+        if d.name == "person"
+    ]
     faces = _faces("face-api/sample1.jpg")
     assert len(people) == len(faces) == 3
     for face in faces:  # each labelled face lies in the upper part of one person box

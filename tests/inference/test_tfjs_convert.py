@@ -34,6 +34,7 @@ def _session(path: Path) -> ort.InferenceSession:
 
 # --- real models against TensorFlow -----------------------------------------------------
 
+
 def test_nanodet_matches_tensorflow(models: ModelStore, photos: Path) -> None:
     cat = np.asarray(PIL.Image.open(photos / "skimage" / "chelsea.png").convert("RGB"))
     canvas = np.zeros((416, 416, 3), np.float32)
@@ -43,8 +44,11 @@ def test_nanodet_matches_tensorflow(models: ModelStore, photos: Path) -> None:
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(None, {"input_1": tensor}), strict=True))
     # class scores: best (cell, class) per stride and its value, as TensorFlow computed
-    for name, cell, label, score in [("Identity", 801, 74, 0.18362626), ("Identity_1", 233, 0, 0.11670694),
-                                     ("Identity_2", 71, 15, 0.566051)]:
+    for name, cell, label, score in [
+        ("Identity", 801, 74, 0.18362626),
+        ("Identity_1", 233, 0, 0.11670694),
+        ("Identity_2", 71, 15, 0.566051),
+    ]:
         scores = outputs[name][0]
         assert np.unravel_index(scores.argmax(), scores.shape) == (cell, label)
         assert scores[cell, label] == pytest.approx(score, abs=1e-5)
@@ -62,14 +66,32 @@ def test_nanodet_matches_tensorflow(models: ModelStore, photos: Path) -> None:
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [  # first person: nose y, x, score; left shoulder y, x, score; box ymin..xmax, score
-        (slice(None), [0.23958, 0.43703, 0.71721, 0.50053, 0.59284, 0.62482,
-                       0.02344, 0.05055, 0.99135, 0.71078, 0.50356]),
-        (slice(32, 224), [0.1564, 0.43573, 0.69863, 0.5036, 0.59693, 0.58112,
-                          0.00601, 0.05043, 0.98023, 0.71525, 0.41669]),
+        (
+            slice(None),
+            [
+                0.23958,
+                0.43703,
+                0.71721,
+                0.50053,
+                0.59284,
+                0.62482,
+                0.02344,
+                0.05055,
+                0.99135,
+                0.71078,
+                0.50356,
+            ],
+        ),
+        (
+            slice(32, 224),
+            [0.1564, 0.43573, 0.69863, 0.5036, 0.59693, 0.58112, 0.00601, 0.05043, 0.98023, 0.71525, 0.41669],
+        ),
     ],
     ids=["256x256", "192x256"],
 )
-def test_movenet_matches_tensorflow(models: ModelStore, photos: Path, rows: slice, expected: list[float]) -> None:
+def test_movenet_matches_tensorflow(
+    models: ModelStore, photos: Path, rows: slice, expected: list[float]
+) -> None:
     astronaut = np.asarray(PIL.Image.open(photos / "skimage" / "astronaut.png").convert("RGB"))
     image = astronaut[::2, ::2][rows].astype(np.int32)[None]
     (people,) = _session(models.path("body-pose")).run(None, {"input": image})
@@ -87,13 +109,26 @@ def test_nanodet_keeps_no_layout_transposes(models: ModelStore) -> None:
 
 # --- small graphs against numpy -------------------------------------------------------------
 
+
 def _tiny_model(nodes: list[dict], constants: dict[str, np.ndarray], output: str) -> dict[str, bytes]:
-    weights = [{"name": k, "shape": list(v.shape), "dtype": "int32" if v.dtype == np.int32 else "float32"}
-               for k, v in constants.items()]
-    shard = b"".join(np.ascontiguousarray(v).astype("<i4" if v.dtype == np.int32 else "<f4").tobytes()
-                     for v in constants.values())
-    graph = [{"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"}, "shape": {
-        "shape": {"dim": [{"size": "2"}, {"size": "3"}, {"size": "4"}, {"size": "5"}]}}}}]
+    weights = [
+        {"name": k, "shape": list(v.shape), "dtype": "int32" if v.dtype == np.int32 else "float32"}
+        for k, v in constants.items()
+    ]
+    shard = b"".join(
+        np.ascontiguousarray(v).astype("<i4" if v.dtype == np.int32 else "<f4").tobytes()
+        for v in constants.values()
+    )
+    graph = [
+        {
+            "name": "x",
+            "op": "Placeholder",
+            "attr": {
+                "dtype": {"type": "DT_FLOAT"},
+                "shape": {"shape": {"dim": [{"size": "2"}, {"size": "3"}, {"size": "4"}, {"size": "5"}]}},
+            },
+        }
+    ]
     graph += [{"name": k, "op": "Const", "attr": {}} for k in constants]
     model = {
         "format": "graph-model",
@@ -113,16 +148,30 @@ def _run(parts: dict[str, bytes], x: np.ndarray) -> np.ndarray:
     ("begin", "end", "strides", "masks", "expected"),
     [
         ([0, 1, 0], [0, 3, 0], [1, 1, 1], {"begin_mask": 5, "end_mask": 5}, lambda x: x[:, 1:3, :]),
-        ([1, 0, 2], [2, 0, 0], [1, 1, 1], {"shrink_axis_mask": 5, "begin_mask": 2, "end_mask": 2},
-         lambda x: x[1, :, 2]),
-        ([0, 0, 0], [0, 0, 0], [1, 1, 1], {"begin_mask": 5, "end_mask": 5, "new_axis_mask": 2},
-         lambda x: x[:, None, :]),
+        (
+            [1, 0, 2],
+            [2, 0, 0],
+            [1, 1, 1],
+            {"shrink_axis_mask": 5, "begin_mask": 2, "end_mask": 2},
+            lambda x: x[1, :, 2],
+        ),
+        (
+            [0, 0, 0],
+            [0, 0, 0],
+            [1, 1, 1],
+            {"begin_mask": 5, "end_mask": 5, "new_axis_mask": 2},
+            lambda x: x[:, None, :],
+        ),
         ([0, 3, 0], [0, 0, 0], [1, -1, 2], {"begin_mask": 5, "end_mask": 7}, lambda x: x[:, 3::-1, ::2]),
     ],
 )
 def test_strided_slice_follows_numpy(begin, end, strides, masks, expected) -> None:  # type: ignore[no-untyped-def]
-    node = {"name": "y", "op": "StridedSlice", "input": ["x", "b", "e", "s"],
-            "attr": {k: {"i": str(v)} for k, v in masks.items()}}
+    node = {
+        "name": "y",
+        "op": "StridedSlice",
+        "input": ["x", "b", "e", "s"],
+        "attr": {k: {"i": str(v)} for k, v in masks.items()},
+    }
     constants = {n: np.array(v, np.int32) for n, v in (("b", begin), ("e", end), ("s", strides))}
     x = np.arange(120, dtype=np.float32).reshape(2, 3, 4, 5)
     np.testing.assert_array_equal(_run(_tiny_model([node], constants, "y"), x), expected(x))
@@ -132,15 +181,22 @@ def test_depthwise_convolution_and_fused_bias_relu6() -> None:
     rng = np.random.default_rng(7)
     kernel = rng.normal(size=(3, 3, 5, 2)).astype(np.float32)  # height, width, channels, multiplier
     bias = rng.normal(size=10).astype(np.float32)
-    node = {"name": "y", "op": "FusedDepthwiseConv2dNative", "input": ["x", "k", "bias"], "attr": {
-        "padding": {"s": "VkFMSUQ="}, "strides": {"list": {"i": ["1", "1", "1", "1"]}},
-        "fused_ops": {"list": {"s": ["Qmlhc0FkZA==", "UmVsdTY="]}}}}  # VALID; BiasAdd, Relu6
+    node = {
+        "name": "y",
+        "op": "FusedDepthwiseConv2dNative",
+        "input": ["x", "k", "bias"],
+        "attr": {
+            "padding": {"s": "VkFMSUQ="},
+            "strides": {"list": {"i": ["1", "1", "1", "1"]}},
+            "fused_ops": {"list": {"s": ["Qmlhc0FkZA==", "UmVsdTY="]}},
+        },
+    }  # VALID; BiasAdd, Relu6
     x = rng.normal(size=(2, 3, 4, 5)).astype(np.float32) * 3
     # numpy reference, NHWC: output channel c * multiplier + m
     expected = np.zeros((2, 1, 2, 10), np.float32)
     for i in range(1):
         for j in range(2):
-            window = x[:, i:i + 3, j:j + 3, :]  # (n, 3, 3, channels)
+            window = x[:, i : i + 3, j : j + 3, :]  # (n, 3, 3, channels)
             expected[:, i, j] = np.einsum("nhwc,hwcm->ncm", window, kernel).reshape(2, 10)
     expected = np.clip(expected + bias, 0, 6)
     got = _run(_tiny_model([node], {"k": kernel, "bias": bias}, "y"), x)
@@ -155,17 +211,35 @@ def test_unsupported_op_is_named() -> None:
 
 # --- weights reader ----------------------------------------------------------------------
 
+
 def test_weights_reader_dequantises() -> None:
-    manifest = [{"paths": ["a.bin", "b.bin"], "weights": [
-        {"name": "u8", "shape": [3], "dtype": "float32",
-         "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.5}},
-        {"name": "f16", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}},
-        {"name": "u16", "shape": [1], "dtype": "float32",
-         "quantization": {"dtype": "uint16", "min": 10.0, "scale": 0.25}},
-        {"name": "i32", "shape": [2, 1], "dtype": "int32"},
-    ]}]
-    data = (np.array([0, 1, 255], np.uint8).tobytes() + np.array([1.5, -2.25], "<f2").tobytes()
-            + np.array([40000], "<u2").tobytes() + np.array([[7], [-9]], "<i4").tobytes())
+    manifest = [
+        {
+            "paths": ["a.bin", "b.bin"],
+            "weights": [
+                {
+                    "name": "u8",
+                    "shape": [3],
+                    "dtype": "float32",
+                    "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.5},
+                },
+                {"name": "f16", "shape": [2], "dtype": "float32", "quantization": {"dtype": "float16"}},
+                {
+                    "name": "u16",
+                    "shape": [1],
+                    "dtype": "float32",
+                    "quantization": {"dtype": "uint16", "min": 10.0, "scale": 0.25},
+                },
+                {"name": "i32", "shape": [2, 1], "dtype": "int32"},
+            ],
+        }
+    ]
+    data = (
+        np.array([0, 1, 255], np.uint8).tobytes()
+        + np.array([1.5, -2.25], "<f2").tobytes()
+        + np.array([40000], "<u2").tobytes()
+        + np.array([[7], [-9]], "<i4").tobytes()
+    )
     weights = read_tfjs_weights(manifest, {"a.bin": data[:4], "b.bin": data[4:]})  # split shards
     np.testing.assert_allclose(weights["u8"], [-1.0, -0.5, 126.5])
     np.testing.assert_array_equal(weights["f16"], np.array([1.5, -2.25], np.float32))

@@ -170,9 +170,7 @@ def test_blob_length_is_measured_after_decoding() -> None:
 
 
 def test_scalar_list_elements_are_reported_on_the_list() -> None:
-    message = validation_message(
-        "DetectFaces", {"Image": {"Bytes": IMAGE}, "Attributes": ["ALL", "HAIR"]}
-    )
+    message = validation_message("DetectFaces", {"Image": {"Bytes": IMAGE}, "Attributes": ["ALL", "HAIR"]})
     enum = ", ".join(MODEL.shape_for("Attribute").enum)
     assert message == (
         "1 validation error detected: Value '[ALL, HAIR]' at 'attributes' failed to satisfy "
@@ -285,10 +283,7 @@ def test_wrong_type_for_a_float_boolean_structure_list_map() -> None:
         serialization_message("SearchFacesByImage", {**base, "FaceMatchThreshold": "high"})
         == "STRING_VALUE cannot be converted to Float"
     )
-    assert (
-        serialization_message("DetectFaces", {"Image": "s3://bucket/key"})
-        == "Unexpected field type"
-    )
+    assert serialization_message("DetectFaces", {"Image": "s3://bucket/key"}) == "Unexpected field type"
     assert (
         serialization_message("DetectFaces", {"Image": {"Bytes": IMAGE}, "Attributes": "ALL"})
         == "Unexpected field type"
@@ -298,9 +293,7 @@ def test_wrong_type_for_a_float_boolean_structure_list_map() -> None:
         == "Start of list found where not expected"
     )
     assert (
-        serialization_message(
-            "CreateFaceLivenessSession", {"Settings": {"AuditImagesLimit": False}}
-        )
+        serialization_message("CreateFaceLivenessSession", {"Settings": {"AuditImagesLimit": False}})
         == "FALSE_VALUE cannot be converted to Integer"
     )
 
@@ -340,10 +333,7 @@ def test_integral_decimal_is_accepted_for_an_integer() -> None:
 
 def test_long_out_of_range_is_refused() -> None:
     body = {"Name": "p", "StopSelector": {"MaxDurationInSeconds": 2**64}}
-    assert (
-        serialization_message("StartStreamProcessor", body)
-        == "NUMBER_VALUE cannot be converted to Long"
-    )
+    assert serialization_message("StartStreamProcessor", body) == "NUMBER_VALUE cannot be converted to Long"
 
 
 # ---- timestamps (no Rekognition input has one; use a synthetic shape) -------
@@ -354,8 +344,11 @@ def test_timestamps_become_aware_datetimes() -> None:
         {
             "metadata": {"protocol": "json", "apiVersion": "2024-01-01"},
             "operations": {
-                "Op": {"name": "Op", "http": {"method": "POST", "requestUri": "/"},
-                       "input": {"shape": "OpRequest"}},
+                "Op": {
+                    "name": "Op",
+                    "http": {"method": "POST", "requestUri": "/"},
+                    "input": {"shape": "OpRequest"},
+                },
             },
             "shapes": {
                 "OpRequest": {"type": "structure", "members": {"At": {"shape": "Stamp"}}},

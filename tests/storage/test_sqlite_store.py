@@ -59,8 +59,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return store
 
     child = (
-        "from openrek.storage.sqlite import SqliteFaceStore\n"
-        f"store = SqliteFaceStore(Path({str(path)!r}))\n"
+        f"from openrek.storage.sqlite import SqliteFaceStore\nstore = SqliteFaceStore(Path({str(path)!r}))\n"
     )
     yield Backend(request.param, open_store, child)
     for store in opened:
@@ -545,7 +544,8 @@ def test_sketch_index_finds_clustered_neighbours(tmp_path: Path) -> None:
         qv = sample(queries)
         truth = np.argmax(qv @ vectors.T, axis=1)
         hits = sum(
-            store.search("c1", q, 5, -1.0)[0].face_id == faces[t].face_id for q, t in zip(qv, truth, strict=True)
+            store.search("c1", q, 5, -1.0)[0].face_id == faces[t].face_id
+            for q, t in zip(qv, truth, strict=True)
         )
         assert hits >= 0.97 * len(queries)
         extra = make_faces(sample(np.arange(10)))

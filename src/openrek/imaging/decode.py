@@ -127,8 +127,7 @@ def decode_image(
             width, height = image.size
             if width > limits.max_side or height > limits.max_side or width * height > limits.max_pixels:
                 raise ImageTooLargeException(
-                    f"Image dimensions {width}x{height} exceed the limit of {limits.max_side} "
-                    "pixels per side"
+                    f"Image dimensions {width}x{height} exceed the limit of {limits.max_side} pixels per side"
                 )
             if min(width, height) < limits.min_side:
                 raise _too_small(width, height, limits)
@@ -146,6 +145,5 @@ def decode_image(
 
 def _too_small(width: int, height: int, limits: ImageLimits) -> InvalidParameterException:
     return InvalidParameterException(
-        f"Image dimensions {width}x{height} are below the minimum of "
-        f"{limits.min_side} pixels per side"
+        f"Image dimensions {width}x{height} are below the minimum of {limits.min_side} pixels per side"
     )

@@ -16,9 +16,7 @@ from openrek.protocol.errors import (
     InvalidS3ObjectException,
 )
 
-S3_UNREADABLE = (
-    "Unable to get object metadata from S3. Check object key, region and/or access permissions."
-)
+S3_UNREADABLE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 
 
 class ImageSource:
@@ -30,9 +28,7 @@ class ImageSource:
     def read(self, image: dict[str, Any], limits: ImageLimits = DEFAULT_LIMITS) -> bytes:
         has_bytes, has_s3 = "Bytes" in image, "S3Object" in image
         if has_bytes == has_s3:
-            raise InvalidParameterException(
-                "Image must have exactly one of Bytes or S3Object"
-            )
+            raise InvalidParameterException("Image must have exactly one of Bytes or S3Object")
         if has_bytes:
             data: bytes = image["Bytes"]
             if len(data) > limits.max_bytes:
@@ -64,9 +60,7 @@ class ImageSource:
             if not path.is_relative_to(root / bucket) or not path.is_file():
                 raise InvalidS3ObjectException(S3_UNREADABLE)
             if path.stat().st_size > max_bytes:
-                raise ImageTooLargeException(
-                    f"S3 object size exceeds the limit of {max_bytes} bytes"
-                )
+                raise ImageTooLargeException(f"S3 object size exceeds the limit of {max_bytes} bytes")
             return path.read_bytes()
         except (OSError, ValueError, RuntimeError):
             # A NUL byte, a name too long for the file system, a symlink loop (which
@@ -80,16 +74,12 @@ class ImageSource:
         if self._s3_client is None:
             import boto3
 
-            self._s3_client = boto3.session.Session().client(
-                "s3", endpoint_url=self._s3_endpoint_url
-            )
+            self._s3_client = boto3.session.Session().client("s3", endpoint_url=self._s3_endpoint_url)
         extra = {"VersionId": version} if version else {}
         try:
             head = self._s3_client.head_object(Bucket=bucket, Key=key, **extra)
             if head["ContentLength"] > max_bytes:
-                raise ImageTooLargeException(
-                    f"S3 object size exceeds the limit of {max_bytes} bytes"
-                )
+                raise ImageTooLargeException(f"S3 object size exceeds the limit of {max_bytes} bytes")
             return bytes(self._s3_client.get_object(Bucket=bucket, Key=key, **extra)["Body"].read())
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
             raise InvalidS3ObjectException(S3_UNREADABLE) from None

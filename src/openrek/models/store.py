@@ -47,9 +47,7 @@ class ModelEntry:
         return only.sha256
 
     def carriers(self) -> str:
-        return ", ".join(
-            sorted({f"{s.registry} {s.package}=={s.version}" for s in self.sources.values()})
-        )
+        return ", ".join(sorted({f"{s.registry} {s.package}=={s.version}" for s in self.sources.values()}))
 
 
 def _package_file(raw: Mapping[str, str]) -> PackageFile:
@@ -100,9 +98,7 @@ class ModelStore:
         """The models pulled without asking: all of them allow commercial use."""
         return [name for name, entry in self.entries.items() if not entry.optional]
 
-    def pull(
-        self, names: Iterable[str] | None = None, progress: Callable[[str], None] = print
-    ) -> None:
+    def pull(self, names: Iterable[str] | None = None, progress: Callable[[str], None] = print) -> None:
         chosen = list(names) if names is not None else self.default_names
         unknown = [name for name in chosen if name not in self.entries]
         if unknown:

@@ -169,8 +169,7 @@ def delete_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     ).items():
         if record.user_id is not None:
             failures.append(
-                {"FaceId": face_id, "UserId": record.user_id,
-                 "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
+                {"FaceId": face_id, "UserId": record.user_id, "Reasons": ["ASSOCIATED_TO_AN_EXISTING_USER"]}
             )
     result: dict[str, Any] = {"DeletedFaces": deleted}
     if failures:

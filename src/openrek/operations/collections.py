@@ -29,9 +29,7 @@ def collection_or_404(store: FaceStore, collection_id: str) -> Collection:
     try:
         return store.get_collection(collection_id)
     except CollectionMissing:
-        raise ResourceNotFoundException(
-            f"The collection id: {collection_id} does not exist"
-        ) from None
+        raise ResourceNotFoundException(f"The collection id: {collection_id} does not exist") from None
 
 
 def page_size(params: dict[str, Any], default: int = DEFAULT_PAGE) -> int:
@@ -68,9 +66,7 @@ def create_collection(params: dict[str, Any], services: Services) -> dict[str, A
     try:
         services.store.create_collection(collection)
     except CollectionExists:
-        raise ResourceAlreadyExistsException(
-            f"The collection id: {collection_id} already exists"
-        ) from None
+        raise ResourceAlreadyExistsException(f"The collection id: {collection_id} already exists") from None
     return {"StatusCode": 200, "CollectionArn": collection.arn, "FaceModelVersion": version}
 
 

@@ -150,9 +150,7 @@ def _eye_direction(points: np.ndarray, confidence: float) -> dict[str, float]:
     }
 
 
-def face_detail(
-    face: FaceAnalysis, width: int, height: int, attributes: frozenset[str]
-) -> dict[str, Any]:
+def face_detail(face: FaceAnalysis, width: int, height: int, attributes: frozenset[str]) -> dict[str, Any]:
     roll, yaw, pitch = face.pose
     detail: dict[str, Any] = {
         "BoundingBox": ratio_box(face.box, width, height),

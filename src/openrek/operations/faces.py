@@ -14,9 +14,7 @@ def detect_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     image = services.load_image(params["Image"])
     attributes = requested_attributes(params.get("Attributes"))
     faces = services.faces.analyze(image.rgb, needs_for(attributes), MAX_DETECTED_FACES)
-    return {
-        "FaceDetails": [face_detail(f, image.width, image.height, attributes) for f in faces]
-    }
+    return {"FaceDetails": [face_detail(f, image.width, image.height, attributes) for f in faces]}
 
 
 HANDLERS = {"DetectFaces": detect_faces}

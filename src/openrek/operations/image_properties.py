@@ -32,7 +32,10 @@ def _quality(quality: Quality) -> dict[str, float]:
 
 
 def _region(region: RegionProperties) -> dict[str, Any]:
-    return {"Quality": _quality(region.quality), "DominantColors": dominant_colors_shape(region.dominant_colors)}
+    return {
+        "Quality": _quality(region.quality),
+        "DominantColors": dominant_colors_shape(region.dominant_colors),
+    }
 
 
 def image_properties_shape(properties: ImageProperties) -> dict[str, Any]:

@@ -44,8 +44,10 @@ class LabelFilter:
         self.include_categories = set(settings.get("LabelCategoryInclusionFilters") or [])
         self.exclude_categories = set(settings.get("LabelCategoryExclusionFilters") or [])
         self.taxonomy = taxonomy
-        for both, what in ((self.include & self.exclude, "labels"),
-                           (self.include_categories & self.exclude_categories, "label categories")):
+        for both, what in (
+            (self.include & self.exclude, "labels"),
+            (self.include_categories & self.exclude_categories, "label categories"),
+        ):
             if both:
                 raise InvalidParameterException(
                     f"The same {what} cannot be both included and excluded: {', '.join(sorted(both))}"
@@ -65,9 +67,7 @@ def _bounding_box(box: tuple[float, float, float, float], width: int, height: in
     return {"Width": (x2 - x1) / width, "Height": (y2 - y1) / height, "Left": x1 / width, "Top": y1 / height}
 
 
-def _instance(
-    instance: LabelInstance, rgb: np.ndarray, max_colors: int | None
-) -> dict[str, Any]:
+def _instance(instance: LabelInstance, rgb: np.ndarray, max_colors: int | None) -> dict[str, Any]:
     height, width = rgb.shape[:2]
     shaped: dict[str, Any] = {
         "BoundingBox": _bounding_box(instance.box, width, height),
@@ -103,9 +103,7 @@ def detect_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
     settings = params.get("Settings") or {}
     labeler = services.labeler if GENERAL_LABELS in features else None
     label_filter = (
-        LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy)
-        if labeler is not None
-        else None
+        LabelFilter(settings.get("GeneralLabels") or {}, labeler.taxonomy) if labeler is not None else None
     )
     image = services.load_image(params["Image"])
     max_colors = int(

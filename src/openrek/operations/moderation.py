@@ -33,7 +33,12 @@ def moderation_labels(evidence: Evidence, min_confidence: float) -> list[dict[st
         key=lambda item: (-item[0], -item[1].level, item[1].name),
     )
     return [
-        {"Confidence": confidence, "Name": label.name, "ParentName": label.parent, "TaxonomyLevel": label.level}
+        {
+            "Confidence": confidence,
+            "Name": label.name,
+            "ParentName": label.parent,
+            "TaxonomyLevel": label.level,
+        }
         for confidence, label in kept
     ]
 

@@ -55,7 +55,8 @@ def item_verdict(person: Person, kind: str, threshold: float, determinable: bool
             continue
         items = [e for e in part.equipment if e.kind == kind]
         confident = [
-            e for e in items
+            e
+            for e in items
             if reported_confidence(e.confidence) >= threshold
             and reported_confidence(e.covers_confidence) >= threshold
         ]

@@ -73,9 +73,7 @@ def _regions(raw: list[dict[str, Any]], width: int, height: int) -> list[np.ndar
                 )
             left, top = box["Left"] * width, box["Top"] * height
             right, bottom = left + box["Width"] * width, top + box["Height"] * height
-            regions.append(
-                np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float64)
-            )
+            regions.append(np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float64))
         if polygon is not None:
             if len(polygon) < 3 or any("X" not in p or "Y" not in p for p in polygon):
                 raise InvalidParameterException(

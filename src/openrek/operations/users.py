@@ -44,9 +44,7 @@ def _idempotent(
     if token is None:
         return run()
     scope = f"{operation}:{params['CollectionId']}"
-    fingerprint = json.dumps(
-        {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
-    )
+    fingerprint = json.dumps({k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True)
     with services.store.request_lock(scope, token):
         earlier = services.store.recall_request(scope, token)
         if earlier is not None:
@@ -109,9 +107,7 @@ def list_users(params: dict[str, Any], services: Services) -> dict[str, Any]:
         )
     except InvalidPageToken:
         raise bad_token() from None
-    result: dict[str, Any] = {
-        "Users": [{"UserId": u.user_id, "UserStatus": u.status} for u in page.items]
-    }
+    result: dict[str, Any] = {"Users": [{"UserId": u.user_id, "UserStatus": u.status} for u in page.items]}
     if page.next_token:
         result["NextToken"] = page.next_token
     return result
@@ -141,8 +137,11 @@ def associate_faces(params: dict[str, Any], services: Services) -> dict[str, Any
                 continue
             if record.user_id is not None and record.user_id != user_id:
                 failures.append(
-                    {"FaceId": face_id, "UserId": record.user_id,
-                     "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
+                    {
+                        "FaceId": face_id,
+                        "UserId": record.user_id,
+                        "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"],
+                    }
                 )
                 continue
             if user_vectors is not None and face_id not in current_ids:
@@ -150,8 +149,12 @@ def associate_faces(params: dict[str, Any], services: Services) -> dict[str, Any
                 similarity = float(services.similarity(best, collection.face_model_version))
                 if similarity < threshold:
                     failures.append(
-                        {"FaceId": face_id, "UserId": user_id, "Confidence": similarity,
-                         "Reasons": ["LOW_MATCH_CONFIDENCE"]}
+                        {
+                            "FaceId": face_id,
+                            "UserId": user_id,
+                            "Confidence": similarity,
+                            "Reasons": ["LOW_MATCH_CONFIDENCE"],
+                        }
                     )
                     continue
             accepted.append(face_id)
@@ -192,8 +195,11 @@ def disassociate_faces(params: dict[str, Any], services: Services) -> dict[str, 
                 failures.append({"FaceId": face_id, "Reasons": ["FACE_NOT_FOUND"]})
             elif record.user_id is not None and record.user_id != user_id:
                 failures.append(
-                    {"FaceId": face_id, "UserId": record.user_id,
-                     "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"]}
+                    {
+                        "FaceId": face_id,
+                        "UserId": record.user_id,
+                        "Reasons": ["ASSOCIATED_TO_A_DIFFERENT_USER"],
+                    }
                 )
             elif record.user_id == user_id:
                 removed.append(face_id)
@@ -220,9 +226,7 @@ def _user_matches(
     floor = services.min_cosine(threshold, collection.face_model_version)
     best: dict[str, float] = {}
     for vector in vectors:
-        matches = services.store.search(
-            collection.collection_id, vector, FACES_SCANNED_FOR_USERS, floor
-        )
+        matches = services.store.search(collection.collection_id, vector, FACES_SCANNED_FOR_USERS, floor)
         records = services.store.get_faces(collection.collection_id, [m.face_id for m in matches])
         for match in matches:
             record = records.get(match.face_id)
@@ -278,8 +282,10 @@ def search_users_by_image(params: dict[str, Any], services: Services) -> dict[st
     no_attributes: frozenset[str] = frozenset()
     largest, others = faces[0], faces[1:]
     unsearched = [
-        {"FaceDetails": face_detail(f, image.width, image.height, no_attributes),
-         "Reasons": ["FACE_NOT_LARGEST"]}
+        {
+            "FaceDetails": face_detail(f, image.width, image.height, no_attributes),
+            "Reasons": ["FACE_NOT_LARGEST"],
+        }
         for f in others
     ]
     reasons = rejection_reasons(largest, params.get("QualityFilter", "NONE"))

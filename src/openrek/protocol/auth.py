@@ -141,8 +141,17 @@ class _SignedAs(SigV4Auth):
 
 
 def _expected_signature(
-    method: str, path: str, query: str, headers: WireHeaders, body: bytes,
-    signed_names: list[str], secret: str, key_id: str, stamp: str, region: str, service: str,
+    method: str,
+    path: str,
+    query: str,
+    headers: WireHeaders,
+    body: bytes,
+    signed_names: list[str],
+    secret: str,
+    key_id: str,
+    stamp: str,
+    region: str,
+    service: str,
 ) -> str:
     # Only the path and query are read from the URL; Host is signed from its header.
     url = f"http://localhost{path or '/'}" + (f"?{query}" if query else "")
@@ -232,8 +241,7 @@ def verify_sigv4(
         scope_problems.append(f"Credential should be scoped to correct service: '{service}'. ")
     if terminator != TERMINATOR:
         scope_problems.append(
-            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', "
-            f"not '{terminator}'. "
+            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'. "
         )
     if scope_date != stamp[:8]:
         scope_problems.append(
@@ -256,8 +264,17 @@ def verify_sigv4(
         # JSON services do not honour): the body we hold is not what was signed.
         raise InvalidSignatureException(BAD_SIGNATURE)
     expected = _expected_signature(
-        method.upper(), path, query, lowered, body, sorted(set(signed_names)),
-        secret, key_id, stamp, region, service,
+        method.upper(),
+        path,
+        query,
+        lowered,
+        body,
+        sorted(set(signed_names)),
+        secret,
+        key_id,
+        stamp,
+        region,
+        service,
     )
     provided = params["Signature"].encode("utf-8", "replace")
     if not hmac.compare_digest(expected.encode(), provided):

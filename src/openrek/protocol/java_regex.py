@@ -43,10 +43,7 @@ def _category_table() -> dict[str, tuple[tuple[int, int], ...]]:
 def _category_class_body(name: str) -> str:
     """The inside of a character class matching category `name` ('L', 'Lu', ...)."""
     spans = sorted(
-        span
-        for category, ranges in _category_table().items()
-        if category.startswith(name)
-        for span in ranges
+        span for category, ranges in _category_table().items() if category.startswith(name) for span in ranges
     )
     if not spans:
         raise ValueError(f"unknown Unicode category {name!r}")

@@ -95,9 +95,7 @@ def _show(shape: Shape, value: Any) -> str:
         key_shape = shape.key if isinstance(shape, MapShape) else shape
         value_shape = shape.value if isinstance(shape, MapShape) else shape
         return (
-            "{"
-            + ", ".join(f"{_show(key_shape, k)}={_show(value_shape, v)}" for k, v in value.items())
-            + "}"
+            "{" + ", ".join(f"{_show(key_shape, k)}={_show(value_shape, v)}" for k, v in value.items()) + "}"
         )
     return str(value)
 
@@ -434,9 +432,7 @@ def _whole(shape: Shape, value: Any, bounds: tuple[int, int]) -> int:
     checked: int = value
     if not bounds[0] <= checked <= bounds[1]:
         # Java would silently wrap; refusing is the only safe answer here.
-        raise SerializationException(
-            f"NUMBER_VALUE cannot be converted to {_JAVA_TYPES[shape.type_name]}"
-        )
+        raise SerializationException(f"NUMBER_VALUE cannot be converted to {_JAVA_TYPES[shape.type_name]}")
     return checked
 
 
@@ -481,9 +477,7 @@ def _timestamp(shape: Shape, value: Any) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise SerializationException(
-            f"Unable to parse date value '{value[:_MAX_SHOWN]}'"
-        ) from None
+        raise SerializationException(f"Unable to parse date value '{value[:_MAX_SHOWN]}'") from None
     # A time without an offset is taken as UTC, as AWS does.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -528,7 +522,6 @@ def parse_request(shape: StructureShape | None, body: object) -> dict[str, Any]:
     if parser.errors:
         count = len(parser.errors)
         raise ValidationException(
-            f"{count} validation error{'s' if count > 1 else ''} detected: "
-            + "; ".join(parser.errors)
+            f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(parser.errors)
         )
     return result

@@ -112,9 +112,7 @@ class Chip:
         return _rotated_corners(self.left, self.top, self.right, self.bottom, self.angle)
 
 
-def _rotated_corners(
-    left: float, top: float, right: float, bottom: float, angle: float
-) -> np.ndarray:
+def _rotated_corners(left: float, top: float, right: float, bottom: float, angle: float) -> np.ndarray:
     centre = np.array([(left + right) / 2.0, (top + bottom) / 2.0])
     corners = np.array([[left, top], [right, top], [left, bottom], [right, bottom]])
     cos, sin = np.cos(angle), np.sin(angle)
@@ -123,9 +121,7 @@ def _rotated_corners(
     return turned
 
 
-def chip_for(
-    points: np.ndarray, template: np.ndarray, size: int, padding: float = CHIP_PADDING
-) -> Chip:
+def chip_for(points: np.ndarray, template: np.ndarray, size: int, padding: float = CHIP_PADDING) -> Chip:
     """dlib get_face_chip_details: fit the padded template to `points`."""
     chip_points = (padding + np.asarray(template, dtype=np.float64)) / (2 * padding + 1) * size
     tform = similarity_transform(chip_points, points)
@@ -141,9 +137,7 @@ def chip_for(
 # --------------------------------------------------------------------------- sampling
 
 
-def _rect_down(
-    left: float, top: float, right: float, bottom: float
-) -> tuple[float, float, float, float]:
+def _rect_down(left: float, top: float, right: float, bottom: float) -> tuple[float, float, float, float]:
     # pyramid_down<2>::point_down, applied to two opposite corners.
     return left / 2.0 - 1.25, top / 2.0 - 0.75, right / 2.0 - 1.25, bottom / 2.0 - 0.75
 
@@ -194,9 +188,7 @@ def _bilinear(image: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     top_left, top_right = image[tp, lft].astype(np.float64), image[tp, lft + 1].astype(np.float64)
     low_left = image[tp + 1, lft].astype(np.float64)
     low_right = image[tp + 1, lft + 1].astype(np.float64)
-    value = (1 - fy) * ((1 - fx) * top_left + fx * top_right) + fy * (
-        (1 - fx) * low_left + fx * low_right
-    )
+    value = (1 - fy) * ((1 - fx) * top_left + fx * top_right) + fy * ((1 - fx) * low_left + fx * low_right)
     out[inside] = np.clip(value, 0, 255).astype(np.uint8)
     return out
 
@@ -223,9 +215,7 @@ def extract_chip(image: np.ndarray, chip: Chip) -> np.ndarray:
             corners[:, 1].max() + grow,
         ]
     )
-    box = np.array(
-        [max(box[0], 0.0), max(box[1], 0.0), min(box[2], cols - 1.0), min(box[3], rows - 1.0)]
-    )
+    box = np.array([max(box[0], 0.0), max(box[1], 0.0), min(box[2], cols - 1.0), min(box[3], rows - 1.0)])
     # drectangle -> rectangle rounds each side to the nearest integer.
     x0, y0, x1, y1 = (int(np.floor(v + 0.5)) for v in box)
     if x0 > x1 or y0 > y1:

@@ -69,9 +69,7 @@ class FaceAnalyzer:
         areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
         largest = np.argsort(-areas, kind="stable")[:max_faces]
         return [
-            self._analyze_one(
-                image_rgb, found.boxes[i], float(found.scores[i]), found.points[i], needs
-            )
+            self._analyze_one(image_rgb, found.boxes[i], float(found.scores[i]), found.points[i], needs)
             for i in largest
         ]
 
@@ -99,13 +97,9 @@ class FaceAnalyzer:
             mesh=mesh,
             pose=head_pose(mesh.points),
             quality=measure_quality(image_rgb, box_tuple),
-            age_gender=(
-                self.age_gender.predict(image_rgb, points) if Need.AGE_GENDER in needs else None
-            ),
+            age_gender=(self.age_gender.predict(image_rgb, points) if Need.AGE_GENDER in needs else None),
             emotions=self.emotion.predict(image_rgb, box_tuple) if Need.EMOTION in needs else None,
             appearance=(
-                measure_appearance(image_rgb, box_tuple, points)
-                if Need.APPEARANCE in needs
-                else None
+                measure_appearance(image_rgb, box_tuple, points) if Need.APPEARANCE in needs else None
             ),
         )

@@ -57,9 +57,7 @@ MAX_BRIDGE_YAW = 0.35
 
 # Where the five points sit in the canonical crop, in eye distances from the eye
 # midpoint; the median of YuNet's points over the evaluation faces.
-TEMPLATE = np.array(
-    [[-0.5, 0.0], [0.5, 0.0], [0.0, 0.6], [-0.43, 1.05], [0.43, 1.05]], dtype=np.float64
-)
+TEMPLATE = np.array([[-0.5, 0.0], [0.5, 0.0], [0.0, 0.6], [-0.43, 1.05], [0.43, 1.05]], dtype=np.float64)
 
 
 @dataclass(frozen=True)

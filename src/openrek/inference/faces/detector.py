@@ -74,8 +74,7 @@ class YuNetDetector:
         boxes, scores, points = boxes[keep] / scale, scores[keep], points[keep] / scale
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-        return FaceDetections(boxes.astype(np.float32), scores.astype(np.float32),
-                              points.astype(np.float32))
+        return FaceDetections(boxes.astype(np.float32), scores.astype(np.float32), points.astype(np.float32))
 
     def _decode(
         self, outputs: list[np.ndarray], canvas_width: int

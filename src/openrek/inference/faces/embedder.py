@@ -118,9 +118,7 @@ class Preprocessing:
 # SFace normalises inside the graph, so it gets raw 0-255 pixels and alignCrop's centre.
 SFACE = Preprocessing(template_mean=TEMPLATE_MEAN, pixel_mean=0.0, pixel_scale=1.0)
 # ArcFace (InsightFace): norm_crop's exact template centre, then (x - 127.5) / 127.5.
-ARCFACE = Preprocessing(
-    template_mean=TEMPLATE.mean(axis=0), pixel_mean=127.5, pixel_scale=1.0 / 127.5
-)
+ARCFACE = Preprocessing(template_mean=TEMPLATE.mean(axis=0), pixel_mean=127.5, pixel_scale=1.0 / 127.5)
 # FaceModelVersion -> preprocessing of its embedding model (services.FACE_EMBEDDING_MODELS).
 PREPROCESSING: dict[str, Preprocessing] = {"1.0": SFACE, "2.0": ARCFACE}
 

@@ -59,16 +59,12 @@ def _fer_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int
     return x, y, w, h
 
 
-def face_tensor(
-    image_rgb: np.ndarray, box: tuple[float, float, float, float], size: int = 64
-) -> np.ndarray:
+def face_tensor(image_rgb: np.ndarray, box: tuple[float, float, float, float], size: int = 64) -> np.ndarray:
     """The (1, size, size, 1) float32 input fer builds for the face our detector
     boxed as `box` (x1, y1, x2, y2 pixels)."""
     grey = cv2.cvtColor(np.ascontiguousarray(image_rgb), cv2.COLOR_RGB2GRAY)
     fill = cv2.mean(grey[-2:])[0]
-    padded = cv2.copyMakeBorder(
-        grey, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=[fill, fill, fill]
-    )
+    padded = cv2.copyMakeBorder(grey, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=[fill, fill, fill])
     x, y, w, h = _fer_box(haar_box(box))
     x1, y1 = max(0, x - MARGIN + PAD), max(0, y - MARGIN + PAD)
     x2, y2 = x + w + MARGIN + PAD, y + h + MARGIN + PAD
@@ -88,9 +84,7 @@ class EmotionClassifier:
             raise ValueError(f"emotion model takes {shape}, expected (1, S, S, 1)")
         self._size = int(shape[1])  # type: ignore[arg-type]
 
-    def predict(
-        self, image_rgb: np.ndarray, box: tuple[float, float, float, float]
-    ) -> dict[str, float]:
+    def predict(self, image_rgb: np.ndarray, box: tuple[float, float, float, float]) -> dict[str, float]:
         """Probabilities of the seven expressions for the face in `box` (x1, y1, x2, y2)."""
         tensor = face_tensor(image_rgb, box, self._size)
         scores = self._session.run({self._session.input_names[0]: tensor})[0].ravel()

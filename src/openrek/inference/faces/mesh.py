@@ -100,9 +100,7 @@ def roi_to_tensor(
     def corner(u: float, v: float) -> list[float]:
         return [cx + cos * u - sin * v, cy + sin * u + cos * v]
 
-    source = np.array(
-        [corner(-half, -half), corner(half, -half), corner(-half, half)], dtype=np.float32
-    )
+    source = np.array([corner(-half, -half), corner(half, -half), corner(-half, half)], dtype=np.float32)
     target = np.array([[0, 0], [size, 0], [0, size]], dtype=np.float32)
     return cv2.getAffineTransform(source, target), float(side)
 

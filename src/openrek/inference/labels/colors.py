@@ -32,8 +32,18 @@ import numpy as np
 
 # Rekognition's 12 simplified colours, spelled as its responses spell them.
 SIMPLIFIED_COLORS = (
-    "black", "blue", "brown", "green", "grey", "orange",
-    "pink", "purple", "red", "teal", "white", "yellow",
+    "black",
+    "blue",
+    "brown",
+    "green",
+    "grey",
+    "orange",
+    "pink",
+    "purple",
+    "red",
+    "teal",
+    "white",
+    "yellow",
 )
 
 # name, hex, simplified colour.
@@ -179,8 +189,9 @@ CSS_COLORS: tuple[tuple[str, str, str], ...] = (
 )
 
 CSS_NAMES = tuple(name for name, _, _ in CSS_COLORS)
-CSS_RGB = np.array([[int(hex_code[i:i + 2], 16) for i in (1, 3, 5)] for _, hex_code, _ in CSS_COLORS],
-                   dtype=np.uint8)
+CSS_RGB = np.array(
+    [[int(hex_code[i : i + 2], 16) for i in (1, 3, 5)] for _, hex_code, _ in CSS_COLORS], dtype=np.uint8
+)
 CSS_SIMPLIFIED = tuple(simplified for _, _, simplified in CSS_COLORS)
 
 
@@ -220,18 +231,28 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
     l_mean = (l1 + l2) / 2.0
     c_mean = (c1p + c2p) / 2.0
     hue_sum = h1p + h2p
-    h_mean = np.where(np.abs(h1p - h2p) > 180.0,
-                      np.where(hue_sum < 360.0, (hue_sum + 360.0) / 2.0, (hue_sum - 360.0) / 2.0),
-                      hue_sum / 2.0)
+    h_mean = np.where(
+        np.abs(h1p - h2p) > 180.0,
+        np.where(hue_sum < 360.0, (hue_sum + 360.0) / 2.0, (hue_sum - 360.0) / 2.0),
+        hue_sum / 2.0,
+    )
     h_mean = np.where(achromatic, hue_sum, h_mean)
-    t = (1.0 - 0.17 * np.cos(np.radians(h_mean - 30.0)) + 0.24 * np.cos(np.radians(2.0 * h_mean))
-         + 0.32 * np.cos(np.radians(3.0 * h_mean + 6.0)) - 0.20 * np.cos(np.radians(4.0 * h_mean - 63.0)))
+    t = (
+        1.0
+        - 0.17 * np.cos(np.radians(h_mean - 30.0))
+        + 0.24 * np.cos(np.radians(2.0 * h_mean))
+        + 0.32 * np.cos(np.radians(3.0 * h_mean + 6.0))
+        - 0.20 * np.cos(np.radians(4.0 * h_mean - 63.0))
+    )
     s_l = 1.0 + 0.015 * (l_mean - 50.0) ** 2 / np.sqrt(20.0 + (l_mean - 50.0) ** 2)
     s_c = 1.0 + 0.045 * c_mean
     s_h = 1.0 + 0.015 * c_mean * t
     c_mean7 = c_mean**7
-    rotation = (-2.0 * np.sqrt(c_mean7 / (c_mean7 + 25.0**7))
-                * np.sin(np.radians(60.0 * np.exp(-(((h_mean - 275.0) / 25.0) ** 2)))))
+    rotation = (
+        -2.0
+        * np.sqrt(c_mean7 / (c_mean7 + 25.0**7))
+        * np.sin(np.radians(60.0 * np.exp(-(((h_mean - 275.0) / 25.0) ** 2))))
+    )
     term_l, term_c, term_h = delta_l / s_l, delta_c / s_c, delta_h / s_h
     return np.asarray(np.sqrt(term_l**2 + term_c**2 + term_h**2 + rotation * term_c * term_h))
 

@@ -276,8 +276,9 @@ def _weighted_kmeans(points: np.ndarray, weights: np.ndarray, clusters: int) -> 
     return centres[np.bincount(assignment, minlength=len(centres)) > 0]
 
 
-def _merge_close(centres: np.ndarray, assignment: np.ndarray, weights: np.ndarray,
-                 threshold: float) -> np.ndarray:
+def _merge_close(
+    centres: np.ndarray, assignment: np.ndarray, weights: np.ndarray, threshold: float
+) -> np.ndarray:
     """Merge clusters by complete linkage under `threshold` (CIEDE2000): every two clusters
     that end up as one colour are closer than the threshold, so merging cannot chain along a
     gradient. Merged centres are the weighted means of their members."""
@@ -298,8 +299,13 @@ def _merge_close(centres: np.ndarray, assignment: np.ndarray, weights: np.ndarra
         group[group == second] = first
     kept = np.unique(group)
     merged_totals = np.bincount(group, weights=totals, minlength=len(centres))[kept]
-    sums = np.stack([np.bincount(group, weights=totals * centres[:, axis], minlength=len(centres))[kept]
-                     for axis in range(3)], axis=1)
+    sums = np.stack(
+        [
+            np.bincount(group, weights=totals * centres[:, axis], minlength=len(centres))[kept]
+            for axis in range(3)
+        ],
+        axis=1,
+    )
     return sums / merged_totals[:, None]
 
 
@@ -424,4 +430,3 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return mask
     resized = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return resized.astype(bool)
-

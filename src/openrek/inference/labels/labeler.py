@@ -128,7 +128,9 @@ class Labeler:
             for ancestor in self.taxonomy.ancestors[name]:
                 evidence[ancestor] = max(evidence.get(ancestor, 0.0), p)
         found_labels = [
-            DetectedLabel(name, min(p, 1.0), tuple(sorted(instances.get(name, []), key=lambda i: -i.confidence)))
+            DetectedLabel(
+                name, min(p, 1.0), tuple(sorted(instances.get(name, []), key=lambda i: -i.confidence))
+            )
             for name, p in evidence.items()
             if p >= FLOOR
         ]

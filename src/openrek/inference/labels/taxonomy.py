@@ -141,9 +141,7 @@ class Taxonomy:
 
     def concept_probabilities(self, probabilities: np.ndarray) -> dict[str, float]:
         """Each concept's probability: the mass of the classifier classes beneath it."""
-        return {
-            name: float(probabilities[indices].sum()) for name, indices in self.concept_classes.items()
-        }
+        return {name: float(probabilities[indices].sum()) for name, indices in self.concept_classes.items()}
 
 
 def _synset_closure(wnid: str, synsets: Mapping[str, Any]) -> set[str]:
@@ -159,6 +157,7 @@ def _synset_closure(wnid: str, synsets: Mapping[str, Any]) -> set[str]:
 
 def _most_specific(names: list[str], concepts: Mapping[str, Concept]) -> list[str]:
     """Drop the names that are ancestors (by vocabulary parents) of another name."""
+
     def ancestors(name: str) -> set[str]:
         found: set[str] = set()
         pending = list(concepts[name].parents)

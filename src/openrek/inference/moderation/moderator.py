@@ -70,8 +70,13 @@ def nudenet_input(rgb: np.ndarray) -> np.ndarray:
 
 
 class Moderator:
-    def __init__(self, open_nsfw: Session, nsfwjs: Session, nudenet: Session | None = None,
-                 nudenet_classes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        open_nsfw: Session,
+        nsfwjs: Session,
+        nudenet: Session | None = None,
+        nudenet_classes: list[str] | None = None,
+    ) -> None:
         self.open_nsfw = open_nsfw
         self.nsfwjs = nsfwjs
         self.nudenet = nudenet

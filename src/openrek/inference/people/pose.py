@@ -19,9 +19,23 @@ from openrek.models.store import ModelStore
 
 # COCO keypoint order, as MoveNet returns them (left/right are the person's own).
 KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 LONGER_SIDE = 256
 MULTIPLE = 32
@@ -72,8 +86,14 @@ class PoseEstimator:
             keypoints = np.clip((points[:, :2] * to_pixels)[:, ::-1], 0, limit)
             corners = person[51:55].reshape(2, 2) * to_pixels  # (ymin, xmin), (ymax, xmax)
             box = np.clip(corners[:, ::-1], 0, limit).reshape(4)
-            found.append(PersonPose(box.astype(np.float32), score, keypoints.astype(np.float32),
-                                    points[:, 2].astype(np.float32).copy()))
+            found.append(
+                PersonPose(
+                    box.astype(np.float32),
+                    score,
+                    keypoints.astype(np.float32),
+                    points[:, 2].astype(np.float32).copy(),
+                )
+            )
         return sorted(found, key=lambda p: -p.score)
 
 

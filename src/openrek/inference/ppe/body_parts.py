@@ -79,8 +79,12 @@ class PlacedPose:
 
 def placed(pose: Pose, offset: np.ndarray) -> PlacedPose:
     shift = np.asarray(offset, np.float32)
-    return PlacedPose(np.asarray(pose.box, np.float32) + np.tile(shift, 2), float(pose.score),
-                      np.asarray(pose.keypoints, np.float32) + shift, pose.keypoint_scores)
+    return PlacedPose(
+        np.asarray(pose.box, np.float32) + np.tile(shift, 2),
+        float(pose.score),
+        np.asarray(pose.keypoints, np.float32) + shift,
+        pose.keypoint_scores,
+    )
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,9 @@ def head_anchor(pose: Pose) -> np.ndarray:
     more.
     """
     weights = np.maximum(pose.keypoint_scores[list(HEAD_KEYPOINTS)], 0.05)
-    return np.asarray((pose.keypoints[list(HEAD_KEYPOINTS)] * weights[:, None]).sum(0) / weights.sum(),
-                      np.float32)
+    return np.asarray(
+        (pose.keypoints[list(HEAD_KEYPOINTS)] * weights[:, None]).sum(0) / weights.sum(), np.float32
+    )
 
 
 def match_faces(poses: Sequence[Pose], faces: Sequence[Face]) -> dict[int, int]:
@@ -173,8 +178,10 @@ def head_region(pose: Pose | None, face: Face | None) -> PartRegion | None:
     spread = float(np.max(np.ptp(points, axis=0)))
     if _visible(pose, LEFT_SHOULDER) and _visible(pose, RIGHT_SHOULDER):
         # A head is about half as wide as the shoulders.
-        spread = max(spread, 0.5 * float(np.linalg.norm(
-            pose.keypoints[LEFT_SHOULDER] - pose.keypoints[RIGHT_SHOULDER])))
+        spread = max(
+            spread,
+            0.5 * float(np.linalg.norm(pose.keypoints[LEFT_SHOULDER] - pose.keypoints[RIGHT_SHOULDER])),
+        )
     side = max(spread * 1.4, 8.0)
     cx, cy = points.mean(axis=0)
     box = np.array([cx - side / 2, cy - 0.65 * side, cx + side / 2, cy + 0.45 * side], np.float32)
@@ -197,13 +204,19 @@ def hand_regions(pose: Pose) -> list[PartRegion]:
             length = 0.12 * float(max(pose.box[3] - pose.box[1], pose.box[2] - pose.box[0]))
             centre = wrist
         half = max(HAND_SIDE * length / 2, 4.0)
-        box = np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half],
-                       np.float32)
+        box = np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half], np.float32)
         score = float(pose.keypoint_scores[wrist_index])
         regions.append(PartRegion(name, box, certainty(score, KEYPOINT_FLOOR)))
     return regions
 
 
 def clip_box(box: np.ndarray, width: int, height: int) -> np.ndarray:
-    return np.array([np.clip(box[0], 0, width), np.clip(box[1], 0, height),
-                     np.clip(box[2], 0, width), np.clip(box[3], 0, height)], np.float32)
+    return np.array(
+        [
+            np.clip(box[0], 0, width),
+            np.clip(box[1], 0, height),
+            np.clip(box[2], 0, width),
+            np.clip(box[3], 0, height),
+        ],
+        np.float32,
+    )

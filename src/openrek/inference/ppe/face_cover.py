@@ -38,8 +38,11 @@ def face_crop(image_rgb: np.ndarray, box: np.ndarray, margin: float = CROP_MARGI
     right, bottom = int(min(width, np.ceil(x2 + dx))), int(min(height, np.ceil(y2 + dy)))
     if right - left < 2 or bottom - top < 2:
         return np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
-    return cv2.resize(image_rgb[top:bottom, left:right], (INPUT_SIZE, INPUT_SIZE),
-                      interpolation=cv2.INTER_AREA if bottom - top > INPUT_SIZE else cv2.INTER_LINEAR)
+    return cv2.resize(
+        image_rgb[top:bottom, left:right],
+        (INPUT_SIZE, INPUT_SIZE),
+        interpolation=cv2.INTER_AREA if bottom - top > INPUT_SIZE else cv2.INTER_LINEAR,
+    )
 
 
 def mask_box(face: Face) -> np.ndarray:
@@ -51,8 +54,14 @@ def mask_box(face: Face) -> np.ndarray:
     down = np.array([-across[1], across[0]])  # image y grows downwards
     eyes = (eye_a + eye_b) / 2
     # Extents measured in the face's own frame (rotated with its roll).
-    corners = np.array([[face.box[0], face.box[1]], [face.box[2], face.box[1]],
-                        [face.box[2], face.box[3]], [face.box[0], face.box[3]]])
+    corners = np.array(
+        [
+            [face.box[0], face.box[1]],
+            [face.box[2], face.box[1]],
+            [face.box[2], face.box[3]],
+            [face.box[0], face.box[3]],
+        ]
+    )
     along = (corners - eyes) @ across
     depth = (corners - eyes) @ down
     top = BRIDGE_DEPTH * float((nose - eyes) @ down)

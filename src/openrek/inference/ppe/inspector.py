@@ -118,7 +118,9 @@ class Inspector:
                 if region.name == FACE and candidate.face is not None:
                     mask = float(next(masked))
                     if mask >= EQUIPMENT_FLOOR:
-                        found.append(self._equipment(FACE_COVER, mask_box(candidate.face), mask, width, height))
+                        found.append(
+                            self._equipment(FACE_COVER, mask_box(candidate.face), mask, width, height)
+                        )
                 if region.name == HEAD and self._helmets is not None:
                     helmet = float(next(helmets))
                     if helmet >= EQUIPMENT_FLOOR:
@@ -198,5 +200,7 @@ def build_inspector(store: ModelStore, runtime: RuntimeSettings) -> Inspector:
     store.verify(["face-cover", "face-detector"])
     face_cover = FaceCoverClassifier(open_session(store.path("face-cover"), runtime))
     helmets = HelmetClassifier(build_image_classifier(store, runtime))
-    face_detector = YuNetDetector(open_session(store.path("face-detector"), runtime), score_threshold=FACE_FLOOR)
+    face_detector = YuNetDetector(
+        open_session(store.path("face-detector"), runtime), score_threshold=FACE_FLOOR
+    )
     return Inspector(build_pose_estimator(store, runtime), face_detector, face_cover, helmets)

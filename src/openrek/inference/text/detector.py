@@ -55,9 +55,7 @@ def _input_size(height: int, width: int) -> tuple[int, int, float]:
     if max(height, width) > MAX_LONG_SIDE:
         scale = MAX_LONG_SIDE / max(height, width)
     elif min(height, width) < MIN_SHORT_SIDE:
-        scale = min(
-            MIN_SHORT_SIDE / min(height, width), MAX_LONG_SIDE / max(height, width), MAX_UPSCALE
-        )
+        scale = min(MIN_SHORT_SIDE / min(height, width), MAX_LONG_SIDE / max(height, width), MAX_UPSCALE)
     net_height = max(STRIDE, round(height * scale / STRIDE) * STRIDE)
     net_width = max(STRIDE, round(width * scale / STRIDE) * STRIDE)
     return net_height, net_width, scale

@@ -26,9 +26,7 @@ class OrientationClassifier:
         """For each BGR line crop, whether it is upside down."""
         verdicts: list[bool] = []
         for start in range(0, len(crops), BATCH):
-            batch = np.stack(
-                [to_network_strip(crop, HEIGHT, WIDTH) for crop in crops[start : start + BATCH]]
-            )
+            batch = np.stack([to_network_strip(crop, HEIGHT, WIDTH) for crop in crops[start : start + BATCH]])
             (scores,) = self._session.run({self._input: batch})
             verdicts.extend(bool(s[1] > UPSIDE_DOWN_THRESHOLD) for s in scores)
         return verdicts

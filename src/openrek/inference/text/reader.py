@@ -123,9 +123,7 @@ def reading_order(lines: list[Line]) -> list[Line]:
             row.append(entry)
         else:
             rows.append([entry])
-    return [
-        p[0] for row in rows for p in sorted(row, key=lambda p: float(p[0].quad[0] @ along))
-    ]
+    return [p[0] for row in rows for p in sorted(row, key=lambda p: float(p[0].quad[0] @ along))]
 
 
 def build_text_reader(store: ModelStore, runtime: RuntimeSettings) -> TextReader:

@@ -33,7 +33,15 @@ from openrek.models.convert.torch_pickle import load_state_dict
 INPUT_SIZE = 224
 BN_EPSILON = 1e-3
 # Per stage: (repeats, kernel, stride of the first block, expansion ratio).
-LITE0_STAGES = ((1, 3, 1, 1), (2, 3, 2, 6), (2, 5, 2, 6), (3, 3, 2, 6), (3, 5, 1, 6), (4, 5, 2, 6), (1, 3, 1, 6))
+LITE0_STAGES = (
+    (1, 3, 1, 1),
+    (2, 3, 2, 6),
+    (2, 5, 2, 6),
+    (3, 3, 2, 6),
+    (3, 5, 1, 6),
+    (4, 5, 2, 6),
+    (1, 3, 1, 6),
+)
 
 
 class _LiteGraph(OnnxGraph):
@@ -114,7 +122,9 @@ def build_model(weights: Mapping[str, Array]) -> onnx.ModelProto:
     graph.node("Flatten", ["pooled"], "features", axis=1)
     fc_w = graph.weight("_fc.weight").astype(np.float32)
     fc_b = graph.weight("_fc.bias").astype(np.float32)
-    graph.node("Gemm", ["features", graph.constant("fc_w", fc_w), graph.constant("fc_b", fc_b)], "logits", transB=1)
+    graph.node(
+        "Gemm", ["features", graph.constant("fc_w", fc_w), graph.constant("fc_b", fc_b)], "logits", transB=1
+    )
     left_over = sorted(set(weights) - graph.used)
     if left_over:
         raise ValueError(f"state dict has tensors the graph does not use: {left_over[:5]}")

@@ -103,7 +103,9 @@ class LayerBuilder:
         if tensor.name in self.padded:
             return self.padded[tensor.name]
         top, left, bottom, right = tensor.pads
-        pads = self.graph.constant(f"{tensor.name}/pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64))
+        pads = self.graph.constant(
+            f"{tensor.name}/pads", np.array([0, 0, top, left, 0, 0, bottom, right], np.int64)
+        )
         self.graph.node("Pad", [tensor.unpadded.name, pads], tensor.name)
         self.padded[tensor.name] = KerasTensor(tensor.name, tensor.shape)
         return self.padded[tensor.name]
@@ -117,7 +119,9 @@ class LayerBuilder:
         if kind == "relu6":
             return self._clip(x, 0.0, 6.0, out)
         if kind == "softmax":
-            return KerasTensor(self.graph.node("Softmax", [x.name], out, axis=1 if len(x.shape) == 3 else -1), x.shape)
+            return KerasTensor(
+                self.graph.node("Softmax", [x.name], out, axis=1 if len(x.shape) == 3 else -1), x.shape
+            )
         if kind in ("swish", "silu"):
             gate = self.graph.node("Sigmoid", [x.name], f"{out}/sigmoid")
             return KerasTensor(self.graph.node("Mul", [x.name, gate], out), x.shape)
@@ -168,8 +172,16 @@ class LayerBuilder:
         weight_name = self.graph.constant(f"{name}/weight", weight)
         bias_name = self.graph.constant(f"{name}/bias", bias)
         raw = f"{name}/conv" if config.get("activation", "linear") != "linear" else name
-        self.graph.node("Conv", [x.name, weight_name, bias_name], raw, kernel_shape=[kh, kw], strides=[sh, sw],
-                        dilations=[dh, dw], group=groups, **padding_attributes)
+        self.graph.node(
+            "Conv",
+            [x.name, weight_name, bias_name],
+            raw,
+            kernel_shape=[kh, kw],
+            strides=[sh, sw],
+            dilations=[dh, dw],
+            group=groups,
+            **padding_attributes,
+        )
         # with auto_pad the input size is unknown, and so is the output's
         written = padding_attributes.get("pads")
         height = None if written is None else _out_size(x.shape[0], kh, sh, dh, written[0] + written[2])
@@ -221,7 +233,9 @@ class LayerBuilder:
     def _softmax(self, config: dict[str, Any], inputs: list[KerasTensor], name: str) -> KerasTensor:
         x = self.plain(inputs[0])
         if config.get("axis", -1) not in (-1, len(x.shape)):
-            raise KerasConversionError(f"layer {name}: Softmax over axis {config.get('axis')} is not supported")
+            raise KerasConversionError(
+                f"layer {name}: Softmax over axis {config.get('axis')} is not supported"
+            )
         return self._activation("softmax", x, name)
 
     def _zero_padding(self, config: dict[str, Any], inputs: list[KerasTensor], name: str) -> KerasTensor:
@@ -265,11 +279,14 @@ class LayerBuilder:
             pads = same["pads"]
         op = "AveragePool" if "Average" in config["_class"] else "MaxPool"
         self.graph.node(op, [x.name], name, kernel_shape=[kh, kw], strides=[sh, sw], pads=pads)
-        return KerasTensor(name, (
-            _out_size(x.shape[0], kh, sh, 1, pads[0] + pads[2]),
-            _out_size(x.shape[1], kw, sw, 1, pads[1] + pads[3]),
-            x.shape[2],
-        ))
+        return KerasTensor(
+            name,
+            (
+                _out_size(x.shape[0], kh, sh, 1, pads[0] + pads[2]),
+                _out_size(x.shape[1], kw, sw, 1, pads[1] + pads[3]),
+                x.shape[2],
+            ),
+        )
 
     def _flatten(self, config: dict[str, Any], inputs: list[KerasTensor], name: str) -> KerasTensor:
         x = self.plain(inputs[0])
@@ -286,7 +303,9 @@ class LayerBuilder:
     def _dense(self, config: dict[str, Any], inputs: list[KerasTensor], name: str) -> KerasTensor:
         x = self.plain(inputs[0])
         if len(x.shape) != 1:
-            raise KerasConversionError(f"layer {name}: Dense on a {len(x.shape) + 1}-D tensor is not supported")
+            raise KerasConversionError(
+                f"layer {name}: Dense on a {len(x.shape) + 1}-D tensor is not supported"
+            )
         kernel = self._param(name, "kernel")
         units = int(kernel.shape[1])
         bias = self._param(name, "bias") if config.get("use_bias", True) else np.zeros(units, np.float32)
@@ -299,7 +318,9 @@ class LayerBuilder:
 
     # -- the whole model
 
-    def layer(self, class_name: str, config: dict[str, Any], inputs: list[KerasTensor], name: str) -> KerasTensor:
+    def layer(
+        self, class_name: str, config: dict[str, Any], inputs: list[KerasTensor], name: str
+    ) -> KerasTensor:
         handler = self.handlers.get(class_name)
         if handler is None:
             raise KerasConversionError(

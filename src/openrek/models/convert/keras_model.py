@@ -41,7 +41,11 @@ def _inbound(layer: dict[str, Any]) -> list[str]:
 
 def _histories(value: Any) -> Iterator[list[Any]]:
     if isinstance(value, dict):
-        history = value.get("config", {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+        history = (
+            value.get("config", {}).get("keras_history")
+            if value.get("class_name") == "__keras_tensor__"
+            else None
+        )
         if history:
             yield history
         else:
@@ -64,12 +68,20 @@ def _functional(config: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]
         previous: str | None = None
         for raw in raw_layers:
             layer: dict[str, Any] = {
-                "class_name": raw["class_name"], "config": raw["config"], "name": raw["config"]["name"],
+                "class_name": raw["class_name"],
+                "config": raw["config"],
+                "name": raw["config"]["name"],
             }
             if previous is None and raw["class_name"] != "InputLayer":
                 shape = raw["config"].get("batch_input_shape") or raw["config"].get("batch_shape")
-                layers.append({"class_name": "InputLayer", "name": "input", "inputs": [],
-                               "config": {"batch_input_shape": shape, "name": "input"}})
+                layers.append(
+                    {
+                        "class_name": "InputLayer",
+                        "name": "input",
+                        "inputs": [],
+                        "config": {"batch_input_shape": shape, "name": "input"},
+                    }
+                )
                 previous = "input"
             layer["inputs"] = [previous] if previous else []
             layers.append(layer)
@@ -103,15 +115,16 @@ def build_onnx(model_config: dict[str, Any], weights: Weights, doc: str = "") ->
             shape = layer["config"].get("batch_input_shape") or layer["config"].get("batch_shape")
             if not shape or len(shape) != 4 or shape[3] is None:
                 raise KerasConversionError(f"input {name!r}: expected an NHWC image input, got {shape}")
-            graph_inputs.append(helper.make_tensor_value_info(
-                name, TensorProto.FLOAT, ["batch", *shape[1:]]))
+            graph_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", *shape[1:]]))
             nchw = builder.graph.node("Transpose", [name], f"{name}/nchw", perm=[0, 3, 1, 2])
             tensors[name] = KerasTensor(nchw, tuple(shape[1:]))
             continue
         try:
             inputs = [tensors[source] for source in layer["inputs"]]
         except KeyError as missing:
-            raise KerasConversionError(f"layer {name!r} reads {missing.args[0]!r} before it is defined") from None
+            raise KerasConversionError(
+                f"layer {name!r} reads {missing.args[0]!r} before it is defined"
+            ) from None
         tensors[name] = builder.layer(layer["class_name"], layer.get("config", {}), inputs, name)
     if [layer["name"] for layer in layers if layer["class_name"] == "InputLayer"] != input_names:
         raise KerasConversionError(f"inputs {input_names} do not match the InputLayers")
@@ -122,6 +135,10 @@ def build_onnx(model_config: dict[str, Any], weights: Weights, doc: str = "") ->
         if len(result.shape) == 3:
             source = builder.graph.node("Transpose", [source], f"{name}/nhwc", perm=[0, 2, 3, 1])
         final = builder.graph.node("Identity", [source], f"{name}/output")
-        graph_outputs.append(helper.make_tensor_value_info(final, TensorProto.FLOAT, ["batch", *result.shape]))
-    model = builder.graph.model(graph_inputs, graph_outputs, graph_name="keras", producer="openrek keras_model", doc=doc)
+        graph_outputs.append(
+            helper.make_tensor_value_info(final, TensorProto.FLOAT, ["batch", *result.shape])
+        )
+    model = builder.graph.model(
+        graph_inputs, graph_outputs, graph_name="keras", producer="openrek keras_model", doc=doc
+    )
     return model_bytes(model)

@@ -63,7 +63,9 @@ class OnnxGraph:
             numpy_helper.from_array(np.asarray(value, order="C"), name)
             for name, value in sorted(self.constants.items())
         ]
-        graph = helper.make_graph(self.nodes, graph_name, list(inputs), list(outputs), initializer=initializers)
+        graph = helper.make_graph(
+            self.nodes, graph_name, list(inputs), list(outputs), initializer=initializers
+        )
         model = helper.make_model(
             graph,
             opset_imports=[helper.make_opsetid("", OPSET)],

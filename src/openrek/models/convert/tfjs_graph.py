@@ -37,7 +37,7 @@ __all__ = ["UnsupportedGraph", "convert", "prepare"]
 
 
 def _reference(name: str) -> str:
-    """"node" and "node:0" name the same tensor."""
+    """ "node" and "node:0" name the same tensor."""
     return name[:-2] if name.endswith(":0") else name
 
 
@@ -83,8 +83,10 @@ def _graph_input(node: TfNode, builder: Builder) -> onnx.ValueInfoProto:
 
 def convert(model_json: Mapping[str, Any], weights: Mapping[str, Array]) -> onnx.ModelProto:
     topology = model_json["modelTopology"]
-    nodes = {n["name"]: TfNode(n["name"], n["op"], list(n.get("input", [])), n.get("attr", {}))
-             for n in topology["node"]}
+    nodes = {
+        n["name"]: TfNode(n["name"], n["op"], list(n.get("input", [])), n.get("attr", {}))
+        for n in topology["node"]
+    }
     signature = model_json.get("signature", {})
     outputs = [spec["name"] for spec in signature.get("outputs", {}).values()]
     if not outputs:
@@ -119,8 +121,11 @@ def convert(model_json: Mapping[str, Any], weights: Mapping[str, Array]) -> onnx
         spec = next(s for s in signature["outputs"].values() if s["name"] == output)
         dims = [int(d["size"]) for d in spec.get("tensorShape", {}).get("dim", [])]
         builder.node("Identity", [builder.tensor(value, f"{name}/value")], name, name=f"{name}/output")
-        graph_outputs.append(helper.make_tensor_value_info(
-            name, TF_TYPES[spec["dtype"]][0], [d if d >= 0 else None for d in dims]))
+        graph_outputs.append(
+            helper.make_tensor_value_info(
+                name, TF_TYPES[spec["dtype"]][0], [d if d >= 0 else None for d in dims]
+            )
+        )
 
     fold_bias_into_conv(builder)
     cancel_transposes(builder)

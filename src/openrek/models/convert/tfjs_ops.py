@@ -31,11 +31,18 @@ TO_NCHW, TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 # --- element-wise ---------------------------------------------------------------------
 
 _BINARY = {
-    "Add": ("Add", np.add), "AddV2": ("Add", np.add), "Sub": ("Sub", np.subtract),
-    "Mul": ("Mul", np.multiply), "RealDiv": ("Div", np.divide),
-    "Maximum": ("Max", np.maximum), "Minimum": ("Min", np.minimum),
-    "Equal": ("Equal", np.equal), "Less": ("Less", np.less), "Greater": ("Greater", np.greater),
-    "GreaterEqual": ("GreaterOrEqual", np.greater_equal), "LogicalAnd": ("And", np.logical_and),
+    "Add": ("Add", np.add),
+    "AddV2": ("Add", np.add),
+    "Sub": ("Sub", np.subtract),
+    "Mul": ("Mul", np.multiply),
+    "RealDiv": ("Div", np.divide),
+    "Maximum": ("Max", np.maximum),
+    "Minimum": ("Min", np.minimum),
+    "Equal": ("Equal", np.equal),
+    "Less": ("Less", np.less),
+    "Greater": ("Greater", np.greater),
+    "GreaterEqual": ("GreaterOrEqual", np.greater_equal),
+    "LogicalAnd": ("And", np.logical_and),
 }
 
 
@@ -57,8 +64,10 @@ def floor_div(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
         return [b.one("Floor", [b.one("Div", x, f"{node.name}/div")], node.name)]
     # ONNX integer Div truncates toward zero; TF floors: divide in float (exact for
     # the small indices these graphs divide) and floor.
-    as_float = [b.one("Cast", [b.tensor(v, f"{node.name}/in{i}")], f"{node.name}/float{i}",
-                      to=TensorProto.FLOAT) for i, v in enumerate(x)]
+    as_float = [
+        b.one("Cast", [b.tensor(v, f"{node.name}/in{i}")], f"{node.name}/float{i}", to=TensorProto.FLOAT)
+        for i, v in enumerate(x)
+    ]
     floored = b.one("Floor", [b.one("Div", as_float, f"{node.name}/div")], f"{node.name}/floor")
     return [b.one("Cast", [floored], node.name, to=TF_TYPES[node.tf_type()][0])]
 
@@ -95,6 +104,7 @@ def select(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
 
 
 # --- convolution, pooling, resizing (NHWC in TF, NCHW in ONNX) ---------------------
+
 
 def _nchw(b: Builder, x: Value, name: str) -> str:
     return b.one("Transpose", [x], f"{name}/to_nchw", perm=TO_NCHW)
@@ -136,9 +146,16 @@ def convolution(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
         fused = fused[1:]
     elif fused:
         raise UnsupportedGraph(f"{node.op} {node.name}: fused ops {fused}")
-    output = b.one("Conv", inputs, f"{node.name}/conv", group=group, kernel_shape=[height, width],
-                   strides=_window(node, "strides"), dilations=_window(node, "dilations"),
-                   **_padding(node, [height, width]))
+    output = b.one(
+        "Conv",
+        inputs,
+        f"{node.name}/conv",
+        group=group,
+        kernel_shape=[height, width],
+        strides=_window(node, "strides"),
+        dilations=_window(node, "dilations"),
+        **_padding(node, [height, width]),
+    )
     for activation in fused:
         if activation == "Relu":
             output = b.one("Relu", [output], f"{node.name}/relu")
@@ -150,9 +167,14 @@ def convolution(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
 
 
 def max_pool(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
-    pooled = b.one("MaxPool", [_nchw(b, x[0], node.name)], f"{node.name}/pool",
-                   kernel_shape=_window(node, "ksize"), strides=_window(node, "strides"),
-                   **_padding(node, _window(node, "ksize")))
+    pooled = b.one(
+        "MaxPool",
+        [_nchw(b, x[0], node.name)],
+        f"{node.name}/pool",
+        kernel_shape=_window(node, "ksize"),
+        strides=_window(node, "strides"),
+        **_padding(node, _window(node, "ksize")),
+    )
     return [_nhwc(b, pooled, node.name)]
 
 
@@ -160,15 +182,24 @@ def resize_bilinear(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
     if node.flag("align_corners") or not node.flag("half_pixel_centers"):
         raise UnsupportedGraph(f"{node.name}: only half-pixel-centre bilinear resizing is handled")
     image = _nchw(b, x[0], node.name)
-    batch_channels = b.one("Slice", [b.one("Shape", [image], f"{node.name}/shape"),
-                                     np.array([0]), np.array([2])], f"{node.name}/nc")
+    batch_channels = b.one(
+        "Slice",
+        [b.one("Shape", [image], f"{node.name}/shape"), np.array([0]), np.array([2])],
+        f"{node.name}/nc",
+    )
     sizes = b.one("Concat", [batch_channels, b.int64(x[1], node.name)], f"{node.name}/sizes", axis=0)
-    resized = b.one("Resize", [image, "", "", sizes], f"{node.name}/resize", mode="linear",
-                    coordinate_transformation_mode="half_pixel")
+    resized = b.one(
+        "Resize",
+        [image, "", "", sizes],
+        f"{node.name}/resize",
+        mode="linear",
+        coordinate_transformation_mode="half_pixel",
+    )
     return [_nhwc(b, resized, node.name)]
 
 
 # --- shapes, slicing and gathering ------------------------------------------------
+
 
 def transpose(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
     perm = [int(p) for p in constant_input(x, node, 1)]
@@ -206,16 +237,19 @@ def pack(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
     axis = node.int("axis")
     if all_constant(x):
         return [np.stack(x, axis=axis)]
-    expanded = [b.one("Unsqueeze", [v, np.array([axis])], f"{node.name}/unsqueeze{i}")
-                for i, v in enumerate(x)]
+    expanded = [
+        b.one("Unsqueeze", [v, np.array([axis])], f"{node.name}/unsqueeze{i}") for i, v in enumerate(x)
+    ]
     return [b.one("Concat", expanded, node.name, axis=axis)]
 
 
 def unpack(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
     axis, count = node.int("axis"), node.int("num")
     parts = b.emit("Split", [x[0]], f"{node.name}/split", count, axis=axis)
-    return [b.one("Squeeze", [p, np.array([axis])], node.name if i == 0 else f"{node.name}:{i}")
-            for i, p in enumerate(parts)]
+    return [
+        b.one("Squeeze", [p, np.array([axis])], node.name if i == 0 else f"{node.name}:{i}")
+        for i, p in enumerate(parts)
+    ]
 
 
 def split(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
@@ -274,8 +308,11 @@ def strided_slice(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
             output_axis += 1
         axes.append(input_axis)
         input_axis += 1
-    result = b.one("Slice", [x[0], np.array(starts), np.array(ends), np.array(axes), np.array(steps)],
-                   f"{node.name}/slice")
+    result = b.one(
+        "Slice",
+        [x[0], np.array(starts), np.array(ends), np.array(axes), np.array(steps)],
+        f"{node.name}/slice",
+    )
     if shrunk:
         result = b.one("Squeeze", [result, np.array(shrunk)], f"{node.name}/shrink")
     if new_axes:
@@ -303,8 +340,10 @@ def top_k(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
     k = b.int64(x[1], node.name)
     k = k.reshape(1) if isinstance(k, np.ndarray) else b.one("Reshape", [k, np.array([1])], f"{node.name}/k")
     values, indices = b.emit("TopK", [x[0], k], f"{node.name}/topk", 2, axis=-1, largest=1, sorted=1)
-    return [b.one("Identity", [values], node.name),
-            b.one("Cast", [indices], f"{node.name}:1", to=TensorProto.INT32)]
+    return [
+        b.one("Identity", [values], node.name),
+        b.one("Cast", [indices], f"{node.name}:1", to=TensorProto.INT32),
+    ]
 
 
 def arg_max(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
@@ -334,17 +373,42 @@ def identity(b: Builder, node: TfNode, x: list[Value]) -> list[Value]:
 
 
 HANDLERS: dict[str, Handler] = {
-    **{op: binary for op in _BINARY}, "SquaredDifference": squared_difference,
-    "FloorDiv": floor_div, "AddN": add_n,
+    **{op: binary for op in _BINARY},
+    "SquaredDifference": squared_difference,
+    "FloorDiv": floor_div,
+    "AddN": add_n,
     **{op: unary for op in (*_UNARY, "LeakyRelu", "Relu6")},
-    "Cast": cast, "Select": select, "SelectV2": select,
-    **{op: convolution for op in ("Conv2D", "_FusedConv2D", "DepthwiseConv2dNative",
-                                  "FusedDepthwiseConv2dNative")},
-    "MaxPool": max_pool, "ResizeBilinear": resize_bilinear,
-    "Transpose": transpose, "Reshape": reshape, "Pad": pad, "PadV2": pad,
-    "ConcatV2": concat, "Pack": pack, "Unpack": unpack, "Split": split, "SplitV": split,
-    "Squeeze": squeeze, "ExpandDims": expand_dims, "Shape": shape, "Size": shape,
-    "StridedSlice": strided_slice, "Tile": tile, "Fill": fill, "Range": range_,
-    "GatherNd": gather_nd, "TopKV2": top_k, "ArgMax": arg_max, "Sum": reduce, "Max": reduce,
-    "SparseToDense": sparse_to_dense, "Identity": identity,
+    "Cast": cast,
+    "Select": select,
+    "SelectV2": select,
+    **{
+        op: convolution
+        for op in ("Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative")
+    },
+    "MaxPool": max_pool,
+    "ResizeBilinear": resize_bilinear,
+    "Transpose": transpose,
+    "Reshape": reshape,
+    "Pad": pad,
+    "PadV2": pad,
+    "ConcatV2": concat,
+    "Pack": pack,
+    "Unpack": unpack,
+    "Split": split,
+    "SplitV": split,
+    "Squeeze": squeeze,
+    "ExpandDims": expand_dims,
+    "Shape": shape,
+    "Size": shape,
+    "StridedSlice": strided_slice,
+    "Tile": tile,
+    "Fill": fill,
+    "Range": range_,
+    "GatherNd": gather_nd,
+    "TopKV2": top_k,
+    "ArgMax": arg_max,
+    "Sum": reduce,
+    "Max": reduce,
+    "SparseToDense": sparse_to_dense,
+    "Identity": identity,
 }

@@ -62,8 +62,10 @@ def cancel_transposes(builder: Builder) -> None:
             if [p[i] for i in q] != list(range(len(p))):
                 continue
             builder.nodes.remove(second)
-            builder.nodes.insert(builder.nodes.index(first) + 1, helper.make_node(
-                "Identity", [first.input[0]], list(second.output), name=second.name))
+            builder.nodes.insert(
+                builder.nodes.index(first) + 1,
+                helper.make_node("Identity", [first.input[0]], list(second.output), name=second.name),
+            )
             changed = True
             break
     _skip_identities(builder)

@@ -69,9 +69,7 @@ class IndexCache:
 
     # ------------------------------------------------------------ own writes
 
-    def added(
-        self, pk: int, generation: int, deletions: int, seqs: np.ndarray, vectors: np.ndarray
-    ) -> None:
+    def added(self, pk: int, generation: int, deletions: int, seqs: np.ndarray, vectors: np.ndarray) -> None:
         """This store committed `seqs` at `generation` (rule 1)."""
         index = self._index(pk, 0, create=False)
         if index is None:

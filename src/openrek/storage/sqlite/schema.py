@@ -122,9 +122,7 @@ def initialise(conn: sqlite3.Connection) -> bytes:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"database schema {version} is newer than this openrek ({SCHEMA_VERSION})"
-            )
+            raise RuntimeError(f"database schema {version} is newer than this openrek ({SCHEMA_VERSION})")
         # Not executescript(): it would commit our BEGIN IMMEDIATE first. (The DDL has no
         # semicolons inside comments or strings, so splitting on them is exact.)
         for statement in _DDL.split(";"):

@@ -113,9 +113,7 @@ class SqliteFaceStore:
 
     @staticmethod
     def _pk(conn: sqlite3.Connection, collection_id: str) -> int:
-        row = conn.execute(
-            "SELECT pk FROM collections WHERE collection_id = ?", (collection_id,)
-        ).fetchone()
+        row = conn.execute("SELECT pk FROM collections WHERE collection_id = ?", (collection_id,)).fetchone()
         if row is None:
             raise CollectionMissing(collection_id)
         return int(row[0])
@@ -181,9 +179,7 @@ class SqliteFaceStore:
     def _resolve_collection_cursor(conn: sqlite3.Connection, cursor: Cursor) -> str:
         if cursor.rowid is None:
             return cursor.key
-        row = conn.execute(
-            "SELECT collection_id FROM collections WHERE pk = ?", (cursor.rowid,)
-        ).fetchone()
+        row = conn.execute("SELECT collection_id FROM collections WHERE pk = ?", (cursor.rowid,)).fetchone()
         if row is not None and row[0].startswith(cursor.key):
             return str(row[0])
         return cursor.key  # the row is gone: resume after its prefix (see tokens.Cursor)
@@ -208,13 +204,9 @@ class SqliteFaceStore:
 
     def untag_collection(self, collection_id: str, keys: list[str]) -> None:
         drop = set(keys)
-        self._update_tags(
-            collection_id, lambda current: {k: v for k, v in current.items() if k not in drop}
-        )
+        self._update_tags(collection_id, lambda current: {k: v for k, v in current.items() if k not in drop})
 
-    def _update_tags(
-        self, collection_id: str, change: Callable[[dict[str, str]], dict[str, str]]
-    ) -> None:
+    def _update_tags(self, collection_id: str, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT pk, tags FROM collections WHERE collection_id = ?", (collection_id,)
@@ -259,8 +251,7 @@ class SqliteFaceStore:
                 pk, dimension = row
                 if dimension is not None and dimension != vectors.shape[1]:
                     raise ValueError(
-                        f"collection {collection_id} holds {dimension}-d vectors, "
-                        f"got {vectors.shape[1]}-d"
+                        f"collection {collection_id} holds {dimension}-d vectors, got {vectors.shape[1]}-d"
                     )
                 before = self._last_seq(conn)
                 try:
@@ -314,8 +305,7 @@ class SqliteFaceStore:
                 where.append(f"face_id IN ({placeholders(len(face_ids))})")
                 params.extend(face_ids)
             rows = conn.execute(
-                f"SELECT {FACE_COLUMNS} FROM faces WHERE {' AND '.join(where)} "
-                "ORDER BY face_id LIMIT ?",
+                f"SELECT {FACE_COLUMNS} FROM faces WHERE {' AND '.join(where)} ORDER BY face_id LIMIT ?",
                 (*params, limit + 1),
             ).fetchall()
         next_token = None
@@ -369,14 +359,11 @@ class SqliteFaceStore:
             self._indexes.removed(pk, generation, deletions, seqs)
         return [face_id for face_id in wanted if face_id in deleted]
 
-    def search(
-        self, collection_id: str, vector: np.ndarray, limit: int, min_cosine: float
-    ) -> list[Match]:
+    def search(self, collection_id: str, vector: np.ndarray, limit: int, min_cosine: float) -> list[Match]:
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         with self._reading() as conn:
             row = conn.execute(
-                "SELECT pk, dimension, generation, deletions FROM collections "
-                "WHERE collection_id = ?",
+                "SELECT pk, dimension, generation, deletions FROM collections WHERE collection_id = ?",
                 (collection_id,),
             ).fetchone()
             if row is None:
@@ -496,17 +483,23 @@ class SqliteFaceStore:
                 raise UserFaceLimit(user_id)  # rolls the whole transaction back
 
         return self._move_faces(
-            collection_id, user_id, face_ids,
+            collection_id,
+            user_id,
+            face_ids,
             "SET user_id = ? WHERE collection_pk = ? AND user_id IS NULL",
-            lambda pk: (user_id, pk), at_most_max_faces,
+            lambda pk: (user_id, pk),
+            at_most_max_faces,
         )
 
     def disassociate_faces(self, collection_id: str, user_id: str, face_ids: list[str]) -> list[str]:
         """Take the listed faces from the user; returns the faces taken."""
         return self._move_faces(
-            collection_id, user_id, face_ids,
+            collection_id,
+            user_id,
+            face_ids,
             "SET user_id = NULL WHERE collection_pk = ? AND user_id = ?",
-            lambda pk: (pk, user_id), lambda _conn, _pk: None,
+            lambda pk: (pk, user_id),
+            lambda _conn, _pk: None,
         )
 
     def _move_faces(
@@ -542,9 +535,7 @@ class SqliteFaceStore:
     def request_lock(self, scope: str, token: str) -> AbstractContextManager[None]:
         return self._request_locks.hold(f"{scope}:{token}")
 
-    def remember_request(
-        self, scope: str, token: str, fingerprint: str, response_json: str
-    ) -> None:
+    def remember_request(self, scope: str, token: str, fingerprint: str, response_json: str) -> None:
         # First answer wins: a retry of the same request must get the original response.
         # Answers are kept for a day (a retry comes within minutes), so the table stays small.
         now = time.time()

@@ -73,9 +73,7 @@ def _sketch(vectors: np.ndarray, projection: np.ndarray) -> np.ndarray:
     for start in range(0, len(vectors), _CHUNK):
         part = vectors[start : start + _CHUNK]
         # Bulk loads are worth BLAS's threads; a few rows (a query, a small IndexFaces) aren't.
-        projected = (
-            part @ projection if len(part) > 128 else np.einsum("ij,jk->ik", part, projection)
-        )
+        projected = part @ projection if len(part) > 128 else np.einsum("ij,jk->ik", part, projection)
         bits = projected > 0
         out[:, start : start + _CHUNK] = np.packbits(bits, axis=1).view(np.uint64).T
     return out
@@ -270,9 +268,7 @@ class VectorIndex:
 
     # --------------------------------------------------------------- search
 
-    def search(
-        self, query: np.ndarray, limit: int, min_cosine: float
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, limit: int, min_cosine: float) -> tuple[np.ndarray, np.ndarray]:
         """(seqs, cosines) of the best `limit` rows with cosine >= min_cosine, best first."""
         view = self._view
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dim)
@@ -298,9 +294,7 @@ class VectorIndex:
             rows = np.arange(view.n)
         return rows, scores[rows]
 
-    def _sketched(
-        self, view: _View, query: np.ndarray, limit: int
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _sketched(self, view: _View, query: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
         dist = _hamming(view.codes, view.n, _sketch(query[None, :], self._projection)[:, 0])
         dist[view.dead] = _DEAD_HAMMING
         # Candidate budget: at 1M clustered faces 1024 already gives recall@1 ~0.997;
