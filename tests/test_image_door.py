@@ -7,6 +7,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
@@ -149,3 +150,33 @@ def test_s3_keys_the_file_system_cannot_hold(rekognition) -> None:
             error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": key}})
             == "InvalidS3ObjectException"
         )
+
+
+def test_16_bit_png_and_phone_mpo_find_the_face(rekognition, photos: Path) -> None:
+    """Valid images that were once answered wrongly: a 16-bit greyscale PNG (clipped to
+    white, no face) and an MPO JPEG (refused as an invalid format)."""
+    photo = Image.open(photos / "face_recognition/obama.jpg")
+    grey16 = (np.asarray(photo.convert("L")).astype(np.uint16) * 257).astype(np.uint16)
+    rgb16 = (np.asarray(photo)[:, :, ::-1].astype(np.uint16) * 257).astype(np.uint16)
+    images = {
+        "16-bit grey PNG": cv2.imencode(".png", grey16)[1].tobytes(),
+        "16-bit RGB PNG": cv2.imencode(".png", rgb16)[1].tobytes(),
+    }
+    mpo = io.BytesIO()
+    photo.save(mpo, "MPO", save_all=True, append_images=[photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    images["MPO"] = mpo.getvalue()
+    for name, data in images.items():
+        (face,) = rekognition.detect_faces(Image={"Bytes": data})["FaceDetails"]
+        assert face["Confidence"] > 90, name
+
+
+def test_a_60_megapixel_png_is_answered(rekognition) -> None:
+    """The largest canvas the API accepts, tiny on the wire, analysed at the working size."""
+    canvas = Image.new("L", (10_000, 6_000), 235)
+    canvas.paste(40, (1_000, 1_000, 9_000, 5_000))
+    out = io.BytesIO()
+    canvas.save(out, "PNG", optimize=True)
+    assert len(out.getvalue()) < 200_000
+    labels = rekognition.detect_labels(Image={"Bytes": out.getvalue()}, Features=["IMAGE_PROPERTIES"])
+    brightness = labels["ImageProperties"]["Quality"]["Brightness"]
+    assert 0 <= brightness <= 100
