@@ -5,11 +5,14 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, rekognition_client
+from tests.test_image_door import huge_flat_png
 
 pytestmark = pytest.mark.needs_server  # its own server, with short deadlines
 
@@ -108,3 +111,28 @@ def test_paths_that_are_not_the_api_get_aws_shaped_errors(
     body = response.json()
     assert body["__type"] == "UnknownOperationException"
     assert "POST / with an X-Amz-Target header" in body["Message"]
+
+
+def test_requests_beyond_the_queue_are_told_to_back_off(models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = ServerProcess(
+        tmp_path / "data", env={"OPENREK_WORKERS": "1", "OPENREK_MAX_QUEUED_REQUESTS": "1"}
+    )
+    try:
+        client = rekognition_client(server.url)
+        image = huge_flat_png()
+
+        def label() -> str:
+            try:
+                client.detect_labels(Image={"Bytes": image}, Features=["IMAGE_PROPERTIES"])
+                return "ok"
+            except ClientError as error:
+                return str(error.response["Error"]["Code"])
+
+        with ThreadPoolExecutor(5) as pool:
+            outcomes = sorted(pool.map(lambda _i: label(), range(5)))
+        assert "ok" in outcomes
+        assert set(outcomes) == {"ok", "ThrottlingException"}
+        assert outcomes.count("ok") <= 3  # one running, one queued (a third may arrive late)
+        assert label() == "ok"  # and it serves again once the burst has passed
+    finally:
+        server.stop()

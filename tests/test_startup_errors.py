@@ -56,3 +56,9 @@ def test_a_non_numeric_setting_is_named(tmp_path: Path) -> None:
     result = serve(tmp_path, OPENREK_WORKERS="four")
     assert result.returncode == 2
     assert result.stderr.strip() == "openrek: OPENREK_WORKERS must be a whole number, not 'four'"
+
+
+def test_a_worker_count_below_one_is_refused(tmp_path: Path) -> None:
+    result = serve(tmp_path, OPENREK_WORKERS="0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "openrek: OPENREK_WORKERS must be at least 1, not 0"

@@ -96,7 +96,7 @@ def create_app(services: Services) -> Starlette:
     executor = ThreadPoolExecutor(settings.inference_workers, thread_name_prefix="openrek-op")
     # Requests waiting for or holding a worker; beyond the bound a client is told to
     # back off (as AWS does) rather than queued without end.
-    max_pending = settings.inference_workers * 16
+    max_pending = settings.inference_workers + settings.max_queued_requests
     pending = 0
 
     def authenticate(request: Request, headers: WireHeaders, body: bytes) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,11 +44,42 @@ def parse_access_keys(text: str) -> dict[str, str]:
     return keys
 
 
-def _int_setting(env: Mapping[str, str], name: str) -> int:
+def _whole_number(name: str, text: str, minimum: int = 1) -> int:
     try:
-        return int(env[name])
+        value = int(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, not {env[name]!r}") from None
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _seconds(name: str, text: str) -> float:
+    return float(_whole_number(name, text))
+
+
+def _text(_name: str, text: str) -> str:
+    return text
+
+
+def _path(_name: str, text: str) -> Path:
+    return Path(text)
+
+
+# Environment variable -> (Settings field, how its text is read).
+_ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "OPENREK_DATA_DIR": ("data_dir", _path),
+    "OPENREK_MODELS_DIR": ("models_dir", _path),
+    "OPENREK_ACCESS_KEYS": ("access_keys", lambda _name, text: parse_access_keys(text)),
+    "OPENREK_S3_ENDPOINT_URL": ("s3_endpoint_url", _text),
+    "OPENREK_FACE_MODEL_VERSION": ("face_model_version", _text),
+    "OPENREK_REGION": ("region", _text),
+    "OPENREK_WORKERS": ("inference_workers", _whole_number),
+    "OPENREK_MAX_QUEUED_REQUESTS": ("max_queued_requests", lambda n, t: _whole_number(n, t, 0)),
+    "OPENREK_HEADER_TIMEOUT_S": ("header_timeout_s", _seconds),
+    "OPENREK_BODY_TIMEOUT_S": ("body_timeout_s", _seconds),
+    "OPENREK_MAX_CONNECTIONS": ("max_connections", _whole_number),
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,8 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     # Worker threads that run inference off the event loop.
     inference_workers: int = 4
+    # Requests that may wait for a worker; one more is told to back off (ThrottlingException).
+    max_queued_requests: int = 64
     # Limits on what one client may hold: seconds to send a request's headers, and
     # its body; connections open at once.
     header_timeout_s: float = 10.0
@@ -89,33 +122,16 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         env = os.environ
-        values: dict[str, object] = {}
-        if "OPENREK_DATA_DIR" in env:
-            values["data_dir"] = Path(env["OPENREK_DATA_DIR"])
-        if "OPENREK_MODELS_DIR" in env:
-            values["models_dir"] = Path(env["OPENREK_MODELS_DIR"])
-        if "OPENREK_ACCESS_KEYS" in env:
-            values["access_keys"] = parse_access_keys(env["OPENREK_ACCESS_KEYS"])
-        if "OPENREK_S3_ENDPOINT_URL" in env:
-            values["s3_endpoint_url"] = env["OPENREK_S3_ENDPOINT_URL"]
+        values: dict[str, object] = {
+            field_name: read(name, env[name])
+            for name, (field_name, read) in _ENVIRONMENT.items()
+            if name in env
+        }
         if "OPENREK_THREADS" in env or "OPENREK_DISABLE_CUDA" in env:
+            threads = env.get("OPENREK_THREADS", "0")
             values["runtime"] = RuntimeSettings(
-                intra_op_threads=_int_setting(env, "OPENREK_THREADS") if "OPENREK_THREADS" in env else 0,
+                intra_op_threads=_whole_number("OPENREK_THREADS", threads, minimum=0),
                 use_cuda=env.get("OPENREK_DISABLE_CUDA", "") not in ("1", "true", "yes"),
             )
-        if "OPENREK_FACE_MODEL_VERSION" in env:
-            values["face_model_version"] = env["OPENREK_FACE_MODEL_VERSION"]
-        if "OPENREK_REGION" in env:
-            values["region"] = env["OPENREK_REGION"]
-        if "OPENREK_WORKERS" in env:
-            values["inference_workers"] = _int_setting(env, "OPENREK_WORKERS")
-        for name, key in (
-            ("OPENREK_HEADER_TIMEOUT_S", "header_timeout_s"),
-            ("OPENREK_BODY_TIMEOUT_S", "body_timeout_s"),
-        ):
-            if name in env:
-                values[key] = float(_int_setting(env, name))
-        if "OPENREK_MAX_CONNECTIONS" in env:
-            values["max_connections"] = _int_setting(env, "OPENREK_MAX_CONNECTIONS")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
