@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, rekognition_client
+from tests.conftest import ServerProcess, read_http_response, rekognition_client
 
 pytestmark = pytest.mark.needs_server  # its own server, started with keys
 
@@ -122,10 +124,35 @@ def test_a_signature_for_another_region_is_refused(locked_server: ServerProcess,
 
 
 @pytest.mark.parametrize(
-    "method,path", [("GET", "/"), ("GET", "/health"), ("GET", "/console"), ("DELETE", "/"), ("POST", "/x/y")]
+    "method,path",
+    [
+        ("GET", "/"),
+        ("GET", "/health"),
+        ("GET", "/console"),
+        ("DELETE", "/"),
+        ("POST", "/x/y"),
+        ("TRACE", "/"),
+        ("FOO", "/health"),
+    ],
 )
 def test_nothing_answers_without_a_signature(locked_server: ServerProcess, method: str, path: str) -> None:
     response = requests.request(method, locked_server.url + path, timeout=10)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/x-amz-json-1.1")
     assert response.json()["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_an_unsigned_request_is_refused_before_its_body_is_read(locked_server: ServerProcess) -> None:
+    """Checks that need no body run first: an unsigned client cannot make the server
+    wait for, or hold, 16 MiB."""
+    host, port = locked_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: RekognitionService.ListCollections\r\n"
+            b"Content-Length: 16000000\r\n\r\n{"
+        )
+        start = time.monotonic()
+        answer = read_http_response(sock)
+    assert time.monotonic() - start < 5
+    assert answer.startswith("HTTP/1.1 400")
+    assert "MissingAuthenticationTokenException" in answer

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from openrek.heap import release_free_memory
 from openrek.operations import HANDLERS
-from openrek.protocol.auth import verify_sigv4
+from openrek.protocol.auth import SignedHeaders, check_signature_headers
 from openrek.protocol.dispatch import Dispatcher
 from openrek.protocol.errors import (
     RekognitionError,
@@ -99,26 +99,29 @@ def create_app(services: Services) -> Starlette:
     max_pending = settings.inference_workers + settings.max_queued_requests
     pending = 0
 
-    def authenticate(request: Request, headers: WireHeaders, body: bytes) -> None:
-        """With access keys configured, nothing is answered without a valid signature."""
-        if settings.access_keys:
-            verify_sigv4(
-                request.method,
-                request.scope["raw_path"].decode("latin-1"),
-                request.scope["query_string"].decode("latin-1"),
-                headers,
-                body,
-                settings.access_keys,
-                region=settings.region,
-            )
+    def check_signature_headers_of(request: Request, headers: WireHeaders) -> SignedHeaders | None:
+        """With access keys configured, nothing is answered without a valid signature;
+        everything but the body's part of it is checked before the body is read."""
+        if not settings.access_keys:
+            return None
+        return check_signature_headers(
+            request.method,
+            request.scope["raw_path"].decode("latin-1"),
+            request.scope["query_string"].decode("latin-1"),
+            headers,
+            settings.access_keys,
+            region=settings.region,
+        )
 
     async def answer(request: Request, respond: Any) -> Response:
         request_id = str(uuid.uuid4())
         try:
             # Signature checks and dispatch read this one view of the headers.
             headers = WireHeaders.from_asgi(request.scope["headers"])
+            signed = check_signature_headers_of(request, headers)
             body = await _read_body(request, settings.body_timeout_s)
-            authenticate(request, headers, body)
+            if signed is not None:
+                signed.verify(body)
             return await respond(request, headers, body, request_id)  # type: ignore[no-any-return]
         except RekognitionError as error:
             return _error_response(error, request_id)
@@ -160,7 +163,7 @@ def create_app(services: Services) -> Starlette:
     async def health(request: Request) -> Response:
         return await answer(request, say_healthy)
 
-    async def anything_else(request: Request) -> Response:
+    async def anything_else(request: Request, _error: Exception | None = None) -> Response:
         return await answer(request, nothing_here)
 
     @asynccontextmanager
@@ -168,12 +171,13 @@ def create_app(services: Services) -> Starlette:
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    every_method = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
     return Starlette(
         routes=[
-            Route("/", rekognition, methods=every_method),
+            Route("/", rekognition, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
             Route("/health", health, methods=["GET", "HEAD"]),
-            Route("/{path:path}", anything_else, methods=every_method),
         ],
+        # Every other path and method (TRACE, made-up ones) gets the same AWS-shaped
+        # answer, after the same signature check, never Starlette's plain text.
+        exception_handlers={404: anything_else, 405: anything_else},
         lifespan=lifespan,
     )

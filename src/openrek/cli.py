@@ -28,22 +28,28 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from openrek.services import Services
-    from openrek.serving import serve
+    from openrek.serving import listen, serve
     from openrek.storage.sqlite import SqliteFaceStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(args)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # An unusable database stops start-up here, before seconds go into loading models.
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot use {settings.data_dir} as the data directory: {error.strerror}"
+        ) from None
+    # An unusable database or port stops start-up here, before seconds go into models.
     SqliteFaceStore(settings.database_path).close()
-    services = Services.start(settings)  # models load here, before the port opens
+    sock = listen(settings.host, settings.port)
+    services = Services.start(settings)
     _ = services.store
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir}, models in {settings.models_dir})",
         flush=True,
     )
-    serve(services)
+    serve(services, sock)
     return 0
 
 

@@ -2,32 +2,38 @@
 
 uvicorn closes idle keep-alive connections, but a connection that never finishes
 its headers (or never sends any) is held forever, and enough of them hold the
-server. Every connection here gets a deadline for its request's headers, the
-body has its own deadline (see app.py), and the number of connections is capped.
+server. Every connection here gets a deadline for its request's headers, the body
+has its own deadline (see app.py), and the number of connections is capped: past
+the cap the connection that has waited longest without a request is dropped, so
+idle sockets cannot lock signed clients out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import socket
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from openrek.app import create_app
+from openrek.config import ConfigurationError
 from openrek.services import Services
 
 
-def header_deadline_protocol(header_timeout_s: float) -> type[H11Protocol]:
+def bounded_protocol(header_timeout_s: float, max_connections: int) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing a connection whose request headers are not
-    complete within header_timeout_s of its first byte (or of the connection)."""
+    complete within header_timeout_s of its first byte (or of the connection), and
+    keeping at most max_connections open."""
 
-    class HeaderDeadlineProtocol(H11Protocol):
+    class BoundedProtocol(H11Protocol):
         _header_deadline: asyncio.TimerHandle | None = None
+        _waiting_since = 0.0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm()
+            self._keep_within_cap()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
@@ -40,11 +46,16 @@ def header_deadline_protocol(header_timeout_s: float) -> type[H11Protocol]:
             else:
                 self._disarm()
 
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._waiting_since = self.loop.time()  # idle from now, as far as the cap goes
+
         def _awaiting_headers(self) -> bool:
             return self.cycle is None or self.cycle.response_complete
 
         def _arm(self) -> None:
             if self._header_deadline is None:
+                self._waiting_since = self.loop.time()
                 self._header_deadline = self.loop.call_later(header_timeout_s, self._expire)
 
         def _disarm(self) -> None:
@@ -58,17 +69,45 @@ def header_deadline_protocol(header_timeout_s: float) -> type[H11Protocol]:
                 self.logger.info("closing a connection whose headers took over %.0f s", header_timeout_s)
                 self.transport.close()
 
-    return HeaderDeadlineProtocol
+        def _keep_within_cap(self) -> None:
+            if len(self.connections) <= max_connections:
+                return
+            idle = [
+                other
+                for other in self.connections
+                if isinstance(other, BoundedProtocol)
+                and other is not self
+                and other._awaiting_headers()
+                and not other.transport.is_closing()
+            ]
+            # The longest-waiting idle connection makes room; if every other one is
+            # busy with a request, the newcomer is the one turned away.
+            dropped = min(idle, key=lambda other: other._waiting_since) if idle else self
+            self.logger.info("%d connections open: closing one without a request", len(self.connections))
+            dropped.transport.close()
+
+    return BoundedProtocol
 
 
-def serve(services: Services) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """Bind before the models load, so a busy or invalid port is said at once."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except (OSError, OverflowError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+def serve(services: Services, sock: socket.socket) -> None:
     settings = services.settings
-    config: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": "warning",
-        "http": header_deadline_protocol(settings.header_timeout_s),
-        "limit_concurrency": settings.max_connections,
-        "timeout_keep_alive": 5,
-    }
-    uvicorn.run(create_app(services), **config)
+    config = uvicorn.Config(
+        create_app(services),
+        log_level="warning",
+        http=bounded_protocol(settings.header_timeout_s, settings.max_connections),
+        timeout_keep_alive=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])

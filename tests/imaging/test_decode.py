@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from openrek.imaging.budget import PixelBudget
-from openrek.imaging.decode import WORKING_MAX_PIXELS, decode_image, working_size
+from openrek.imaging.decode import WORKING_MAX_PIXELS, decode_cost, decode_image, draft_scale, working_size
 from openrek.imaging.limits import ImageLimits
 from openrek.imaging.source import ImageSource
 from openrek.protocol.errors import (
@@ -143,4 +143,51 @@ def test_budget_gives_up_after_its_wait() -> None:
     budget = PixelBudget(capacity=10, max_waiting=4, wait_seconds=0.1)
     with budget.reserve(10), pytest.raises(ProvisionedThroughputExceededException), budget.reserve(5):
         pass
+    assert budget.in_use == 0
+
+
+def test_charges_follow_what_a_decode_holds() -> None:
+    full, working = 60_000_000, WORKING_MAX_PIXELS
+    rgb = decode_cost("RGB", full, working)
+    grey16 = decode_cost("I;16", full, working)
+    assert rgb == full * 4 + working * 7
+    assert grey16 > rgb  # a 16-bit page is copied once more to reach 8 bits
+    assert decode_cost("L", 1000, 1000) < decode_cost("RGB", 1000, 1000)
+
+
+def test_only_jpegs_well_over_the_working_size_decode_at_reduced_scale() -> None:
+    assert draft_scale(10_000, 6_000) == 2  # 15 MP at 1/2: at least 3/4 of the working pixels
+    assert draft_scale(4_100, 4_100) == 1  # 1/2 would leave a quarter: decode whole, then resize
+    assert draft_scale(1_000, 800) == 1
+    photo = Image.new("RGB", (10_000, 6_000), (90, 120, 150))
+    photo.paste((250, 250, 250), (0, 0, 5_000, 6_000))
+    loaded = decode_image(encoded(photo, "JPEG", quality=80))
+    assert (loaded.width, loaded.height) == (5_000, 3_000)
+    assert loaded.rgb[:, :2400].mean() > 240 and loaded.rgb[:, 2600:, 2].mean() > 140
+
+
+def test_budget_serves_waiters_in_arrival_order() -> None:
+    """A large charge that arrived first is not passed over by smaller ones that fit."""
+    budget = PixelBudget(capacity=100, max_waiting=8, wait_seconds=5)
+    order: list[str] = []
+    guard = threading.Lock()
+
+    def charge(name: str, amount: int) -> None:
+        with budget.reserve(amount):
+            with guard:
+                order.append(name)
+            time.sleep(0.02)
+
+    with budget.reserve(60):  # in use: the large one must wait
+        large = threading.Thread(target=charge, args=("large", 90))
+        large.start()
+        time.sleep(0.05)
+        smalls = [threading.Thread(target=charge, args=(f"small{i}", 10)) for i in range(3)]
+        for thread in smalls:
+            thread.start()
+        time.sleep(0.05)
+        assert order == []  # small ones fit beside the 60 but queue behind the large one
+    for thread in [large, *smalls]:
+        thread.join()
+    assert order[0] == "large"
     assert budget.in_use == 0

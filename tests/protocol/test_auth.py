@@ -264,3 +264,35 @@ def test_rejects_a_mismatched_content_hash_header() -> None:
     wire.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
     with pytest.raises(InvalidSignatureException):
         wire.verify()
+
+
+def test_an_unsigned_target_header_is_refused() -> None:
+    """A client that signed only host and date: its operation could be swapped in transit."""
+    request = AWSRequest(
+        method="POST",
+        url=ENDPOINT,
+        data=BODY,
+        headers={"X-Amz-Target": "RekognitionService.ListCollections"},
+    )
+
+    class HostAndDateOnly(SigV4Auth):  # type: ignore[misc]
+        def headers_to_sign(self, request: AWSRequest):  # type: ignore[no-untyped-def]
+            chosen = super().headers_to_sign(request)
+            del chosen["x-amz-target"]
+            return chosen
+
+    HostAndDateOnly(Credentials(KEY_ID, SECRET), "rekognition", "us-east-1").add_auth(request)
+    wire = Wire(request)
+    assert "x-amz-target" not in wire.headers["authorization"].split("SignedHeaders=")[1]
+    wire.headers["x-amz-target"] = "RekognitionService.DeleteCollection"
+    with pytest.raises(InvalidSignatureException) as info:
+        wire.verify()
+    assert info.value.message.endswith("not signed: x-amz-target")
+
+
+def test_a_date_past_the_calendar_is_an_incomplete_signature() -> None:
+    wire = signed()
+    del wire.headers["x-amz-date"]
+    wire.headers["date"] = "Fri, 31 Dec 9999 23:59:59 -1000"
+    with pytest.raises(IncompleteSignatureException):
+        wire.verify()

@@ -11,6 +11,7 @@ ProvisionedThroughputExceededException rather than queued without end.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from contextvars import ContextVar
@@ -60,7 +61,8 @@ class PixelBudget:
         self._max_waiting = max_waiting
         self._wait_seconds = wait_seconds
         self._in_use = 0
-        self._waiting = 0
+        self._queue: deque[int] = deque()  # tickets of the waiting charges, in arrival order
+        self._next_ticket = 0
         self._changed = threading.Condition()
 
     @property
@@ -82,21 +84,11 @@ class PixelBudget:
 
     @contextmanager
     def reserve(self, amount: int, wait: bool = True) -> Iterator[None]:
-        # One decode bigger than the whole budget still runs, alone.
+        # One charge bigger than the whole budget still runs, alone.
         amount = min(max(amount, 0), self.capacity)
         with self._changed:
-            if wait and self._in_use + amount > self.capacity:
-                if self._waiting >= self._max_waiting:
-                    raise ProvisionedThroughputExceededException(BUSY)
-                self._waiting += 1
-                try:
-                    fits = self._changed.wait_for(
-                        lambda: self._in_use + amount <= self.capacity, self._wait_seconds
-                    )
-                finally:
-                    self._waiting -= 1
-                if not fits:
-                    raise ProvisionedThroughputExceededException(BUSY)
+            if wait and (self._queue or self._in_use + amount > self.capacity):
+                self._wait_in_turn(amount)
             self._in_use += amount
         try:
             yield
@@ -104,3 +96,22 @@ class PixelBudget:
             with self._changed:
                 self._in_use -= amount
                 self._changed.notify_all()
+
+    def _wait_in_turn(self, amount: int) -> None:
+        """First come, first served: a large charge is not passed over for ever by
+        smaller ones that keep fitting. Called with the condition held."""
+        if len(self._queue) >= self._max_waiting:
+            raise ProvisionedThroughputExceededException(BUSY)
+        ticket = self._next_ticket
+        self._next_ticket += 1
+        self._queue.append(ticket)
+        try:
+            admitted = self._changed.wait_for(
+                lambda: self._queue[0] == ticket and self._in_use + amount <= self.capacity,
+                self._wait_seconds,
+            )
+        finally:
+            self._queue.remove(ticket)
+            self._changed.notify_all()  # the next in line may fit now
+        if not admitted:
+            raise ProvisionedThroughputExceededException(BUSY)

@@ -4,10 +4,10 @@ The header is read before any pixel is decoded, so a decompression bomb (a tiny
 file declaring a huge canvas) is refused without allocating the canvas.
 
 Memory is bounded by design: no model looks at more than WORKING_MAX_PIXELS, so a
-larger photo is brought down to that while it is decoded (a JPEG decodes straight
-at 1/2, 1/4 or 1/8 scale) and only the small copy lives on. The full-size decode
-of a PNG, the one big transient, is charged to a PixelBudget shared by the
-requests in flight. Boxes and landmarks are ratios of the image, so the answer is
+larger photo is brought down to that while it is decoded (a JPEG big enough decodes
+straight at 1/2 scale or less) and only the small copy lives on. What a decode
+holds at its peak, and the working copy, are charged to a PixelBudget shared by
+the requests in flight until the request answers. Boxes and landmarks are ratios of the image, so the answer is
 the same as at full size; AWS itself detects faces down to about 2% of the image
 side, which stays above 80 px at this size.
 """
@@ -49,9 +49,14 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-# Bytes Pillow holds per pixel while an image of that mode is decoded (RGB is
-# stored as 4 bytes); what a decode is charged against the budget.
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "LA": 4}
+# What a request is charged against the image budget: per full-size pixel, the bytes
+# its decode holds at the peak (Pillow keeps RGB as 4 bytes; 16-bit and 32-bit
+# samples are copied once to be brought to 8 bits), and per working pixel, the RGB
+# image the models read (Pillow's 4 bytes and numpy's 3).
+_DECODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 6, "I;16B": 6, "I;16L": 6, "I": 12, "F": 16}
+_DECODE_BYTES_OTHERWISE = 4
+_WORKING_BYTES = 7
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L")
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,31 @@ def working_size(width: int, height: int, max_pixels: int = WORKING_MAX_PIXELS) 
     return max(1, int(width * scale)), max(1, int(height * scale))
 
 
+def decode_cost(mode: str, full_pixels: int, working_pixels: int) -> int:
+    """Bytes a decode of that size and mode is charged against the image budget."""
+    per_pixel = _DECODE_BYTES.get(mode, _DECODE_BYTES_OTHERWISE)
+    return full_pixels * per_pixel + working_pixels * _WORKING_BYTES
+
+
+def draft_scale(width: int, height: int) -> int:
+    """The largest JPEG DCT scale (1/2, 1/4, 1/8) that leaves at least 3/4 of the working
+    pixels: the decoder then skips the detail the models would not see."""
+    for scale in (8, 4, 2):
+        if (width // scale) * (height // scale) >= WORKING_MAX_PIXELS * 3 // 4:
+            return scale
+    return 1
+
+
 def _to_8_bit(image: Image.Image) -> Image.Image:
     """High-bit-depth grayscale scaled into 0..255 (Pillow's convert would clip it to white)."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # PNG stores 16-bit samples; Pillow widens them to "I" in some paths.
-        wide = np.asarray(image).astype(np.uint32, copy=False)
-        return Image.fromarray((np.minimum(wide, 65535) >> 8).astype(np.uint8), mode="L")
+    if image.mode in _SIXTEEN_BIT or image.mode == "I":
+        # PNG stores 16-bit samples; Pillow widens them to "I" in some paths. One copy,
+        # shifted in place, so a 60 MP image costs its 16-bit size once more.
+        samples = np.array(image)
+        if image.mode == "I":
+            np.clip(samples, 0, 65535, out=samples)
+        samples >>= 8
+        return Image.fromarray(samples.astype(np.uint8), mode="L")
     if image.mode == "F":
         values = np.nan_to_num(np.asarray(image, dtype=np.float32))
         top = 1.0 if float(values.max(initial=0.0)) <= 1.0 else 255.0
@@ -97,10 +121,11 @@ def _to_8_bit(image: Image.Image) -> Image.Image:
 
 def _decode(image: Image.Image, budget: PixelBudget | None) -> Image.Image:
     width, height = image.size
-    target = working_size(width, height)
-    if image.format in ("JPEG", "MPO") and target != (width, height):
-        image.draft(image.mode, target)  # the decoder itself skips the detail
-    cost = image.size[0] * image.size[1] * _BYTES_PER_PIXEL.get(image.mode, 4)
+    scale = draft_scale(width, height) if image.format in ("JPEG", "MPO") else 1
+    if scale > 1:
+        image.draft(image.mode, (-(-width // scale), -(-height // scale)))
+    target = working_size(*image.size)
+    cost = decode_cost(image.mode, image.size[0] * image.size[1], target[0] * target[1])
     with budget.charge_request(cost) if budget is not None else nullcontext():
         orientation = image.getexif().get(_ORIENTATION_TAG)
         image.load()

@@ -9,7 +9,8 @@ error codes and wording:
    -> IncompleteSignatureException (all the problems, then "Authorization=<header>")
 3. a date not in ISO-8601 basic format -> IncompleteSignatureException;
    more than 15 minutes off -> InvalidSignatureException "Signature expired: ..."
-4. `host` not among the signed headers -> InvalidSignatureException
+4. `host` not among the signed headers, or an X-Amz-* header that arrived
+   unsigned -> InvalidSignatureException
 5. an algorithm other than AWS4-HMAC-SHA256 -> IncompleteSignatureException
 6. a credential that is not key/date/region/service/aws4_request
    -> IncompleteSignatureException; a wrong region, service, terminator or date
@@ -27,6 +28,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -42,7 +44,7 @@ from openrek.protocol.errors import (
 )
 from openrek.protocol.headers import WireHeaders
 
-__all__ = ["verify_sigv4"]
+__all__ = ["SignedHeaders", "check_signature_headers", "verify_sigv4"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -100,7 +102,13 @@ def _request_time(headers: WireHeaders) -> str:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime(_BASIC_FORMAT)
+    try:
+        return parsed.astimezone(UTC).strftime(_BASIC_FORMAT)
+    except (OverflowError, ValueError):  # year 9999 at -10:00 is past datetime's range
+        raise IncompleteSignatureException(
+            f"Date must be in ISO-8601 'basic format'. Got '{http_date}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601"
+        ) from None
 
 
 def _check_clock(stamp: str, now: datetime) -> None:
@@ -165,6 +173,49 @@ def _expected_signature(
     return str(signer.signature(signer.string_to_sign(request, canonical), request))
 
 
+@dataclass(frozen=True)
+class SignedHeaders:
+    """A request whose signature headers passed checks 1-7: what remains is the
+    signature itself, over the body (check 8)."""
+
+    method: str
+    path: str
+    query: str
+    headers: WireHeaders
+    signed_names: list[str]
+    key_id: str
+    secret: str
+    stamp: str
+    region: str
+    service: str
+    signature: str
+
+    def verify(self, body: bytes) -> str:
+        """Check 8; returns the access key id that signed the request."""
+        payload_hash = hashlib.sha256(body).hexdigest()
+        claimed_hash = self.headers.get("x-amz-content-sha256")
+        if claimed_hash is not None and claimed_hash.strip() != payload_hash:
+            # The client signed a hash of some other body (or UNSIGNED-PAYLOAD, which
+            # JSON services do not honour): the body we hold is not what was signed.
+            raise InvalidSignatureException(BAD_SIGNATURE)
+        expected = _expected_signature(
+            self.method,
+            self.path,
+            self.query,
+            self.headers,
+            body,
+            self.signed_names,
+            self.secret,
+            self.key_id,
+            self.stamp,
+            self.region,
+            self.service,
+        )
+        if not hmac.compare_digest(expected.encode(), self.signature.encode("utf-8", "replace")):
+            raise InvalidSignatureException(BAD_SIGNATURE)
+        return self.key_id
+
+
 def verify_sigv4(
     method: str,
     path: str,
@@ -184,6 +235,25 @@ def verify_sigv4(
     `secrets` maps access key ids to secret keys, `region` is the one this server
     answers for. Raises the AWS error a real endpoint would answer.
     """
+    signed = check_signature_headers(
+        method, path, query, headers, secrets, now, region=region, service=service
+    )
+    return signed.verify(body)
+
+
+def check_signature_headers(
+    method: str,
+    path: str,
+    query: str,
+    headers: WireHeaders | Mapping[str, str],
+    secrets: Mapping[str, str],
+    now: datetime | None = None,
+    *,
+    region: str,
+    service: str = "rekognition",
+) -> SignedHeaders:
+    """Checks 1-7, which need no body: a server runs them before it reads one, so an
+    unsigned client cannot make it hold 16 MiB."""
     if now is None:
         now = datetime.now(UTC)
     elif now.tzinfo is None:
@@ -218,6 +288,15 @@ def verify_sigv4(
     signed_names = [name.strip().lower() for name in params["SignedHeaders"].split(";")]
     if "host" not in signed_names:
         raise InvalidSignatureException("'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    # An X-Amz-* header left out of the signature (X-Amz-Target above all) could be
+    # changed by whoever captured the request; every SDK signs them all.
+    unsigned = sorted(
+        name for name in lowered.names() if name.startswith("x-amz-") and name not in signed_names
+    )
+    if unsigned:
+        raise InvalidSignatureException(
+            "There were headers present in the request which were not signed: " + ", ".join(unsigned)
+        )
 
     # 5. Which algorithm?
     if algorithm != ALGORITHM:
@@ -256,27 +335,16 @@ def verify_sigv4(
     if secret is None:
         raise UnrecognizedClientException(UNKNOWN_KEY)
 
-    # 8. Does the signature match?
-    payload_hash = hashlib.sha256(body).hexdigest()
-    claimed_hash = lowered.get("x-amz-content-sha256")
-    if claimed_hash is not None and claimed_hash.strip() != payload_hash:
-        # The client signed a hash of some other body (or UNSIGNED-PAYLOAD, which
-        # JSON services do not honour): the body we hold is not what was signed.
-        raise InvalidSignatureException(BAD_SIGNATURE)
-    expected = _expected_signature(
-        method.upper(),
-        path,
-        query,
-        lowered,
-        body,
-        sorted(set(signed_names)),
-        secret,
-        key_id,
-        stamp,
-        region,
-        service,
+    return SignedHeaders(
+        method=method.upper(),
+        path=path,
+        query=query,
+        headers=lowered,
+        signed_names=sorted(set(signed_names)),
+        key_id=key_id,
+        secret=secret,
+        stamp=stamp,
+        region=region,
+        service=service,
+        signature=params["Signature"],
     )
-    provided = params["Signature"].encode("utf-8", "replace")
-    if not hmac.compare_digest(expected.encode(), provided):
-        raise InvalidSignatureException(BAD_SIGNATURE)
-    return key_id

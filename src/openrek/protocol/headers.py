@@ -28,6 +28,10 @@ class WireHeaders:
     def __contains__(self, name: str) -> bool:
         return name.lower() in self._values
 
+    def names(self) -> list[str]:
+        """Every header name that arrived, lower-cased, once each."""
+        return list(self._values)
+
     def get_all(self, name: str) -> list[str]:
         return list(self._values.get(name.lower(), ()))
 

@@ -89,6 +89,10 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 
+class NewerSchemaError(RuntimeError):
+    """The file was written by a newer openrek; this one must not touch it."""
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A connection with the store's settings, in autocommit mode (we issue BEGIN)."""
     conn = sqlite3.connect(
@@ -122,7 +126,7 @@ def initialise(conn: sqlite3.Connection) -> bytes:
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"database schema {version} is newer than this openrek ({SCHEMA_VERSION})")
+            raise NewerSchemaError(f"database schema {version} is newer than this openrek ({SCHEMA_VERSION})")
         # Not executescript(): it would commit our BEGIN IMMEDIATE first. (The DDL has no
         # semicolons inside comments or strings, so splitting on them is exact.)
         for statement in _DDL.split(";"):

@@ -57,7 +57,7 @@ from .rows import (
     user_from_row,
     vectors_of,
 )
-from .schema import initialise
+from .schema import NewerSchemaError, initialise
 from .tokens import Cursor, PageTokens
 from .vectors import EXACT_LIMIT
 
@@ -75,7 +75,7 @@ class SqliteFaceStore:
         try:
             with self._pool.connection() as conn:
                 self._tokens = PageTokens(initialise(conn))
-        except sqlite3.DatabaseError as error:  # not a database, corrupt, locked read-only
+        except (sqlite3.DatabaseError, NewerSchemaError) as error:  # not a database, corrupt, too new
             self._pool.close()
             raise StoreUnusable(self.path, str(error)) from None
         self._write_lock = threading.Lock()
