@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,6 +39,10 @@ log = logging.getLogger("openrek")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 CONTENT_TYPE = "application/x-amz-json-1.1"
 API_HINT = "Rekognition's API is POST / with an X-Amz-Target header"
+
+
+# What answers a request once its signature holds: (request, headers, body, request id).
+Responder = Callable[[Request, WireHeaders, bytes, str], Awaitable[Response]]
 
 
 class NotFound(UnknownOperationException):
@@ -113,7 +117,7 @@ def create_app(services: Services) -> Starlette:
             region=settings.region,
         )
 
-    async def answer(request: Request, respond: Any) -> Response:
+    async def answer(request: Request, respond: Responder) -> Response:
         request_id = str(uuid.uuid4())
         try:
             # Signature checks and dispatch read this one view of the headers.
@@ -122,7 +126,7 @@ def create_app(services: Services) -> Starlette:
             body = await _read_body(request, settings.body_timeout_s)
             if signed is not None:
                 signed.verify(body)
-            return await respond(request, headers, body, request_id)  # type: ignore[no-any-return]
+            return await respond(request, headers, body, request_id)
         except RekognitionError as error:
             return _error_response(error, request_id)
         except ClientDisconnect:
@@ -149,10 +153,10 @@ def create_app(services: Services) -> Starlette:
                 asyncio.get_running_loop().run_in_executor(executor, release_free_memory)
         return Response(to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
 
-    async def say_healthy(*_args: object) -> Response:
+    async def say_healthy(_request: Request, _headers: WireHeaders, _body: bytes, _id: str) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def nothing_here(request: Request, *_args: object) -> Response:
+    async def nothing_here(request: Request, _headers: WireHeaders, _body: bytes, _id: str) -> Response:
         raise NotFound(f"No operation at {request.method} {request.url.path}; {API_HINT}.")
 
     async def rekognition(request: Request) -> Response:
