@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -128,6 +129,7 @@ FIXTURE_MARKS = {
     "models": "needs_models",
     "photos": "needs_photos",
     "server": "needs_server",
+    "moto_endpoint": "needs_moto",
 }
 # A server loads the models at start-up.
 IMPLIED_MARKS = {"needs_server": "needs_models"}
@@ -212,3 +214,24 @@ def read_http_response(sock: socket.socket) -> str:
             break
         body += chunk
     return (head + b"\r\n\r\n" + body).decode("latin-1")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto_server on a free loopback port: a real S3-, SNS- and SQS-compatible HTTP server."""
+    port = free_port()
+    moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    process = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
 
-from tests.conftest import ServerProcess, free_port, rekognition_client
+from tests.conftest import ServerProcess, rekognition_client
 
 pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
 
@@ -26,41 +21,21 @@ S3_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-    process = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(10)
-
-
-@pytest.fixture(scope="module")
-def s3_server(models, s3_endpoint: str, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def s3_server(models, moto_endpoint: str, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
     process = ServerProcess(
         tmp_path_factory.mktemp("s3server") / "data",
-        env={"OPENREK_S3_ENDPOINT_URL": s3_endpoint, **S3_KEYS},
+        env={"OPENREK_S3_ENDPOINT_URL": moto_endpoint, **S3_KEYS},
     )
     yield process
     process.stop()
 
 
 def test_detect_faces_from_s3_compatible_endpoint(
-    s3_endpoint: str, s3_server: ServerProcess, photos: Path
+    moto_endpoint: str, s3_server: ServerProcess, photos: Path
 ) -> None:
     s3 = boto3.client(
         "s3",
-        endpoint_url=s3_endpoint,
+        endpoint_url=moto_endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",

@@ -44,6 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
     sock = listen(settings.host, settings.port)
     services = Services.start(settings)
     _ = services.store
+    resumed = services.video_jobs.runner.resume()  # jobs a stopped or killed server left running
+    if resumed:
+        logging.getLogger("openrek").info("re-running %d unfinished video job(s)", resumed)
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir}, models in {settings.models_dir})",

@@ -58,6 +58,16 @@ def _seconds(name: str, text: str) -> float:
     return float(_whole_number(name, text))
 
 
+def _positive_number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be above 0, not {text}")
+    return value
+
+
 def _text(_name: str, text: str) -> str:
     return text
 
@@ -72,6 +82,7 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_MODELS_DIR": ("models_dir", _path),
     "OPENREK_ACCESS_KEYS": ("access_keys", lambda _name, text: parse_access_keys(text)),
     "OPENREK_S3_ENDPOINT_URL": ("s3_endpoint_url", _text),
+    "OPENREK_SNS_ENDPOINT_URL": ("sns_endpoint_url", _text),
     "OPENREK_FACE_MODEL_VERSION": ("face_model_version", _text),
     "OPENREK_REGION": ("region", _text),
     "OPENREK_WORKERS": ("inference_workers", _whole_number),
@@ -79,6 +90,9 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_HEADER_TIMEOUT_S": ("header_timeout_s", _seconds),
     "OPENREK_BODY_TIMEOUT_S": ("body_timeout_s", _seconds),
     "OPENREK_MAX_CONNECTIONS": ("max_connections", _whole_number),
+    "OPENREK_VIDEO_FPS": ("video_frames_per_second", _positive_number),
+    "OPENREK_MAX_CONCURRENT_JOBS": ("max_concurrent_jobs", _whole_number),
+    "OPENREK_JOB_WORKERS": ("job_workers", _whole_number),
 }
 
 
@@ -92,6 +106,8 @@ class Settings:
     access_keys: dict[str, str] = field(default_factory=dict)
     # S3Object images: an S3-compatible endpoint, or files under <data-dir>/s3/<bucket>/<key>.
     s3_endpoint_url: str | None = None
+    # Video jobs' NotificationChannel: an SNS-compatible endpoint to publish completions to.
+    sns_endpoint_url: str | None = None
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     # Worker threads that run inference off the event loop.
     inference_workers: int = 4
@@ -105,6 +121,11 @@ class Settings:
     # Bytes of image memory the requests in flight may hold at once (imaging/decode.py
     # says what a request is charged): a 60 MP PNG is charged 357 MB, a 12 MP photo 132 MB.
     decode_budget_bytes: int = 768 * 1024 * 1024
+    # Stored-video jobs: frames analysed per second of video, jobs IN_PROGRESS at once
+    # (AWS's default limit), and jobs analysed at once.
+    video_frames_per_second: float = 5.0
+    max_concurrent_jobs: int = 20
+    job_workers: int = 1
     # Collection ARNs are written as AWS writes them, with this region and account.
     region: str = "us-east-1"
     account_id: str = "000000000000"

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from openrek.inference.moderation.moderator import Moderator
     from openrek.inference.ppe.inspector import Inspector
     from openrek.inference.text.reader import TextReader
+    from openrek.jobs.video_jobs import VideoJobs
 
 FACE_MODELS = (
     "face-detector",
@@ -98,6 +99,10 @@ class Lazy(Generic[T]):
                 value = self._value
         return value
 
+    def built(self) -> T | None:
+        """The value if it has been built, without building it."""
+        return self._value
+
 
 @dataclass
 class Services:
@@ -117,12 +122,14 @@ class Services:
     _text_reader: Lazy[TextReader] = field(init=False, repr=False)
     _moderator: Lazy[Moderator] = field(init=False, repr=False)
     _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
+    _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._labeler = Lazy(self._build_labeler)
         self._text_reader = Lazy(self._build_text_reader)
         self._moderator = Lazy(self._build_moderator)
         self._ppe_inspector = Lazy(self._build_ppe_inspector)
+        self._video_jobs = Lazy(self._build_video_jobs)
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -154,6 +161,16 @@ class Services:
     @property
     def ppe_inspector(self) -> Inspector:
         return self._ppe_inspector.get()
+
+    @property
+    def video_jobs(self) -> VideoJobs:
+        """Stored-video jobs: their store under the data directory, opened on first use."""
+        return self._video_jobs.get()
+
+    def _build_video_jobs(self) -> VideoJobs:
+        from openrek.jobs.video_jobs import VideoJobs
+
+        return VideoJobs(self)
 
     # The analysers' modules are imported on first use too: start-up stays as fast as
     # a faces-only server's.
@@ -218,5 +235,8 @@ class Services:
         return decode_image(self.images.read(image, limits), limits, self.decode_budget)
 
     def close(self) -> None:
+        jobs = self._video_jobs.built()
+        if jobs is not None:
+            jobs.close()
         if self._store is not None:
             self._store.close()

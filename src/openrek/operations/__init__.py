@@ -19,6 +19,7 @@ from openrek.operations import (
     protective_equipment,
     text,
     users,
+    video,
 )
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import ResourceNotFoundException
@@ -53,6 +54,7 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         text,
         moderation,
         protective_equipment,
+        video,
     )
     for name, handler in module.HANDLERS.items()
 }

@@ -1,0 +1,64 @@
+"""Runs jobs on worker threads of this process.
+
+The runner only knows the store and, per API, a function from a job to its results.
+A later runner can take jobs from a shared queue in separate worker processes with
+the same functions; this one is the embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from openrek.jobs.store import FAILED, SUCCEEDED, Job, JobStore
+from openrek.video.decode import VideoUnreadable
+
+log = logging.getLogger("openrek.jobs")
+
+Analysis = Callable[[Job], dict[str, Any]]
+INTERNAL_FAILURE = "Internal error while analysing the video; see the server log"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        store: JobStore,
+        analyses: Mapping[str, Analysis],
+        workers: int,
+        finished: Callable[[Job, str], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._analyses = analyses
+        self._finished = finished
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="openrek-job")
+
+    def submit(self, job: Job) -> None:
+        self._executor.submit(self._run, job)
+
+    def resume(self) -> int:
+        """Re-run, from the start, the jobs a stopped or killed process left IN_PROGRESS."""
+        unfinished = self._store.in_progress()
+        for job in unfinished:
+            self.submit(job)
+        return len(unfinished)
+
+    def _run(self, job: Job) -> None:
+        try:
+            results = self._analyses[job.api](job)
+        except VideoUnreadable as unreadable:
+            self._store.fail(job.job_id, str(unreadable))
+            status = FAILED
+        except Exception:
+            log.exception("job %s (%s) failed", job.job_id, job.api)
+            self._store.fail(job.job_id, INTERNAL_FAILURE)
+            status = FAILED
+        else:
+            self._store.succeed(job.job_id, results)
+            status = SUCCEEDED
+        if self._finished is not None:
+            self._finished(job, status)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,175 @@
+"""Jobs on disk: one SQLite table of requests and statuses, one JSON file of results per job.
+
+A job's results are written to a temporary file and renamed into place before its
+status becomes SUCCEEDED, in that order: a process killed at any point leaves either
+an IN_PROGRESS job (re-run from the start on restart, its half-written results
+discarded) or a complete one, never a duplicated or partial result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    api TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    request_json TEXT NOT NULL,
+    client_token TEXT,
+    job_tag TEXT,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_token ON jobs(api, client_token) WHERE client_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status)
+"""
+
+
+class TokenReused(Exception):
+    """A ClientRequestToken already named a job with other parameters."""
+
+
+class TooManyJobs(Exception):
+    """As many jobs as allowed are IN_PROGRESS already."""
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    api: str
+    status: str
+    status_message: str | None
+    request: dict[str, Any]
+    job_tag: str | None
+    created_at: float
+
+
+class JobStore:
+    def __init__(self, data_dir: Path) -> None:
+        self._results_dir = data_dir / "jobs"
+        self._results_dir.mkdir(parents=True, exist_ok=True)
+        self._path = data_dir / "jobs.sqlite3"
+        self._lock = threading.Lock()  # one connection, used by one thread at a time
+        self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")  # an acknowledged JobId survives power loss
+        with self._transaction() as conn:
+            for statement in _SCHEMA.split(";"):
+                conn.execute(statement)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def create(
+        self, api: str, request: dict[str, Any], client_token: str | None, max_in_progress: int
+    ) -> tuple[Job, bool]:
+        """A new IN_PROGRESS job, or the one this token already started (and False).
+
+        Raises TokenReused when the token started a job with other parameters, and
+        TooManyJobs when max_in_progress jobs are running (checked in the same
+        transaction as the insert, so concurrent Starts cannot pass the limit)."""
+        request_json = json.dumps(request, sort_keys=True)
+        with self._transaction() as conn:
+            if client_token is not None:
+                row = conn.execute(
+                    "SELECT job_id, request_json FROM jobs WHERE api = ? AND client_token = ?",
+                    (api, client_token),
+                ).fetchone()
+                if row is not None:
+                    if row[1] != request_json:
+                        raise TokenReused(client_token)
+                    existing = self._get(conn, str(row[0]))
+                    assert existing is not None
+                    return existing, False
+            (running,) = conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (IN_PROGRESS,)).fetchone()
+            if running >= max_in_progress:
+                raise TooManyJobs(running)
+            job_id = secrets.token_hex(32)  # 64 characters, as AWS's JobIds
+            conn.execute(
+                "INSERT INTO jobs (job_id, api, status, request_json, client_token, job_tag, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, api, IN_PROGRESS, request_json, client_token, request.get("JobTag"), time.time()),
+            )
+            job = self._get(conn, job_id)
+        assert job is not None
+        return job, True
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._get(self._conn, job_id)
+
+    def _get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
+        row = conn.execute(
+            "SELECT job_id, api, status, status_message, request_json, job_tag, created_at "
+            "FROM jobs WHERE job_id = ?",
+            (job_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+
+    def in_progress(self) -> list[Job]:
+        with self._lock:
+            ids = [
+                row[0]
+                for row in self._conn.execute(
+                    "SELECT job_id FROM jobs WHERE status = ? ORDER BY created_at", (IN_PROGRESS,)
+                )
+            ]
+            jobs = [self._get(self._conn, job_id) for job_id in ids]
+        return [job for job in jobs if job is not None]
+
+    def succeed(self, job_id: str, results: dict[str, Any]) -> None:
+        """Results reach their final name before the status says they exist."""
+        final = self.results_path(job_id)
+        partial = final.with_suffix(".partial")
+        with partial.open("w") as out:
+            json.dump(results, out)
+            out.flush()
+            os.fsync(out.fileno())
+        partial.replace(final)
+        self._finish(job_id, SUCCEEDED, None)
+
+    def fail(self, job_id: str, message: str) -> None:
+        self._finish(job_id, FAILED, message)
+
+    def _finish(self, job_id: str, status: str, message: str | None) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = ?, status_message = ?, finished_at = ? WHERE job_id = ?",
+                (status, message, time.time(), job_id),
+            )
+
+    def results_path(self, job_id: str) -> Path:
+        return self._results_dir / f"{job_id}.json"
+
+    def results(self, job_id: str) -> dict[str, Any]:
+        with self.results_path(job_id).open() as data:
+            loaded: dict[str, Any] = json.load(data)
+        return loaded

@@ -1,0 +1,36 @@
+"""What the video operations use: the job store, the runner, and where videos are read."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from openrek.jobs.face_detection import detect_faces_in_video
+from openrek.jobs.notify import Notifier
+from openrek.jobs.runner import JobRunner
+from openrek.jobs.store import JobStore
+from openrek.video.location import VideoLocator
+
+if TYPE_CHECKING:
+    from openrek.services import Services
+
+
+class VideoJobs:
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.store = JobStore(settings.data_dir)
+        self.locator = VideoLocator(settings.s3_dir, settings.s3_endpoint_url)
+        self.max_in_progress = settings.max_concurrent_jobs
+        self.notifier = (
+            Notifier(settings.sns_endpoint_url, settings.region) if settings.sns_endpoint_url else None
+        )
+        self.runner = JobRunner(
+            self.store,
+            {"StartFaceDetection": partial(detect_faces_in_video, services)},
+            workers=settings.job_workers,
+            finished=self.notifier.job_finished if self.notifier else None,
+        )
+
+    def close(self) -> None:
+        self.runner.close()
+        self.store.close()

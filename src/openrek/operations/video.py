@@ -1,0 +1,106 @@
+"""Stored-video operations: Start* creates a job, Get* reads its status and pages its results."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
+from openrek.protocol.dispatch import Handler
+from openrek.protocol.errors import (
+    IdempotentParameterMismatchException,
+    InvalidPaginationTokenException,
+    InvalidParameterException,
+    LimitExceededException,
+    ResourceNotFoundException,
+)
+from openrek.services import Services
+
+DEFAULT_MAX_RESULTS = 1000
+
+
+def start_job(api: str, params: dict[str, Any], services: Services) -> dict[str, Any]:
+    jobs = services.video_jobs
+    if "NotificationChannel" in params and jobs.notifier is None:
+        # Accepting the channel and never publishing would leave a caller waiting for
+        # a message that never comes.
+        raise InvalidParameterException(
+            "NotificationChannel needs an SNS endpoint: set OPENREK_SNS_ENDPOINT_URL on the server"
+        )
+    jobs.locator.check(params["Video"])  # a missing object is an error now, not a failed job
+    request = {k: v for k, v in params.items() if k != "ClientRequestToken"}
+    try:
+        job, created = jobs.store.create(api, request, params.get("ClientRequestToken"), jobs.max_in_progress)
+    except TokenReused:
+        raise IdempotentParameterMismatchException(
+            "ClientRequestToken was used before with different parameters"
+        ) from None
+    except TooManyJobs:
+        raise LimitExceededException(
+            f"{jobs.max_in_progress} jobs are already in progress; wait for one to finish"
+        ) from None
+    if created:
+        jobs.runner.submit(job)
+    return {"JobId": job.job_id}
+
+
+def job_or_404(services: Services, api: str, job_id: str) -> Job:
+    job = services.video_jobs.store.get(job_id)
+    if job is None or job.api != api:
+        raise ResourceNotFoundException(f"The job id: {job_id} does not exist")
+    return job
+
+
+def _page_token(job: Job, offset: int) -> str:
+    # Opaque to the caller and bound to its job: a token of another job, or an edited
+    # one, is refused rather than read as an offset.
+    mac = hmac.new(job.job_id.encode(), f"{offset}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{offset}-{mac}"
+
+
+def _page_offset(job: Job, token: str | None) -> int:
+    if token is None:
+        return 0
+    offset_text, _, _mac = token.partition("-")
+    if not offset_text.isdigit() or not hmac.compare_digest(_page_token(job, int(offset_text)), token):
+        raise InvalidPaginationTokenException("Invalid Token")
+    return int(offset_text)
+
+
+def get_job(api: str, items_key: str, params: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The job's status and, once it SUCCEEDED, one page of its results."""
+    job = job_or_404(services, api, params["JobId"])
+    response: dict[str, Any] = {"JobStatus": job.status, "JobId": job.job_id, "Video": job.request["Video"]}
+    if job.job_tag is not None:
+        response["JobTag"] = job.job_tag
+    if job.status_message is not None:
+        response["StatusMessage"] = job.status_message
+    if job.status == IN_PROGRESS or job.status_message is not None:
+        return response
+    results = services.video_jobs.store.results(job.job_id)
+    items: list[dict[str, Any]] = results[items_key]
+    start = _page_offset(job, params.get("NextToken"))
+    size = params.get("MaxResults", DEFAULT_MAX_RESULTS)
+    if size < 1:
+        raise InvalidParameterException("MaxResults must be at least 1")
+    size = min(size, DEFAULT_MAX_RESULTS)
+    response["VideoMetadata"] = results["VideoMetadata"]
+    response[items_key] = items[start : start + size]
+    if start + size < len(items):
+        response["NextToken"] = _page_token(job, start + size)
+    return response
+
+
+def start_face_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return start_job("StartFaceDetection", params, services)
+
+
+def get_face_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return get_job("StartFaceDetection", "Faces", params, services)
+
+
+HANDLERS: dict[str, Handler[Services]] = {
+    "StartFaceDetection": start_face_detection,
+    "GetFaceDetection": get_face_detection,
+}

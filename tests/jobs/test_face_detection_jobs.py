@@ -1,0 +1,164 @@
+"""StartFaceDetection / GetFaceDetection against a real server, on a real h264 clip."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from tests.conftest import ServerProcess, rekognition_client
+from tests.shapes import assert_valid_output
+
+pytestmark = pytest.mark.needs_server  # servers of its own, one killed mid-job
+
+FPS = 25
+FACE_SECONDS, BLANK_SECONDS = 2, 1
+
+
+def write_clip(path: Path, face: Image.Image, face_seconds: int = FACE_SECONDS) -> None:
+    """face_seconds of a face photo, then BLANK_SECONDS of grey: h264 in mp4, 640x480."""
+    still = np.asarray(face.convert("RGB").resize((640, 480)))
+    blank = np.full_like(still, 128)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for index in range((face_seconds + BLANK_SECONDS) * FPS):
+            pixels = still if index < face_seconds * FPS else blank
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@pytest.fixture(scope="module")
+def video_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    data = tmp_path_factory.mktemp("video") / "data"
+    write_clip(data / "s3" / "videos" / "face.mp4", Image.open(photos / "face_recognition/obama.jpg"))
+    (data / "s3" / "videos" / "photo.mp4").write_bytes((photos / "face_recognition/obama.jpg").read_bytes())
+    process = ServerProcess(data)
+    yield process
+    process.stop()
+
+
+def video(name: str) -> dict[str, Any]:
+    return {"S3Object": {"Bucket": "videos", "Name": name}}
+
+
+def wait_for(client, job_id: str, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        response: dict[str, Any] = client.get_face_detection(JobId=job_id, **extra)
+        if response["JobStatus"] != "IN_PROGRESS":
+            return response
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still IN_PROGRESS after 180 s")
+
+
+def test_faces_are_found_where_the_face_is_and_nowhere_else(video_server: ServerProcess) -> None:
+    client = rekognition_client(video_server.url)
+    job_id = client.start_face_detection(Video=video("face.mp4"), JobTag="door-cam")["JobId"]
+    done = wait_for(client, job_id)
+    assert_valid_output("GetFaceDetection", done)
+    assert done["JobStatus"] == "SUCCEEDED" and done["JobTag"] == "door-cam"
+    metadata = done["VideoMetadata"]
+    assert metadata["Codec"] == "h264" and (metadata["FrameWidth"], metadata["FrameHeight"]) == (640, 480)
+    assert metadata["FrameRate"] == pytest.approx(FPS)
+    assert abs(metadata["DurationMillis"] - 3000) <= 1000 / FPS
+    stamps = [face["Timestamp"] for face in done["Faces"]]
+    assert stamps == sorted(stamps)
+    # 5 frames a second over the 2 s with a face: one face in each, none in the grey second.
+    assert len(stamps) == 10 and max(stamps) < FACE_SECONDS * 1000
+    assert all(face["Face"]["Confidence"] > 90 for face in done["Faces"])
+
+
+def test_results_page_and_tokens_are_checked(video_server: ServerProcess) -> None:
+    client = rekognition_client(video_server.url)
+    job_id = client.start_face_detection(Video=video("face.mp4"), FaceAttributes="ALL")["JobId"]
+    whole = wait_for(client, job_id)["Faces"]
+    assert "Emotions" in whole[0]["Face"]
+    pages, token = [], None
+    while True:
+        page = client.get_face_detection(
+            JobId=job_id, MaxResults=3, **({"NextToken": token} if token else {})
+        )
+        pages += page["Faces"]
+        token = page.get("NextToken")
+        if token is None:
+            break
+        assert len(page["Faces"]) == 3
+    assert pages == whole
+    with pytest.raises(ClientError) as bad:
+        client.get_face_detection(JobId=job_id, NextToken="3-0000000000000000")
+    assert bad.value.response["Error"]["Code"] == "InvalidPaginationTokenException"
+
+
+def test_a_request_token_returns_the_same_job(video_server: ServerProcess) -> None:
+    client = rekognition_client(video_server.url)
+    first = client.start_face_detection(Video=video("face.mp4"), ClientRequestToken="same")["JobId"]
+    again = client.start_face_detection(Video=video("face.mp4"), ClientRequestToken="same")["JobId"]
+    assert again == first
+    with pytest.raises(ClientError) as mismatch:
+        client.start_face_detection(Video=video("face.mp4"), ClientRequestToken="same", JobTag="x")
+    assert mismatch.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    wait_for(client, first)
+
+
+@pytest.mark.parametrize(
+    "request_,code",
+    [
+        ({"Video": video("absent.mp4")}, "InvalidS3ObjectException"),
+        ({"Video": {"S3Object": {"Bucket": "videos", "Name": "../../x.mp4"}}}, "InvalidS3ObjectException"),
+        (
+            {
+                "Video": video("face.mp4"),
+                "NotificationChannel": {
+                    "SNSTopicArn": "arn:aws:sns:us-east-1:000000000000:t",
+                    "RoleArn": "arn:aws:iam::000000000000:role/r",
+                },
+            },
+            "InvalidParameterException",
+        ),
+    ],
+)
+def test_start_errors(video_server: ServerProcess, request_: dict[str, Any], code: str) -> None:
+    client = rekognition_client(video_server.url)
+    with pytest.raises(ClientError) as error:
+        client.start_face_detection(**request_)
+    assert error.value.response["Error"]["Code"] == code
+
+
+def test_a_file_that_is_not_a_video_fails_the_job(video_server: ServerProcess) -> None:
+    client = rekognition_client(video_server.url)
+    job_id = client.start_face_detection(Video=video("photo.mp4"))["JobId"]
+    failed = wait_for(client, job_id)
+    assert failed["JobStatus"] == "FAILED"
+    assert failed["StatusMessage"] and "Faces" not in failed
+    with pytest.raises(ClientError) as missing:
+        client.get_face_detection(JobId="0" * 64)
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    write_clip(data / "s3" / "videos" / "long.mp4", Image.open(photos / "face_recognition/obama.jpg"), 12)
+    server = ServerProcess(data)
+    client = rekognition_client(server.url)
+    job_id = client.start_face_detection(Video=video("long.mp4"))["JobId"]
+    assert client.get_face_detection(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
+    server.process.kill()  # SIGKILL: no chance to finish or clean up
+    server.process.wait(10)
+    restarted = ServerProcess(data)
+    try:
+        done = wait_for(rekognition_client(restarted.url), job_id)
+        assert done["JobStatus"] == "SUCCEEDED"
+        assert len(done["Faces"]) == 12 * 5  # re-run once: nothing lost, nothing twice
+    finally:
+        restarted.stop()
