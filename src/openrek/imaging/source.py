@@ -19,6 +19,22 @@ from openrek.protocol.errors import (
 S3_UNREADABLE = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
 
 
+def local_object_path(s3_dir: Path, bucket: str, key: str) -> Path:
+    """`<s3_dir>/<bucket>/<key>` when it is a file inside its bucket folder; InvalidS3ObjectException otherwise."""
+    try:
+        root = s3_dir.resolve()
+        path = (root / bucket / key).resolve()
+        # A key like "../../etc/passwd" must not leave the bucket folder.
+        if not path.is_relative_to(root / bucket) or not path.is_file():
+            raise InvalidS3ObjectException(S3_UNREADABLE)
+        return path
+    except (OSError, ValueError, RuntimeError):
+        # A NUL byte, a name too long for the file system, a symlink loop (which
+        # Path.resolve reports as RuntimeError), a permission denied: the object
+        # cannot be read, as S3 would say.
+        raise InvalidS3ObjectException(S3_UNREADABLE) from None
+
+
 class ImageSource:
     def __init__(self, s3_dir: Path, s3_endpoint_url: str | None = None) -> None:
         self._s3_dir = s3_dir
@@ -53,19 +69,12 @@ class ImageSource:
         return data
 
     def _read_local(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        path = local_object_path(self._s3_dir, bucket, key)
         try:
-            root = self._s3_dir.resolve()
-            path = (root / bucket / key).resolve()
-            # A key like "../../etc/passwd" must not leave the bucket folder.
-            if not path.is_relative_to(root / bucket) or not path.is_file():
-                raise InvalidS3ObjectException(S3_UNREADABLE)
             if path.stat().st_size > max_bytes:
                 raise ImageTooLargeException(f"S3 object size exceeds the limit of {max_bytes} bytes")
             return path.read_bytes()
-        except (OSError, ValueError, RuntimeError):
-            # A NUL byte, a name too long for the file system, a symlink loop (which
-            # Path.resolve reports as RuntimeError), a permission denied: the object
-            # cannot be read, as S3 would say.
+        except OSError:
             raise InvalidS3ObjectException(S3_UNREADABLE) from None
 
     def _read_remote(self, bucket: str, key: str, version: str | None, max_bytes: int) -> bytes:

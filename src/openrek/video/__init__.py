@@ -1,0 +1,1 @@
+"""Stored videos: where they are (location) and what frames they hold (decode)."""

@@ -1,0 +1,211 @@
+"""Reading stored videos: what a file holds (probe) and frames at a chosen rate (sample).
+
+Both stream the file with PyAV (FFmpeg): `sample` decodes one frame at a time and
+converts to RGB only the frames it yields, so a two-hour video never sits in memory.
+
+What Rekognition Video accepts: H.264 video in an MP4 or MOV container. Anything
+else is refused with a VideoUnreadable whose message is the job's StatusMessage.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+
+# FFmpeg's demuxer for MP4, MOV, M4V, 3GP: one demuxer, whose long name is what AWS
+# reports as VideoMetadata.Format ("QuickTime / MOV") for .mp4 and .mov alike.
+SUPPORTED_CONTAINERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2"})
+SUPPORTED_CODECS = frozenset({"h264"})
+
+NOT_A_VIDEO = (
+    "The file is not a video that can be read (unrecognised or corrupt data). "
+    "Supported: H.264 video in an MP4 or MOV container."
+)
+TRUNCATED = "The video file is truncated or corrupt: it could not be read to the end."
+STILL_IMAGE = "The file is a still image, not a video. Supported: H.264 video in an MP4 or MOV container."
+NO_VIDEO_STREAM = "The file has no video stream."
+
+
+class VideoUnreadable(Exception):
+    """A stored video that cannot be analysed; str(error) is a user-facing StatusMessage."""
+
+
+@dataclass(frozen=True)
+class VideoMetadata:
+    codec: str
+    duration_millis: int
+    format: str
+    frame_rate: float
+    frame_height: int
+    frame_width: int
+    color_range: str
+
+    def as_aws(self) -> dict[str, object]:
+        return {
+            "Codec": self.codec,
+            "DurationMillis": self.duration_millis,
+            "Format": self.format,
+            "FrameRate": self.frame_rate,
+            "FrameHeight": self.frame_height,
+            "FrameWidth": self.frame_width,
+            "ColorRange": self.color_range,
+        }
+
+
+@dataclass(frozen=True)
+class SampledFrame:
+    timestamp_millis: int
+    frame_number: int
+    rgb: np.ndarray[Any, np.dtype[np.uint8]]
+
+
+def _unsupported(codec: str, container_format: str) -> VideoUnreadable:
+    return VideoUnreadable(
+        f"Unsupported codec/format: the video is {codec} in {container_format}; "
+        "supported: H.264 video in an MP4 or MOV container."
+    )
+
+
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[Any, Any]]:
+    """The container and its first video stream, both checked as supported."""
+    try:
+        container: Any = av.open(str(path), mode="r")
+    except av.error.FFmpegError as error:
+        # An MP4 whose index (moov) sits past the cut is refused here.
+        raise VideoUnreadable(TRUNCATED if _looks_like_mp4(path) else NOT_A_VIDEO) from error
+    except (OSError, ValueError) as error:
+        raise VideoUnreadable(NOT_A_VIDEO) from error
+    try:
+        if not container.streams.video:
+            raise VideoUnreadable(NO_VIDEO_STREAM)
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        if container.format.name.endswith("_pipe") or container.format.name == "image2":
+            raise VideoUnreadable(STILL_IMAGE)
+        if container.format.name not in SUPPORTED_CONTAINERS or codec not in SUPPORTED_CODECS:
+            raise _unsupported(codec, container.format.long_name)
+        yield container, stream
+    finally:
+        container.close()
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except OSError:
+        return False
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+
+
+def _rotation(frame: Any) -> int:
+    """The display rotation as quarter turns counter-clockwise (0..3)."""
+    try:
+        degrees = float(frame.rotation or 0)
+    except (AttributeError, ValueError, TypeError):
+        return 0
+    return round(degrees / 90) % 4
+
+
+def _upright_rgb(frame: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    rgb: np.ndarray[Any, np.dtype[np.uint8]] = frame.to_ndarray(format="rgb24")
+    turns = _rotation(frame)
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+    return rgb
+
+
+def _frame_rate(stream: Any) -> Fraction | None:
+    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+        if rate:
+            return Fraction(rate)
+    return None
+
+
+def probe(path: Path) -> VideoMetadata:
+    with _open(path) as (container, stream):
+        context = stream.codec_context
+        rate = _frame_rate(stream)
+        if stream.duration is not None and stream.time_base:
+            seconds = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            seconds = container.duration / av.time_base
+        elif stream.frames and rate:
+            seconds = float(stream.frames / rate)
+        else:
+            seconds = 0.0
+        width, height = context.width, context.height
+        color_range = "FULL" if context.color_range == 2 or "yuvj" in (context.pix_fmt or "") else "LIMITED"
+        # Width and height as shown: a phone video stored sideways with a display
+        # rotation is analysed upright, so its sizes swap.
+        try:
+            first = next(container.decode(stream), None)
+        except av.error.FFmpegError as error:
+            raise VideoUnreadable(TRUNCATED) from error
+        if first is None:
+            raise VideoUnreadable(TRUNCATED)
+        if _rotation(first) % 2:
+            width, height = height, width
+        return VideoMetadata(
+            codec=context.name,
+            duration_millis=round(seconds * 1000),
+            format=container.format.long_name,
+            frame_rate=float(rate) if rate else 0.0,
+            frame_height=height,
+            frame_width=width,
+            color_range=color_range,
+        )
+
+
+def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
+    """The first frame at or after each instant 0, 1/fps, 2/fps, ... (each frame at most once)."""
+    if not frames_per_second > 0 or math.isinf(frames_per_second):
+        raise ValueError(f"frames_per_second must be a positive number, not {frames_per_second}")
+    with _open(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        rate = _frame_rate(stream)
+        start = stream.start_time if stream.start_time is not None else 0
+        time_base = stream.time_base
+        declared = float(stream.duration * time_base) if stream.duration and time_base else None
+        next_instant = 0  # index k of the next instant k / fps
+        frame_number = -1
+        seconds = 0.0
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames, None)
+            except av.error.FFmpegError as error:
+                raise VideoUnreadable(TRUNCATED) from error
+            if frame is None:
+                break
+            frame_number += 1
+            if frame.pts is not None and time_base:
+                seconds = float((frame.pts - start) * time_base)
+            elif rate:
+                seconds = float(frame_number / rate)
+            # A microsecond of slack: 1/3 s at 3 fps must not miss the frame at 0.333333 s.
+            if seconds + 1e-6 < next_instant / frames_per_second:
+                continue
+            yield SampledFrame(
+                timestamp_millis=max(0, round(seconds * 1000)),
+                frame_number=frame_number,
+                rgb=_upright_rgb(frame),
+            )
+            next_instant = math.floor((seconds + 1e-6) * frames_per_second) + 1
+        if frame_number < 0:
+            raise VideoUnreadable(TRUNCATED)
+        # FFmpeg stops quietly at the end of a cut file whose index is at the front:
+        # frames far short of the declared length mean the file was truncated.
+        frame_seconds = float(1 / rate) if rate else 0.0
+        if declared is not None and seconds + frame_seconds < declared - max(1.0, 0.05 * declared):
+            raise VideoUnreadable(TRUNCATED)
