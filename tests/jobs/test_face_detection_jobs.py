@@ -155,6 +155,7 @@ def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Pat
     assert client.get_face_detection(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
     server.process.kill()  # SIGKILL: no chance to finish or clean up
     server.process.wait(10)
+    server.stop()  # closes its log; the process is already gone
     restarted = ServerProcess(data)
     try:
         done = wait_for(rekognition_client(restarted.url), job_id)
