@@ -128,6 +128,20 @@ def test_truncated_mp4_with_the_index_at_the_front(tmp_path: Path) -> None:
         list(sample(cut, 1))
 
 
+def test_a_damaged_spot_is_skipped(tmp_path: Path) -> None:
+    """A few bad bytes mid-file lose a frame or two, not the whole video; frame numbers stay true."""
+    moving = [(np.roll(pattern(), 7 * n, axis=1), 1) for n in range(3 * FPS)]
+    data = bytearray(make_clip(tmp_path / "moving.mp4", moving, faststart=True).read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 300] = np.random.default_rng(1).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    frames = list(sample(damaged, 5))
+    assert len(frames) >= 14
+    for frame in frames:
+        assert frame.frame_number == frame.timestamp_millis * FPS // 1000
+
+
 def test_random_bytes(tmp_path: Path) -> None:
     path = tmp_path / "noise.mp4"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 100_000, dtype=np.uint8).tobytes())

@@ -32,6 +32,7 @@ NOT_A_VIDEO = (
 )
 TRUNCATED = "The video file is truncated or corrupt: it could not be read to the end."
 STILL_IMAGE = "The file is a still image, not a video. Supported: H.264 video in an MP4 or MOV container."
+CORRUPT = "The video file is corrupt: too much of it could not be decoded."
 NO_VIDEO_STREAM = "The file has no video stream."
 
 
@@ -125,6 +126,32 @@ def _upright_rgb(frame: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
     return rgb
 
 
+def _decoded(container: Any, stream: Any) -> Iterator[Any]:
+    """The stream's frames in presentation order, one at a time.
+
+    A packet the decoder refuses (a damaged spot) is skipped, as players do; a file
+    the demuxer cannot read on, or one mostly damaged, is VideoUnreadable.
+    """
+    packets = container.demux(stream)
+    total = bad = 0
+    while True:
+        try:
+            packet = next(packets, None)
+        except av.error.FFmpegError as error:
+            raise VideoUnreadable(TRUNCATED) from error
+        if packet is None:
+            return
+        total += 1
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            bad += 1
+            if bad > max(25, total // 2):
+                raise VideoUnreadable(CORRUPT) from None
+            continue
+        yield from frames
+
+
 def _frame_rate(stream: Any) -> Fraction | None:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate:
@@ -148,10 +175,7 @@ def probe(path: Path) -> VideoMetadata:
         color_range = "FULL" if context.color_range == 2 or "yuvj" in (context.pix_fmt or "") else "LIMITED"
         # Width and height as shown: a phone video stored sideways with a display
         # rotation is analysed upright, so its sizes swap.
-        try:
-            first = next(container.decode(stream), None)
-        except av.error.FFmpegError as error:
-            raise VideoUnreadable(TRUNCATED) from error
+        first = next(_decoded(container, stream), None)
         if first is None:
             raise VideoUnreadable(TRUNCATED)
         if _rotation(first) % 2:
@@ -174,20 +198,14 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
     with _open(path) as (container, stream):
         stream.thread_type = "AUTO"
         rate = _frame_rate(stream)
+        constant_rate = stream.base_rate is not None and stream.base_rate == stream.average_rate
         start = stream.start_time if stream.start_time is not None else 0
         time_base = stream.time_base
         declared = float(stream.duration * time_base) if stream.duration and time_base else None
         next_instant = 0  # index k of the next instant k / fps
         frame_number = -1
         seconds = 0.0
-        frames = container.decode(stream)
-        while True:
-            try:
-                frame = next(frames, None)
-            except av.error.FFmpegError as error:
-                raise VideoUnreadable(TRUNCATED) from error
-            if frame is None:
-                break
+        for frame in _decoded(container, stream):
             frame_number += 1
             if frame.pts is not None and time_base:
                 seconds = float((frame.pts - start) * time_base)
@@ -198,7 +216,9 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
                 continue
             yield SampledFrame(
                 timestamp_millis=max(0, round(seconds * 1000)),
-                frame_number=frame_number,
+                # At a constant rate the timestamp says which frame this is even where a
+                # damaged spot was skipped; at a variable one, count.
+                frame_number=max(0, round(seconds * rate)) if constant_rate and rate else frame_number,
                 rgb=_upright_rgb(frame),
             )
             next_instant = math.floor((seconds + 1e-6) * frames_per_second) + 1
