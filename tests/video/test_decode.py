@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
@@ -60,6 +61,24 @@ def test_sample_yields_the_first_frame_at_each_instant(clip: Path, fps: int) -> 
     assert [f.timestamp_millis for f in frames] == [n * 1000 // FPS for n in expected]
     for frame in frames:
         assert_content(frame)
+
+
+def test_sample_slower_than_once_a_second(clip: Path) -> None:
+    frames = list(sample(clip, 0.5))
+    assert [(f.frame_number, f.timestamp_millis) for f in frames] == [(0, 0), (50, 2000)]
+    assert frames[1].rgb.max() < 20  # the black segment
+
+
+def test_full_range_video(tmp_path: Path) -> None:
+    path = tmp_path / "full.mp4"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("h264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuvj420p"
+        frame = av.VideoFrame.from_ndarray(pattern(), format="rgb24").reformat(format="yuvj420p")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    assert probe(path).color_range == "FULL"
+    assert np.abs(next(sample(path, 1)).rgb.astype(np.float32) - pattern()).mean() < 6
 
 
 def test_sample_faster_than_the_video_yields_each_frame_once(clip: Path) -> None:
@@ -140,6 +159,17 @@ def test_a_damaged_spot_is_skipped(tmp_path: Path) -> None:
     assert len(frames) >= 14
     for frame in frames:
         assert frame.frame_number == frame.timestamp_millis * FPS // 1000
+
+
+def test_a_mostly_damaged_file(tmp_path: Path) -> None:
+    data = bytearray(make_clip(tmp_path / "clip.mp4", SEGMENTS * 2, faststart=True).read_bytes())
+    noise = np.random.default_rng(2).integers(0, 256, len(data), dtype=np.uint8).tobytes()
+    start = len(data) // 5  # the index and the first frames survive
+    data[start:] = noise[start:]
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(VideoUnreadable, match="corrupt"):
+        list(sample(damaged, 1))
 
 
 def test_random_bytes(tmp_path: Path) -> None:
