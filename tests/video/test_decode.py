@@ -207,6 +207,13 @@ def test_other_container(tmp_path: Path) -> None:
     assert "Unsupported codec/format" in message and "Matroska" in message
 
 
+def test_a_playlist_is_not_followed(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "real.mp4", [(pattern(), 5)])
+    playlist = tmp_path / "playlist.mp4"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile://{clip}\n#EXT-X-ENDLIST\n")
+    assert "HLS playlist" in unreadable(playlist)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     assert "not a video" in unreadable(tmp_path / "absent.mp4")
 
