@@ -38,6 +38,7 @@ def make_clip(
     container_format: str | None = None,
     faststart: bool = False,
     rotation: int = 0,
+    with_audio: bool = False,
 ) -> Path:
     """Writes `segments` (picture, number of frames) one after another as a video."""
     options = {"movflags": "faststart"} if faststart else {}
@@ -48,6 +49,8 @@ def make_clip(
         stream.pix_fmt = "yuv420p"
         if rotation:
             stream.set_display_rotation(rotation)
+        # Every stream is added before the first packet is written.
+        audio = container.add_stream("aac", rate=44100) if with_audio else None
         for picture, count in segments:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
             for _ in range(count):
@@ -55,20 +58,25 @@ def make_clip(
                     container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if audio is not None:
+            _write_tone(container, audio, sum(count for _, count in segments) / fps)
     return path
+
+
+def _write_tone(container: av.container.OutputContainer, stream: av.AudioStream, seconds: float) -> None:
+    samples = int(44100 * seconds)
+    tone = (0.2 * np.sin(np.arange(samples) * 2 * np.pi * 440 / 44100)).astype(np.float32)
+    for start in range(0, samples, 1024):
+        chunk = tone[None, start : start + 1024]
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
+        frame.sample_rate = 44100
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def make_audio_only(path: Path, seconds: float = 1.0) -> Path:
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("aac", rate=44100)
-        samples = int(44100 * seconds)
-        tone = (0.2 * np.sin(np.arange(samples) * 2 * np.pi * 440 / 44100)).astype(np.float32)
-        for start in range(0, samples, 1024):
-            chunk = tone[None, start : start + 1024]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="mono")
-            frame.sample_rate = 44100
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        _write_tone(container, container.add_stream("aac", rate=44100), seconds)
     return path

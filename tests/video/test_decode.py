@@ -87,6 +87,15 @@ def test_sample_faster_than_the_video_yields_each_frame_once(clip: Path) -> None
     assert [f.timestamp_millis for f in frames] == [n * 1000 // FPS for n in range(3 * FPS)]
 
 
+def test_a_clip_with_sound(tmp_path: Path) -> None:
+    path = make_clip(tmp_path / "sound.mov", SEGMENTS, with_audio=True)
+    assert probe(path).codec == "h264"
+    frames = list(sample(path, 1))
+    assert [(f.frame_number, f.timestamp_millis) for f in frames] == [(0, 0), (25, 1000), (50, 2000)]
+    for frame in frames:
+        assert_content(frame)
+
+
 def test_sample_streams(clip: Path) -> None:
     """A generator: stopping early is fine and reads no further."""
     frames = sample(clip, 1)
