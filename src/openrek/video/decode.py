@@ -23,15 +23,16 @@ import numpy as np
 
 # FFmpeg's demuxer for MP4, MOV, M4V, 3GP: one demuxer, whose long name is what AWS
 # reports as VideoMetadata.Format ("QuickTime / MOV") for .mp4 and .mov alike.
-SUPPORTED_CONTAINERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2"})
+MP4_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
 SUPPORTED_CODECS = frozenset({"h264"})
 
+SUPPORTED = "H.264 video in an MP4 or MOV container"
 NOT_A_VIDEO = (
-    "The file is not a video that can be read (unrecognised or corrupt data). "
-    "Supported: H.264 video in an MP4 or MOV container."
+    f"The file is not a video that can be read (unrecognised or corrupt data). Supported: {SUPPORTED}."
 )
 TRUNCATED = "The video file is truncated or corrupt: it could not be read to the end."
-STILL_IMAGE = "The file is a still image, not a video. Supported: H.264 video in an MP4 or MOV container."
+STILL_IMAGE = f"The file is a still image, not a video. Supported: {SUPPORTED}."
+CORRUPT = "The video file is corrupt: too much of it could not be decoded."
 NO_VIDEO_STREAM = "The file has no video stream."
 
 
@@ -70,42 +71,65 @@ class SampledFrame:
 
 def _unsupported(codec: str, container_format: str) -> VideoUnreadable:
     return VideoUnreadable(
-        f"Unsupported codec/format: the video is {codec} in {container_format}; "
-        "supported: H.264 video in an MP4 or MOV container."
+        f"Unsupported codec/format: the video is {codec} in {container_format}; supported: {SUPPORTED}."
     )
 
 
 @contextmanager
 def _open(path: Path) -> Iterator[tuple[Any, Any]]:
-    """The container and its first video stream, both checked as supported."""
+    """The container and its first video stream, both checked as supported.
+
+    Only FFmpeg's MP4/MOV demuxer ever reads the file: left to guess, FFmpeg would
+    follow a playlist (HLS, concat) that an uploaded "video" names, to other files
+    or hosts. That demuxer ignores external data references by default.
+    """
     try:
-        container: Any = av.open(str(path), mode="r")
-    except av.error.FFmpegError as error:
-        # An MP4 whose index (moov) sits past the cut is refused here.
-        raise VideoUnreadable(TRUNCATED if _looks_like_mp4(path) else NOT_A_VIDEO) from error
-    except (OSError, ValueError) as error:
-        raise VideoUnreadable(NOT_A_VIDEO) from error
+        container: Any = av.open(str(path), mode="r", format=MP4_DEMUXER)
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise VideoUnreadable(_why_not_mp4(path)) from error
     try:
         if not container.streams.video:
             raise VideoUnreadable(NO_VIDEO_STREAM)
         stream = container.streams.video[0]
         codec = stream.codec_context.name
-        if container.format.name.endswith("_pipe") or container.format.name == "image2":
-            raise VideoUnreadable(STILL_IMAGE)
-        if container.format.name not in SUPPORTED_CONTAINERS or codec not in SUPPORTED_CODECS:
+        if codec not in SUPPORTED_CODECS:
             raise _unsupported(codec, container.format.long_name)
         yield container, stream
     finally:
         container.close()
 
 
-def _looks_like_mp4(path: Path) -> bool:
+# Other files by their first bytes, to say what they are.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", "still"),
+    (0, b"\xff\xd8\xff", "still"),
+    (0, b"GIF8", "still"),
+    (0, b"BM", "still"),
+    (8, b"WEBP", "still"),
+    (0, b"\x1a\x45\xdf\xa3", "Matroska / WebM"),
+    (8, b"AVI ", "AVI"),
+    (0, b"FLV", "FLV"),
+    (0, b"\x00\x00\x01\xba", "MPEG-PS"),
+    (0, b"OggS", "Ogg"),
+    (0, b"#EXTM3U", "an HLS playlist"),
+)
+
+
+def _why_not_mp4(path: Path) -> str:
     try:
         with path.open("rb") as handle:
-            head = handle.read(12)
+            head = handle.read(16)
     except OSError:
-        return False
-    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip")
+        return NOT_A_VIDEO
+    # An MP4 whose index (moov) lies past the cut is refused when opened.
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return TRUNCATED
+    for offset, signature, kind in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            if kind == "still":
+                return STILL_IMAGE
+            return f"Unsupported codec/format: the file is {kind}; supported: {SUPPORTED}."
+    return NOT_A_VIDEO
 
 
 def _rotation(frame: Any) -> int:
@@ -123,6 +147,32 @@ def _upright_rgb(frame: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
     if turns:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
     return rgb
+
+
+def _decoded(container: Any, stream: Any) -> Iterator[Any]:
+    """The stream's frames in presentation order, one at a time.
+
+    A packet the decoder refuses (a damaged spot) is skipped, as players do; a file
+    the demuxer cannot read on, or one mostly damaged, is VideoUnreadable.
+    """
+    packets = container.demux(stream)
+    total = bad = 0
+    while True:
+        try:
+            packet = next(packets, None)
+        except av.error.FFmpegError as error:
+            raise VideoUnreadable(TRUNCATED) from error
+        if packet is None:
+            return
+        total += 1
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            bad += 1
+            if bad > max(25, total // 2):
+                raise VideoUnreadable(CORRUPT) from None
+            continue
+        yield from frames
 
 
 def _frame_rate(stream: Any) -> Fraction | None:
@@ -148,10 +198,7 @@ def probe(path: Path) -> VideoMetadata:
         color_range = "FULL" if context.color_range == 2 or "yuvj" in (context.pix_fmt or "") else "LIMITED"
         # Width and height as shown: a phone video stored sideways with a display
         # rotation is analysed upright, so its sizes swap.
-        try:
-            first = next(container.decode(stream), None)
-        except av.error.FFmpegError as error:
-            raise VideoUnreadable(TRUNCATED) from error
+        first = next(_decoded(container, stream), None)
         if first is None:
             raise VideoUnreadable(TRUNCATED)
         if _rotation(first) % 2:
@@ -174,23 +221,21 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
     with _open(path) as (container, stream):
         stream.thread_type = "AUTO"
         rate = _frame_rate(stream)
-        start = stream.start_time if stream.start_time is not None else 0
+        constant_rate = stream.base_rate is not None and stream.base_rate == stream.average_rate
         time_base = stream.time_base
-        declared = float(stream.duration * time_base) if stream.duration and time_base else None
+        # Timestamps count from the start of the file as a player shows it: the
+        # earliest start of any stream (audio may start before the first picture).
+        stream_start = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+        start = container.start_time / av.time_base if container.start_time is not None else stream_start
+        start = min(start, stream_start)
+        declared_end = stream_start - start + float(stream.duration * time_base) if stream.duration else None
         next_instant = 0  # index k of the next instant k / fps
         frame_number = -1
         seconds = 0.0
-        frames = container.decode(stream)
-        while True:
-            try:
-                frame = next(frames, None)
-            except av.error.FFmpegError as error:
-                raise VideoUnreadable(TRUNCATED) from error
-            if frame is None:
-                break
+        for frame in _decoded(container, stream):
             frame_number += 1
             if frame.pts is not None and time_base:
-                seconds = float((frame.pts - start) * time_base)
+                seconds = float(frame.pts * time_base) - start
             elif rate:
                 seconds = float(frame_number / rate)
             # A microsecond of slack: 1/3 s at 3 fps must not miss the frame at 0.333333 s.
@@ -198,7 +243,9 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
                 continue
             yield SampledFrame(
                 timestamp_millis=max(0, round(seconds * 1000)),
-                frame_number=frame_number,
+                # At a constant rate the timestamp says which frame this is even where a
+                # damaged spot was skipped; at a variable one, count.
+                frame_number=max(0, round(seconds * rate)) if constant_rate and rate else frame_number,
                 rgb=_upright_rgb(frame),
             )
             next_instant = math.floor((seconds + 1e-6) * frames_per_second) + 1
@@ -207,5 +254,7 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
         # FFmpeg stops quietly at the end of a cut file whose index is at the front:
         # frames far short of the declared length mean the file was truncated.
         frame_seconds = float(1 / rate) if rate else 0.0
-        if declared is not None and seconds + frame_seconds < declared - max(1.0, 0.05 * declared):
+        if declared_end is not None and seconds + frame_seconds < declared_end - max(
+            1.0, 0.05 * declared_end
+        ):
             raise VideoUnreadable(TRUNCATED)
