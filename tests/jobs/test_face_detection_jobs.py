@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
@@ -15,6 +14,7 @@ from PIL import Image
 
 from tests.conftest import ServerProcess, rekognition_client
 from tests.shapes import assert_valid_output
+from tests.video.clips import make_clip
 
 pytestmark = pytest.mark.needs_server  # servers of its own, one killed mid-job
 
@@ -25,17 +25,8 @@ FACE_SECONDS, BLANK_SECONDS = 2, 1
 def write_clip(path: Path, face: Image.Image, face_seconds: int = FACE_SECONDS) -> None:
     """face_seconds of a face photo, then BLANK_SECONDS of grey: h264 in mp4, 640x480."""
     still = np.asarray(face.convert("RGB").resize((640, 480)))
-    blank = np.full_like(still, 128)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
-        for index in range((face_seconds + BLANK_SECONDS) * FPS):
-            pixels = still if index < face_seconds * FPS else blank
-            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    make_clip(path, [(still, face_seconds * FPS), (np.full_like(still, 128), BLANK_SECONDS * FPS)], fps=FPS)
 
 
 @pytest.fixture(scope="module")
