@@ -21,6 +21,10 @@ Analysis = Callable[[Job], dict[str, Any]]
 INTERNAL_FAILURE = "Internal error while analysing the video; see the server log"
 
 
+class JobFailed(Exception):
+    """A job that cannot finish for a reason its caller should read (str(error))."""
+
+
 class JobRunner:
     def __init__(
         self,
@@ -47,8 +51,8 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         try:
             results = self._analyses[job.api](job)
-        except VideoUnreadable as unreadable:
-            self._store.fail(job.job_id, str(unreadable))
+        except (VideoUnreadable, JobFailed) as reason:
+            self._store.fail(job.job_id, str(reason))
             status = FAILED
         except Exception:
             log.exception("job %s (%s) failed", job.job_id, job.api)

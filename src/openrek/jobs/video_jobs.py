@@ -6,6 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from openrek.jobs.face_detection import detect_faces_in_video
+from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.notify import Notifier
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import JobStore
@@ -26,7 +27,10 @@ class VideoJobs:
         )
         self.runner = JobRunner(
             self.store,
-            {"StartFaceDetection": partial(detect_faces_in_video, services)},
+            {
+                "StartFaceDetection": partial(detect_faces_in_video, services),
+                "StartFaceSearch": partial(search_faces_in_video, services),
+            },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,
         )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
+from openrek.operations.collections import collection_or_404
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
     IdempotentParameterMismatchException,
@@ -68,8 +70,15 @@ def _page_offset(job: Job, token: str | None) -> int:
     return int(offset_text)
 
 
-def get_job(api: str, items_key: str, params: dict[str, Any], services: Services) -> dict[str, Any]:
-    """The job's status and, once it SUCCEEDED, one page of its results."""
+def get_job(
+    api: str,
+    items_key: str,
+    params: dict[str, Any],
+    services: Services,
+    order: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """The job's status and, once it SUCCEEDED, one page of its results (in `order`
+    when given, else as stored: by timestamp)."""
     job = job_or_404(services, api, params["JobId"])
     response: dict[str, Any] = {"JobStatus": job.status, "JobId": job.job_id, "Video": job.request["Video"]}
     if job.job_tag is not None:
@@ -80,6 +89,8 @@ def get_job(api: str, items_key: str, params: dict[str, Any], services: Services
         return response
     results = services.video_jobs.store.results(job.job_id)
     items: list[dict[str, Any]] = results[items_key]
+    if order is not None:
+        items = sorted(items, key=order)
     start = _page_offset(job, params.get("NextToken"))
     size = params.get("MaxResults", DEFAULT_MAX_RESULTS)
     if size < 1:
@@ -100,7 +111,20 @@ def get_face_detection(params: dict[str, Any], services: Services) -> dict[str, 
     return get_job("StartFaceDetection", "Faces", params, services)
 
 
+def start_face_search(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    collection_or_404(services.store, params["CollectionId"])  # as AWS: refused at Start
+    return start_job("StartFaceSearch", params, services)
+
+
+def get_face_search(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    by_index = params.get("SortBy", "TIMESTAMP") == "INDEX"
+    order = (lambda person: (person["Person"]["Index"], person["Timestamp"])) if by_index else None
+    return get_job("StartFaceSearch", "Persons", params, services, order)
+
+
 HANDLERS: dict[str, Handler[Services]] = {
     "StartFaceDetection": start_face_detection,
     "GetFaceDetection": get_face_detection,
+    "StartFaceSearch": start_face_search,
+    "GetFaceSearch": get_face_search,
 }

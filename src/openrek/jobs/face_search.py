@@ -1,0 +1,69 @@
+"""StartFaceSearch's work: every face of each sampled frame searched in a collection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from openrek.inference.faces.analyzer import Need
+from openrek.jobs.face_tracks import FaceTracks
+from openrek.jobs.runner import JobFailed
+from openrek.jobs.store import Job
+from openrek.operations.collection_faces import matches_json
+from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
+from openrek.storage.base import CollectionMissing
+from openrek.video.decode import probe, sample
+
+if TYPE_CHECKING:
+    from openrek.services import Services
+
+DEFAULT_MATCH_THRESHOLD = 80.0
+MAX_MATCHES_PER_FACE = 10
+MAX_FACES_PER_FRAME = 100
+
+
+def search_faces_in_video(services: Services, job: Job) -> dict[str, Any]:
+    try:
+        return _search(services, job)
+    except CollectionMissing:
+        raise JobFailed(
+            f"The collection {job.request['CollectionId']} was deleted while the job ran"
+        ) from None
+
+
+def _search(services: Services, job: Job) -> dict[str, Any]:
+    request = job.request
+    collection = services.store.get_collection(request["CollectionId"])
+    version = collection.face_model_version
+    embedder = services.embedder_for(version)
+    min_cosine = services.min_cosine(request.get("FaceMatchThreshold", DEFAULT_MATCH_THRESHOLD), version)
+    attributes = requested_attributes(None)
+    needs = needs_for(attributes) | {Need.ALIGNMENT}
+    tracks = FaceTracks()
+    persons: list[dict[str, Any]] = []
+    with services.video_jobs.locator.local_path(request["Video"]) as path:
+        metadata = probe(path)
+        for frame in sample(path, services.settings.video_frames_per_second):
+            height, width = frame.rgb.shape[:2]
+            faces = services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME)
+            indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)
+            for face, index in zip(faces, indices, strict=True):
+                matches = services.store.search(
+                    collection.collection_id,
+                    embedder.embed(frame.rgb, face.points),
+                    MAX_MATCHES_PER_FACE,
+                    min_cosine,
+                )
+                if not matches:
+                    continue  # Persons lists the faces that match, as on AWS
+                persons.append(
+                    {
+                        "Timestamp": frame.timestamp_millis,
+                        "Person": {
+                            "Index": index,
+                            "BoundingBox": ratio_box(face.box, width, height),
+                            "Face": face_detail(face, width, height, attributes),
+                        },
+                        "FaceMatches": matches_json(services, collection, matches),
+                    }
+                )
+    return {"VideoMetadata": metadata.as_aws(), "Persons": persons}
