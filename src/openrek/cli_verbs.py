@@ -44,9 +44,24 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "detect-text": ("DetectText", ("Image",)),
     "detect-moderation-labels": ("DetectModerationLabels", ("Image",)),
     "detect-protective-equipment": ("DetectProtectiveEquipment", ("Image",)),
+    "start-face-detection": ("StartFaceDetection", ()),
+    "get-face-detection": ("GetFaceDetection", ()),
+    "start-face-search": ("StartFaceSearch", ()),
+    "get-face-search": ("GetFaceSearch", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}
+
+
+def video_location(text: str) -> dict[str, Any]:
+    """`s3://bucket/key` (or the AWS CLI's JSON) -> the Video member."""
+    if text.startswith("s3://"):
+        bucket, _, key = text[len("s3://") :].partition("/")
+        if not bucket or not key:
+            raise argparse.ArgumentTypeError(f"{text!r} is not s3://bucket/key")
+        return {"S3Object": {"Bucket": bucket, "Name": key}}
+    video: dict[str, Any] = json.loads(text)
+    return video
 
 
 def _option(member: str) -> str:
@@ -70,7 +85,11 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
             if name in images:
                 continue
             required = name in shape.required_members
-            if member.type_name in SCALARS:
+            if name == "Video":
+                parser.add_argument(
+                    "--video", dest=name, type=video_location, required=required, help="s3://bucket/key"
+                )
+            elif member.type_name in SCALARS:
                 parser.add_argument(
                     _option(name),
                     dest=name,

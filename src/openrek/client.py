@@ -41,8 +41,9 @@ class Client:
         self._methods = {xform_name(op): op for op in service_model().operation_names}
 
     def close(self) -> None:
-        """Release the data directory's database connections."""
-        self._services.close()
+        """Finish the video jobs this client started (no server will resume them), then
+        release the data directory's database connections."""
+        self._services.close(wait_for_jobs=True)
 
     def __enter__(self) -> Client:
         return self

@@ -234,9 +234,9 @@ class Services:
         """The one door for pixels: bytes or S3 object, within the operation's limits."""
         return decode_image(self.images.read(image, limits), limits, self.decode_budget)
 
-    def close(self) -> None:
+    def close(self, wait_for_jobs: bool = False) -> None:
         jobs = self._video_jobs.built()
         if jobs is not None:
-            jobs.close()
+            jobs.close(wait_for_jobs)
         if self._store is not None:
             self._store.close()

@@ -154,3 +154,30 @@ def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Pat
         assert len(done["Faces"]) == 12 * 5  # re-run once: nothing lost, nothing twice
     finally:
         restarted.stop()
+
+
+def test_cli_starts_a_job_and_gets_its_faces(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`openrek start-face-detection --video s3://...` then `get-face-detection --job-id`, in-process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    write_clip(data / "s3" / "cams" / "door.mp4", Image.open(photos / "face_recognition/obama.jpg"))
+    env = {**os.environ, "OPENREK_MODELS_DIR": str(models.models_dir)}
+
+    def openrek(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "openrek", *args, "--data-dir", str(data)],
+            capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    # The in-process run waits for its job before the command exits.
+    job_id = openrek("start-face-detection", "--video", "s3://cams/door.mp4", "--job-tag", "cli")["JobId"]
+    result = openrek("get-face-detection", "--job-id", job_id, "--max-results", "4")
+    assert result["JobStatus"] == "SUCCEEDED" and result["JobTag"] == "cli"
+    assert len(result["Faces"]) == 4 and "NextToken" in result

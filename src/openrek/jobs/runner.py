@@ -64,5 +64,7 @@ class JobRunner:
         if self._finished is not None:
             self._finished(job, status)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def close(self, wait: bool = False) -> None:
+        """Stop taking jobs; with `wait`, finish the ones submitted first. A server need
+        not wait: what it leaves IN_PROGRESS is re-run when it starts again."""
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)

@@ -35,6 +35,6 @@ class VideoJobs:
             finished=self.notifier.job_finished if self.notifier else None,
         )
 
-    def close(self) -> None:
-        self.runner.close()
+    def close(self, wait: bool = False) -> None:
+        self.runner.close(wait)
         self.store.close()
