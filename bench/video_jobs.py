@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openrek import Client
 from openrek.config import Settings
 from openrek.inference.faces.analyzer import Need
+from openrek.jobs.rates import DEFAULT_FRAMES_PER_SECOND, frames_per_second
 from openrek.operations.face_detail import needs_for, requested_attributes
 from openrek.services import Services
 from openrek.video.decode import probe, sample
@@ -72,7 +73,7 @@ def bare_loop(services: Services, path: Path, embed: bool) -> float:
     needs = needs_for(requested_attributes(None)) | ({Need.ALIGNMENT} if embed else set())
     embedder = services.embedder_for(services.default_face_model_version)
     began = time.perf_counter()
-    for frame in sample(path, services.settings.video_frames_per_second):
+    for frame in sample(path, frames_per_second(services, "StartFaceDetection")):
         for face in services.faces.analyze(frame.rgb, frozenset(needs)):
             if embed:
                 embedder.embed(frame.rgb, face.points)
@@ -131,7 +132,7 @@ def main() -> None:
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores. "
         f"Real clip `{CLIP}` (one face), re-encoded at each size; frames sampled at "
-        f"{Settings().video_frames_per_second:g} per second; in-process, one job at a time.",
+        f"{DEFAULT_FRAMES_PER_SECOND['StartFaceDetection']:g} per second; in-process, one job at a time.",
         "",
         "| job | size | video s | job s per video s | bare loop s per video s | job / bare |",
         "|---|---|---|---|---|---|",

@@ -121,9 +121,10 @@ class Settings:
     # Bytes of image memory the requests in flight may hold at once (imaging/decode.py
     # says what a request is charged): a 60 MP PNG is charged 357 MB, a 12 MP photo 132 MB.
     decode_budget_bytes: int = 768 * 1024 * 1024
-    # Stored-video jobs: frames analysed per second of video, jobs IN_PROGRESS at once
-    # (AWS's default limit), and jobs analysed at once.
-    video_frames_per_second: float = 5.0
+    # Stored-video jobs: frames analysed per second of video (unset: each job type's own
+    # rate, see jobs/rates.py), jobs IN_PROGRESS at once (AWS's default limit), and
+    # jobs analysed at once.
+    video_frames_per_second: float | None = None
     max_concurrent_jobs: int = 20
     job_workers: int = 1
     # Collection ARNs are written as AWS writes them, with this region and account.

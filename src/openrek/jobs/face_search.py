@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from openrek.inference.faces.analyzer import Need
 from openrek.jobs.face_tracks import FaceTracks
+from openrek.jobs.rates import frames_per_second
 from openrek.jobs.runner import JobFailed
 from openrek.jobs.store import Job
 from openrek.operations.collection_faces import matches_json
@@ -42,7 +43,7 @@ def _search(services: Services, job: Job) -> dict[str, Any]:
     persons: list[dict[str, Any]] = []
     with services.video_jobs.locator.local_path(request["Video"]) as path:
         metadata = probe(path)
-        for frame in sample(path, services.settings.video_frames_per_second):
+        for frame in sample(path, frames_per_second(services, "StartFaceSearch")):
             height, width = frame.rgb.shape[:2]
             faces = services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME)
             indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)

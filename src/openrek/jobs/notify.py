@@ -17,7 +17,11 @@ from openrek.jobs.store import Job
 log = logging.getLogger("openrek.jobs")
 
 # The API names AWS's notifications carry, by the Start operation that began the job.
-NOTIFIED_API = {"StartFaceDetection": "FACE_DETECTION", "StartFaceSearch": "FACE_SEARCH"}
+NOTIFIED_API = {
+    "StartFaceDetection": "FACE_DETECTION",
+    "StartFaceSearch": "FACE_SEARCH",
+    "StartTextDetection": "TEXT_DETECTION",
+}
 
 
 def completion_message(job: Job, status: str) -> dict[str, Any]:

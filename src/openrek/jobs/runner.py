@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from openrek.jobs.store import FAILED, SUCCEEDED, Job, JobStore
+from openrek.protocol.errors import RekognitionError
 from openrek.video.decode import VideoUnreadable
 
 log = logging.getLogger("openrek.jobs")
@@ -53,6 +54,9 @@ class JobRunner:
             results = self._analyses[job.api](job)
         except (VideoUnreadable, JobFailed) as reason:
             self._store.fail(job.job_id, str(reason))
+            status = FAILED
+        except RekognitionError as error:  # e.g. the object vanished from S3 after Start
+            self._store.fail(job.job_id, f"{error.code}: {error.message}")
             status = FAILED
         except Exception:
             log.exception("job %s (%s) failed", job.job_id, job.api)

@@ -10,6 +10,7 @@ from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.notify import Notifier
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import JobStore
+from openrek.jobs.text_detection import detect_text_in_video
 from openrek.video.location import VideoLocator
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class VideoJobs:
             {
                 "StartFaceDetection": partial(detect_faces_in_video, services),
                 "StartFaceSearch": partial(search_faces_in_video, services),
+                "StartTextDetection": partial(detect_text_in_video, services),
             },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,

@@ -39,15 +39,26 @@ class WordFilter:
 
 def detect_text(params: dict[str, Any], services: Services) -> dict[str, Any]:
     image = services.load_image(params["Image"])
-    filters = params.get("Filters") or {}
-    word_filter = _word_filter(filters.get("WordFilter") or {})
-    regions = _regions(filters.get("RegionsOfInterest") or [], image.width, image.height)
-    lines = services.text_reader.read(image.rgb)
-    kept = _filter(lines, word_filter, regions, image.width, image.height)
     return {
-        "TextDetections": _detections(kept, image.width, image.height),
+        "TextDetections": text_detections(image.rgb, params.get("Filters") or {}, services),
         "TextModelVersion": TEXT_MODEL_VERSION,
     }
+
+
+def text_detections(rgb: np.ndarray, filters: dict[str, Any], services: Services) -> list[dict[str, Any]]:
+    """The LINE and WORD detections of one picture (a photo, or a frame of a video) under
+    DetectText's Filters (WordFilter, RegionsOfInterest)."""
+    height, width = rgb.shape[:2]
+    word_filter = _word_filter(filters.get("WordFilter") or {})
+    regions = _regions(filters.get("RegionsOfInterest") or [], width, height)
+    kept = _filter(services.text_reader.read(rgb), word_filter, regions, width, height)
+    return _detections(kept, width, height)
+
+
+def check_filters(filters: dict[str, Any]) -> None:
+    """Raise the error DetectText would for these Filters (a video job checks them at Start)."""
+    _word_filter(filters.get("WordFilter") or {})
+    _regions(filters.get("RegionsOfInterest") or [], 1, 1)
 
 
 def _word_filter(raw: dict[str, Any]) -> WordFilter:

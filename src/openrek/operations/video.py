@@ -9,6 +9,7 @@ from typing import Any
 
 from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
 from openrek.operations.collections import collection_or_404
+from openrek.operations.text import check_filters
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
     IdempotentParameterMismatchException,
@@ -97,6 +98,7 @@ def get_job(
         raise InvalidParameterException("MaxResults must be at least 1")
     size = min(size, DEFAULT_MAX_RESULTS)
     response["VideoMetadata"] = results["VideoMetadata"]
+    response.update({key: value for key, value in results.items() if key.endswith("ModelVersion")})
     response[items_key] = items[start : start + size]
     if start + size < len(items):
         response["NextToken"] = _page_token(job, start + size)
@@ -122,9 +124,20 @@ def get_face_search(params: dict[str, Any], services: Services) -> dict[str, Any
     return get_job("StartFaceSearch", "Persons", params, services, order)
 
 
+def start_text_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    check_filters(params.get("Filters") or {})
+    return start_job("StartTextDetection", params, services)
+
+
+def get_text_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return get_job("StartTextDetection", "TextDetections", params, services)
+
+
 HANDLERS: dict[str, Handler[Services]] = {
     "StartFaceDetection": start_face_detection,
     "GetFaceDetection": get_face_detection,
     "StartFaceSearch": start_face_search,
     "GetFaceSearch": get_face_search,
+    "StartTextDetection": start_text_detection,
+    "GetTextDetection": get_text_detection,
 }
