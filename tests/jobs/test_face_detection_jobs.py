@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from tests.conftest import ServerProcess, rekognition_client
+from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
 from tests.video.clips import make_clip
 
@@ -46,13 +46,7 @@ def video(name: str) -> dict[str, Any]:
 
 
 def wait_for(client, job_id: str, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        response: dict[str, Any] = client.get_face_detection(JobId=job_id, **extra)
-        if response["JobStatus"] != "IN_PROGRESS":
-            return response
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} still IN_PROGRESS after 180 s")
+    return finished(client.get_face_detection, job_id, **extra)
 
 
 def test_faces_are_found_where_the_face_is_and_nowhere_else(video_server: ServerProcess) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
 from tests.conftest import ServerProcess, rekognition_client
+from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import FPS, video
 from tests.shapes import assert_valid_output
 from tests.video.clips import make_clip
@@ -46,22 +46,10 @@ def search_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory
     process.stop()
 
 
-def finished(client, job_id: str, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    import time
-
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        response: dict[str, Any] = client.get_face_search(JobId=job_id, **extra)
-        if response["JobStatus"] != "IN_PROGRESS":
-            return response
-        time.sleep(0.5)
-    raise AssertionError("still IN_PROGRESS")
-
-
 def test_the_indexed_person_is_found_only_where_present(search_server: ServerProcess) -> None:
     client = rekognition_client(search_server.url)
     job_id = client.start_face_search(Video=video("people.mp4"), CollectionId="staff")["JobId"]
-    done = finished(client, job_id)
+    done = finished(client.get_face_search, job_id)
     assert_valid_output("GetFaceSearch", done)
     assert done["JobStatus"] == "SUCCEEDED"
     stamps = [person["Timestamp"] for person in done["Persons"]]

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
 from tests.conftest import ServerProcess, rekognition_client
+from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import FPS, video
 from tests.shapes import assert_valid_output
 from tests.video.clips import make_clip
@@ -33,16 +34,11 @@ def text_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_the_sign_is_read_while_it_is_on_screen(text_server: ServerProcess) -> None:
-    import time
-
     client = rekognition_client(text_server.url)
     job_id = client.start_text_detection(
         Video=video("sign.mp4"), Filters={"WordFilter": {"MinConfidence": 80}}
     )["JobId"]
-    deadline = time.monotonic() + 180
-    while (done := client.get_text_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    done = finished(client.get_text_detection, job_id)
     assert_valid_output("GetTextDetection", done)
     assert done["JobStatus"] == "SUCCEEDED" and done["TextModelVersion"] == "3.0"
     words_at: dict[int, set[str]] = {}
