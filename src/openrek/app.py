@@ -174,6 +174,8 @@ def create_app(services: Services) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         executor.shutdown(wait=False, cancel_futures=True)
+        # Running video jobs stop between two frames; they re-run at the next start.
+        services.close()
 
     return Starlette(
         routes=[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,26 @@ def test_real_clips(video_server: ServerProcess) -> None:
     assert none["JobStatus"] == "SUCCEEDED" and none["Faces"] == []
     hevc = wait_for(client, client.start_face_detection(Video=video("face_noface.mov"))["JobId"])
     assert hevc["JobStatus"] == "FAILED" and "hevc" in hevc["StatusMessage"]
+
+
+def test_a_stopping_server_does_not_wait_for_a_long_job(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM mid-job: the server exits at once, and the job re-runs at the next start."""
+    data = tmp_path / "data"
+    write_clip(data / "s3" / "videos" / "long.mp4", Image.open(photos / "face_recognition/obama.jpg"), 30)
+    server = ServerProcess(data)
+    client = rekognition_client(server.url)
+    job_id = client.start_face_detection(Video=video("long.mp4"))["JobId"]
+    time.sleep(1)  # analysing by now: 30 s of video takes well over this
+    assert client.get_face_detection(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
+    began = time.monotonic()
+    server.process.terminate()
+    # uvicorn shuts down, then lets SIGTERM end the process as it would have (exit -15).
+    assert server.process.wait(20) in (0, -15)
+    assert time.monotonic() - began < 5
+    server.stop()
+    restarted = ServerProcess(data)
+    try:
+        done = wait_for(rekognition_client(restarted.url), job_id)
+        assert done["JobStatus"] == "SUCCEEDED" and len(done["Faces"]) == 30 * 5
+    finally:
+        restarted.stop()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openrek.jobs.rates import frames_per_second
+from openrek.jobs.rates import job_frames
 from openrek.jobs.store import Job
 from openrek.operations.face_detail import face_detail, needs_for, requested_attributes
-from openrek.video.decode import probe, sample
+from openrek.video.decode import probe
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -22,7 +22,7 @@ def detect_faces_in_video(services: Services, job: Job) -> dict[str, Any]:
     faces: list[dict[str, Any]] = []
     with services.video_jobs.locator.local_path(request["Video"]) as path:
         metadata = probe(path)
-        for frame in sample(path, frames_per_second(services, "StartFaceDetection")):
+        for frame in job_frames(services, job, path):
             height, width = frame.rgb.shape[:2]
             for face in services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME):
                 faces.append(

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from openrek.inference.faces.analyzer import Need
 from openrek.jobs.face_tracks import FaceTracks
-from openrek.jobs.rates import frames_per_second
+from openrek.jobs.rates import job_frames
 from openrek.jobs.runner import JobFailed
 from openrek.jobs.store import Job
 from openrek.operations.collection_faces import matches_json
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
 from openrek.storage.base import CollectionMissing
-from openrek.video.decode import probe, sample
+from openrek.video.decode import probe
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -43,7 +43,7 @@ def _search(services: Services, job: Job) -> dict[str, Any]:
     persons: list[dict[str, Any]] = []
     with services.video_jobs.locator.local_path(request["Video"]) as path:
         metadata = probe(path)
-        for frame in sample(path, frames_per_second(services, "StartFaceSearch")):
+        for frame in job_frames(services, job, path):
             height, width = frame.rgb.shape[:2]
             faces = services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME)
             indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)

@@ -1,4 +1,5 @@
-"""How many frames a second each job type analyses by default.
+"""Which frames a job analyses: how many a second for each job type, and none once the
+server is stopping.
 
 Faces move and are cheap to find: 5 a second. Text stays on screen for seconds and
 reading a frame costs about a second on 2 cores: 1 a second. OPENREK_VIDEO_FPS sets
@@ -7,10 +8,20 @@ one rate for every job type instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from openrek.jobs.store import Job
+from openrek.video.decode import SampledFrame, sample
 
 if TYPE_CHECKING:
     from openrek.services import Services
+
+
+class JobInterrupted(Exception):
+    """The server is stopping: the job stays IN_PROGRESS and is re-run when it starts again."""
+
 
 DEFAULT_FRAMES_PER_SECOND = {
     "StartFaceDetection": 5.0,
@@ -22,3 +33,13 @@ DEFAULT_FRAMES_PER_SECOND = {
 def frames_per_second(services: Services, api: str) -> float:
     configured = services.settings.video_frames_per_second
     return configured if configured is not None else DEFAULT_FRAMES_PER_SECOND[api]
+
+
+def job_frames(services: Services, job: Job, path: Path) -> Iterator[SampledFrame]:
+    """The frames `job` analyses, at its type's rate; a server that is stopping ends the
+    job between two frames rather than waiting for a long video to finish."""
+    stopping = services.video_jobs.runner.stopping
+    for frame in sample(path, frames_per_second(services, job.api)):
+        if stopping.is_set():
+            raise JobInterrupted(job.job_id)
+        yield frame

@@ -8,10 +8,12 @@ the same functions; this one is the embedded default.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from openrek.jobs.rates import JobInterrupted
 from openrek.jobs.store import FAILED, SUCCEEDED, Job, JobStore
 from openrek.protocol.errors import RekognitionError
 from openrek.video.decode import VideoUnreadable
@@ -38,6 +40,8 @@ class JobRunner:
         self._analyses = analyses
         self._finished = finished
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="openrek-job")
+        # Set when the process stops: running jobs end between two frames (see rates.job_frames).
+        self.stopping = threading.Event()
 
     def submit(self, job: Job) -> None:
         self._executor.submit(self._run, job)
@@ -52,6 +56,9 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         try:
             results = self._analyses[job.api](job)
+        except JobInterrupted:
+            log.info("job %s interrupted by the server stopping; it re-runs at the next start", job.job_id)
+            return
         except (VideoUnreadable, JobFailed) as reason:
             self._store.fail(job.job_id, str(reason))
             status = FAILED
@@ -71,4 +78,6 @@ class JobRunner:
     def close(self, wait: bool = False) -> None:
         """Stop taking jobs; with `wait`, finish the ones submitted first. A server need
         not wait: what it leaves IN_PROGRESS is re-run when it starts again."""
+        if not wait:
+            self.stopping.set()
         self._executor.shutdown(wait=wait, cancel_futures=not wait)

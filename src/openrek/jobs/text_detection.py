@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openrek.jobs.rates import frames_per_second
+from openrek.jobs.rates import job_frames
 from openrek.jobs.store import Job
 from openrek.operations.text import TEXT_MODEL_VERSION, text_detections
-from openrek.video.decode import probe, sample
+from openrek.video.decode import probe
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -19,7 +19,7 @@ def detect_text_in_video(services: Services, job: Job) -> dict[str, Any]:
     found: list[dict[str, Any]] = []
     with services.video_jobs.locator.local_path(request["Video"]) as path:
         metadata = probe(path)
-        for frame in sample(path, frames_per_second(services, job.api)):
+        for frame in job_frames(services, job, path):
             found += [
                 {"Timestamp": frame.timestamp_millis, "TextDetection": detection}
                 for detection in text_detections(frame.rgb, filters, services)
