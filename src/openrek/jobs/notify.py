@@ -21,6 +21,7 @@ NOTIFIED_API = {
     "StartFaceDetection": "FACE_DETECTION",
     "StartFaceSearch": "FACE_SEARCH",
     "StartTextDetection": "TEXT_DETECTION",
+    "StartLabelDetection": "LABEL_DETECTION",
 }
 
 

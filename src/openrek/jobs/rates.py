@@ -27,6 +27,8 @@ DEFAULT_FRAMES_PER_SECOND = {
     "StartFaceDetection": 5.0,
     "StartFaceSearch": 5.0,
     "StartTextDetection": 1.0,
+    # A frame's labels cost about half a second on 2 cores, and scenes change slowly.
+    "StartLabelDetection": 1.0,
 }
 
 

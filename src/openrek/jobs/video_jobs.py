@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
+from openrek.jobs.label_detection import detect_labels_in_video
 from openrek.jobs.notify import Notifier
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import JobStore
@@ -32,6 +33,7 @@ class VideoJobs:
                 "StartFaceDetection": partial(detect_faces_in_video, services),
                 "StartFaceSearch": partial(search_faces_in_video, services),
                 "StartTextDetection": partial(detect_text_in_video, services),
+                "StartLabelDetection": partial(detect_labels_in_video, services),
             },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,

@@ -98,6 +98,31 @@ def _label(
     }
 
 
+def label_filter_of(params: dict[str, Any], services: Services) -> LabelFilter:
+    """Settings.GeneralLabels of a request; raises InvalidParameterException as DetectLabels does."""
+    settings = params.get("Settings") or {}
+    return LabelFilter(settings.get("GeneralLabels") or {}, services.labeler.taxonomy)
+
+
+def general_labels(
+    rgb: np.ndarray,
+    label_filter: LabelFilter,
+    min_confidence: float,
+    services: Services,
+    max_labels: int = DEFAULT_MAX_LABELS,
+    instance_colors: int | None = None,
+) -> list[dict[str, Any]]:
+    """The GENERAL_LABELS of one picture (a photo, or a frame of a video), as DetectLabels
+    answers them."""
+    labeler = services.labeler
+    kept = [
+        label
+        for label in labeler.labels(rgb)
+        if label.confidence * 100.0 >= min_confidence and label_filter.keeps(label.name)
+    ][:max_labels]
+    return [_label(label, labeler.taxonomy, rgb, min_confidence, instance_colors) for label in kept]
+
+
 def detect_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
     features = _features(params)
     settings = params.get("Settings") or {}
@@ -111,17 +136,14 @@ def detect_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
     )
     response: dict[str, Any] = {}
     if labeler is not None and label_filter is not None:
-        min_confidence = float(params.get("MinConfidence", DEFAULT_MIN_CONFIDENCE))
-        max_labels = int(params.get("MaxLabels", DEFAULT_MAX_LABELS))
-        kept = [
-            label
-            for label in labeler.labels(image.rgb)
-            if label.confidence * 100.0 >= min_confidence and label_filter.keeps(label.name)
-        ][:max_labels]
-        instance_colors = max_colors if IMAGE_PROPERTIES in features else None
-        response["Labels"] = [
-            _label(label, labeler.taxonomy, image.rgb, min_confidence, instance_colors) for label in kept
-        ]
+        response["Labels"] = general_labels(
+            image.rgb,
+            label_filter,
+            float(params.get("MinConfidence", DEFAULT_MIN_CONFIDENCE)),
+            services,
+            max_labels=int(params.get("MaxLabels", DEFAULT_MAX_LABELS)),
+            instance_colors=max_colors if IMAGE_PROPERTIES in features else None,
+        )
     if IMAGE_PROPERTIES in features:
         from openrek.inference.labels.image_properties import image_properties
 

@@ -7,8 +7,10 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+from openrek.jobs.label_detection import label_segments
 from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
 from openrek.operations.collections import collection_or_404
+from openrek.operations.labels import label_filter_of
 from openrek.operations.text import check_filters
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
@@ -77,6 +79,7 @@ def get_job(
     params: dict[str, Any],
     services: Services,
     order: Callable[[dict[str, Any]], Any] | None = None,
+    aggregate: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The job's status and, once it SUCCEEDED, one page of its results (in `order`
     when given, else as stored: by timestamp)."""
@@ -89,7 +92,7 @@ def get_job(
     if job.status == IN_PROGRESS or job.status_message is not None:
         return response
     results = services.video_jobs.store.results(job.job_id)
-    items: list[dict[str, Any]] = results[items_key]
+    items: list[dict[str, Any]] = results[items_key] if aggregate is None else aggregate(results)
     if order is not None:
         items = sorted(items, key=order)
     start = _page_offset(job, params.get("NextToken"))
@@ -99,6 +102,11 @@ def get_job(
     size = min(size, DEFAULT_MAX_RESULTS)
     response["VideoMetadata"] = results["VideoMetadata"]
     response.update({key: value for key, value in results.items() if key.endswith("ModelVersion")})
+    if api == "StartLabelDetection":  # the one Get whose answer echoes how it was asked
+        response["GetRequestMetadata"] = {
+            "SortBy": params.get("SortBy", "TIMESTAMP"),
+            "AggregateBy": params.get("AggregateBy", "TIMESTAMPS"),
+        }
     response[items_key] = items[start : start + size]
     if start + size < len(items):
         response["NextToken"] = _page_token(job, start + size)
@@ -133,6 +141,24 @@ def get_text_detection(params: dict[str, Any], services: Services) -> dict[str, 
     return get_job("StartTextDetection", "TextDetections", params, services)
 
 
+def start_label_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    label_filter_of(params, services)  # contradictory filters are refused at Start
+    return start_job("StartLabelDetection", params, services)
+
+
+def get_label_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    by_name = params.get("SortBy", "TIMESTAMP") == "NAME"
+    order = (lambda item: (item["Label"]["Name"], item["Timestamp"])) if by_name else None
+    aggregate = None
+    if params.get("AggregateBy", "TIMESTAMPS") == "SEGMENTS":
+
+        def aggregate(results: dict[str, Any]) -> list[dict[str, Any]]:
+            duration = int(results["VideoMetadata"]["DurationMillis"])
+            return label_segments(results["Labels"], int(results["FrameIntervalMillis"]), duration)
+
+    return get_job("StartLabelDetection", "Labels", params, services, order, aggregate)
+
+
 HANDLERS: dict[str, Handler[Services]] = {
     "StartFaceDetection": start_face_detection,
     "GetFaceDetection": get_face_detection,
@@ -140,4 +166,6 @@ HANDLERS: dict[str, Handler[Services]] = {
     "GetFaceSearch": get_face_search,
     "StartTextDetection": start_text_detection,
     "GetTextDetection": get_text_detection,
+    "StartLabelDetection": start_label_detection,
+    "GetLabelDetection": get_label_detection,
 }
