@@ -58,8 +58,9 @@ def job_or_404(services: Services, api: str, job_id: str) -> Job:
 
 
 def _page_token(job: Job, offset: int) -> str:
-    # Opaque to the caller and bound to its job: a token of another job, or an edited
-    # one, is refused rather than read as an offset.
+    # An offset into results the caller may read anyway, checked against its job id so
+    # that a token of another job, or a mangled one, is refused rather than read as an
+    # offset. (Not a secret: whoever knows the job id can page anywhere in it.)
     mac = hmac.new(job.job_id.encode(), f"{offset}".encode(), hashlib.sha256).hexdigest()[:16]
     return f"{offset}-{mac}"
 
