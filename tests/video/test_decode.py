@@ -231,3 +231,18 @@ def test_metadata_is_frozen() -> None:
     metadata = VideoMetadata("h264", 1000, "QuickTime / MOV", 25.0, 240, 320, "LIMITED")
     with pytest.raises(AttributeError):
         metadata.codec = "hevc"  # type: ignore[misc]
+
+
+def test_frames_over_the_size_limit_are_refused_before_decoding(
+    clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A header may declare any frame size; above the limit nothing is decoded."""
+    import openrek.video.decode as decode
+
+    monkeypatch.setattr(decode, "MAX_FRAME_PIXELS", WIDTH * HEIGHT - 1)
+    for read in (lambda: probe(clip), lambda: next(sample(clip, 1.0))):
+        with pytest.raises(VideoUnreadable) as refused:
+            read()
+        assert f"{WIDTH}x{HEIGHT}" in str(refused.value)
+    monkeypatch.setattr(decode, "MAX_FRAME_PIXELS", WIDTH * HEIGHT)
+    assert probe(clip).frame_width == WIDTH

@@ -24,6 +24,8 @@ import numpy as np
 # FFmpeg's demuxer for MP4, MOV, M4V, 3GP: one demuxer, whose long name is what AWS
 # reports as VideoMetadata.Format ("QuickTime / MOV") for .mp4 and .mov alike.
 MP4_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
+# 7680 x 4320 (8K UHD): larger frames are refused before one is decoded.
+MAX_FRAME_PIXELS = 7680 * 4320
 SUPPORTED_CODECS = frozenset({"h264"})
 
 SUPPORTED = "H.264 video in an MP4 or MOV container"
@@ -94,6 +96,13 @@ def _open(path: Path) -> Iterator[tuple[Any, Any]]:
         codec = stream.codec_context.name
         if codec not in SUPPORTED_CODECS:
             raise _unsupported(codec, container.format.long_name)
+        width, height = stream.codec_context.width or 0, stream.codec_context.height or 0
+        if width * height > MAX_FRAME_PIXELS:
+            # A hostile header could ask for a frame of gigabytes; 8K UHD and below pass.
+            raise VideoUnreadable(
+                f"The video's frames are {width}x{height}; at most {MAX_FRAME_PIXELS // 1_000_000} "
+                "megapixels a frame (8K UHD) are analysed."
+            )
         yield container, stream
     finally:
         container.close()
