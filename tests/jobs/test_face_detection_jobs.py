@@ -134,13 +134,24 @@ def test_a_file_that_is_not_a_video_fails_the_job(video_server: ServerProcess) -
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    data = tmp_path / "data"
-    write_clip(data / "s3" / "videos" / "long.mp4", Image.open(photos / "face_recognition/obama.jpg"), 12)
+def long_job_in_progress(
+    data: Path, photos: Path, face_seconds: int, after_seconds: float = 0
+) -> tuple[ServerProcess, str]:
+    """A server analysing a clip of face_seconds of face: the server, and the job still IN_PROGRESS."""
+    write_clip(
+        data / "s3" / "videos" / "long.mp4", Image.open(photos / "face_recognition/obama.jpg"), face_seconds
+    )
     server = ServerProcess(data)
     client = rekognition_client(server.url)
     job_id = client.start_face_detection(Video=video("long.mp4"))["JobId"]
+    time.sleep(after_seconds)
     assert client.get_face_detection(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
+    return server, str(job_id)
+
+
+def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    server, job_id = long_job_in_progress(data, photos, face_seconds=12)
     server.process.kill()  # SIGKILL: no chance to finish or clean up
     server.process.wait(10)
     server.stop()  # closes its log; the process is already gone
@@ -196,12 +207,7 @@ def test_real_clips(video_server: ServerProcess) -> None:
 def test_a_stopping_server_does_not_wait_for_a_long_job(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """SIGTERM mid-job: the server exits at once, and the job re-runs at the next start."""
     data = tmp_path / "data"
-    write_clip(data / "s3" / "videos" / "long.mp4", Image.open(photos / "face_recognition/obama.jpg"), 30)
-    server = ServerProcess(data)
-    client = rekognition_client(server.url)
-    job_id = client.start_face_detection(Video=video("long.mp4"))["JobId"]
-    time.sleep(1)  # analysing by now: 30 s of video takes well over this
-    assert client.get_face_detection(JobId=job_id)["JobStatus"] == "IN_PROGRESS"
+    server, job_id = long_job_in_progress(data, photos, face_seconds=30, after_seconds=1)
     began = time.monotonic()
     server.process.terminate()
     # uvicorn shuts down, then lets SIGTERM end the process as it would have (exit -15).

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from openrek.inference.faces.analyzer import Need
 from openrek.jobs.face_tracks import FaceTracks
-from openrek.jobs.rates import job_frames
+from openrek.jobs.rates import results_per_frame
 from openrek.jobs.runner import JobFailed
 from openrek.jobs.store import Job
 from openrek.operations.collection_faces import matches_json
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
 from openrek.storage.base import CollectionMissing
-from openrek.video.decode import probe
+from openrek.video.decode import SampledFrame
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -40,31 +40,33 @@ def _search(services: Services, job: Job) -> dict[str, Any]:
     attributes = requested_attributes(None)
     needs = needs_for(attributes) | {Need.ALIGNMENT}
     tracks = FaceTracks()
-    persons: list[dict[str, Any]] = []
-    with services.video_jobs.locator.local_path(request["Video"]) as path:
-        metadata = probe(path)
-        for frame in job_frames(services, job, path):
-            height, width = frame.rgb.shape[:2]
-            faces = services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME)
-            indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)
-            for face, index in zip(faces, indices, strict=True):
-                matches = services.store.search(
-                    collection.collection_id,
-                    embedder.embed(frame.rgb, face.points),
-                    MAX_MATCHES_PER_FACE,
-                    min_cosine,
-                )
-                if not matches:
-                    continue  # Persons lists the faces that match, as on AWS
-                persons.append(
-                    {
-                        "Timestamp": frame.timestamp_millis,
-                        "Person": {
-                            "Index": index,
-                            "BoundingBox": ratio_box(face.box, width, height),
-                            "Face": face_detail(face, width, height, attributes),
-                        },
-                        "FaceMatches": matches_json(services, collection, matches),
-                    }
-                )
-    return {"VideoMetadata": metadata.as_aws(), "Persons": persons}
+
+    def matches_of(frame: SampledFrame) -> list[dict[str, Any]]:
+        height, width = frame.rgb.shape[:2]
+        faces = services.faces.analyze(frame.rgb, needs, MAX_FACES_PER_FRAME)
+        indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)
+        persons = []
+        for face, index in zip(faces, indices, strict=True):
+            matches = services.store.search(
+                collection.collection_id,
+                embedder.embed(frame.rgb, face.points),
+                MAX_MATCHES_PER_FACE,
+                min_cosine,
+            )
+            if not matches:
+                continue  # Persons lists the faces that match, as on AWS
+            persons.append(
+                {
+                    "Timestamp": frame.timestamp_millis,
+                    "Person": {
+                        "Index": index,
+                        "BoundingBox": ratio_box(face.box, width, height),
+                        "Face": face_detail(face, width, height, attributes),
+                    },
+                    "FaceMatches": matches_json(services, collection, matches),
+                }
+            )
+        return persons
+
+    metadata, persons = results_per_frame(services, job, matches_of)
+    return {"VideoMetadata": metadata, "Persons": persons}

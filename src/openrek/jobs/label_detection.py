@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openrek.jobs.rates import frames_per_second, job_frames
+from openrek.jobs.rates import frames_per_second, results_per_frame
 from openrek.jobs.store import Job
 from openrek.operations.labels import (
     DEFAULT_MIN_CONFIDENCE,
@@ -16,7 +16,7 @@ from openrek.operations.labels import (
     general_labels,
     label_filter_of,
 )
-from openrek.video.decode import probe
+from openrek.video.decode import SampledFrame
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -26,16 +26,16 @@ def detect_labels_in_video(services: Services, job: Job) -> dict[str, Any]:
     request = job.request
     label_filter = label_filter_of(request, services)
     min_confidence = float(request.get("MinConfidence", DEFAULT_MIN_CONFIDENCE))
-    found: list[dict[str, Any]] = []
-    with services.video_jobs.locator.local_path(request["Video"]) as path:
-        metadata = probe(path)
-        for frame in job_frames(services, job, path):
-            found += [
-                {"Timestamp": frame.timestamp_millis, "Label": label}
-                for label in general_labels(frame.rgb, label_filter, min_confidence, services)
-            ]
+
+    def labels_of(frame: SampledFrame) -> list[dict[str, Any]]:
+        return [
+            {"Timestamp": frame.timestamp_millis, "Label": label}
+            for label in general_labels(frame.rgb, label_filter, min_confidence, services)
+        ]
+
+    metadata, found = results_per_frame(services, job, labels_of)
     return {
-        "VideoMetadata": metadata.as_aws(),
+        "VideoMetadata": metadata,
         "Labels": found,
         "LabelModelVersion": LABEL_MODEL_VERSION,
         # What SEGMENTS needs to know how long a frame's label stands for.

@@ -8,12 +8,12 @@ one rate for every job type instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openrek.jobs.store import Job
-from openrek.video.decode import SampledFrame, sample
+from openrek.video.decode import SampledFrame, probe, sample
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -37,7 +37,7 @@ def frames_per_second(services: Services, api: str) -> float:
     return configured if configured is not None else DEFAULT_FRAMES_PER_SECOND[api]
 
 
-def job_frames(services: Services, job: Job, path: Path) -> Iterator[SampledFrame]:
+def _job_frames(services: Services, job: Job, path: Path) -> Iterator[SampledFrame]:
     """The frames `job` analyses, at its type's rate; a server that is stopping ends the
     job between two frames rather than waiting for a long video to finish."""
     stopping = services.video_jobs.runner.stopping
@@ -45,3 +45,16 @@ def job_frames(services: Services, job: Job, path: Path) -> Iterator[SampledFram
         if stopping.is_set():
             raise JobInterrupted(job.job_id)
         yield frame
+
+
+def results_per_frame(
+    services: Services, job: Job, results_of: Callable[[SampledFrame], list[dict[str, Any]]]
+) -> tuple[dict[str, object], list[dict[str, Any]]]:
+    """The job's video read from its S3Object, its VideoMetadata, and the results
+    `results_of` gives for each frame the job analyses, in time order."""
+    results: list[dict[str, Any]] = []
+    with services.video_jobs.locator.local_path(job.request["Video"]) as path:
+        metadata = probe(path)
+        for frame in _job_frames(services, job, path):
+            results += results_of(frame)
+    return metadata.as_aws(), results

@@ -40,7 +40,7 @@ class JobRunner:
         self._analyses = analyses
         self._finished = finished
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="openrek-job")
-        # Set when the process stops: running jobs end between two frames (see rates.job_frames).
+        # Set when the process stops: running jobs end between two frames (see rates.results_per_frame).
         self.stopping = threading.Event()
 
     def submit(self, job: Job) -> None:
