@@ -93,6 +93,8 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_VIDEO_FPS": ("video_frames_per_second", _positive_number),
     "OPENREK_MAX_CONCURRENT_JOBS": ("max_concurrent_jobs", _whole_number),
     "OPENREK_JOB_WORKERS": ("job_workers", _whole_number),
+    "OPENREK_MAX_VIDEO_BYTES": ("max_video_bytes", _whole_number),
+    "OPENREK_MAX_VIDEO_SECONDS": ("max_video_seconds", _positive_number),
 }
 
 
@@ -127,6 +129,9 @@ class Settings:
     video_frames_per_second: float | None = None
     max_concurrent_jobs: int = 20
     job_workers: int = 1
+    # A stored video over either is refused (VideoTooLargeException): AWS's 10 GB and 6 h.
+    max_video_bytes: int = 10 * 1024**3
+    max_video_seconds: float = 6 * 3600.0
     # Collection ARNs are written as AWS writes them, with this region and account.
     region: str = "us-east-1"
     account_id: str = "000000000000"

@@ -22,7 +22,9 @@ class VideoJobs:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self.store = JobStore(settings.data_dir)
-        self.locator = VideoLocator(settings.s3_dir, settings.s3_endpoint_url)
+        self.locator = VideoLocator(
+            settings.s3_dir, settings.s3_endpoint_url, settings.max_video_bytes, settings.max_video_seconds
+        )
         self.max_in_progress = settings.max_concurrent_jobs
         self.notifier = (
             Notifier(settings.sns_endpoint_url, settings.region) if settings.sns_endpoint_url else None
