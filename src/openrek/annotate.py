@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 FEATURES = ("faces", "labels", "text")
 # One colour per kind of finding, readable on light and dark photos alike.
-COLOURS = {"faces": (46, 204, 64), "labels": (255, 133, 27), "text": (0, 116, 217)}
+COLOURS = {"faces": (46, 204, 64), "labels": (255, 133, 27), "text": (0, 116, 217), "people": (240, 18, 190)}
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openrek.cli_verbs import add_connection_options, add_verbs
+from openrek.cli_video import add_video_commands
 from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
 from openrek.models.store import ModelMissingError, ModelStore
 from openrek.storage.base import StoreUnusable
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--min-confidence", type=float, default=55.0, help="for labels (default 55)")
     add_connection_options(draw)
     draw.set_defaults(run=_annotate)
+
+    add_video_commands(commands)
     return parser
 
 

@@ -118,6 +118,9 @@ class Services:
     decode_budget: PixelBudget | None = field(default=None, repr=False)
     _store: FaceStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # How video jobs are built: the server's store and runner by default; `openrek video
+    # analyze` gives its own, which reads a local file and reports progress.
+    video_jobs_factory: Callable[[Services], VideoJobs] | None = field(default=None, repr=False)
     _labeler: Lazy[Labeler] = field(init=False, repr=False)
     _text_reader: Lazy[TextReader] = field(init=False, repr=False)
     _moderator: Lazy[Moderator] = field(init=False, repr=False)
@@ -132,11 +135,14 @@ class Services:
         self._video_jobs = Lazy(self._build_video_jobs)
 
     @classmethod
-    def start(cls, settings: Settings) -> Services:
+    def start(
+        cls, settings: Settings, video_jobs_factory: Callable[[Services], VideoJobs] | None = None
+    ) -> Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
         models = ModelStore(settings.models_dir)
         models.verify(models.default_names)
         return cls(
+            video_jobs_factory=video_jobs_factory,
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
             faces=build_face_analyzer(models, settings),
@@ -168,6 +174,8 @@ class Services:
         return self._video_jobs.get()
 
     def _build_video_jobs(self) -> VideoJobs:
+        if self.video_jobs_factory is not None:
+            return self.video_jobs_factory(self)
         from openrek.jobs.video_jobs import VideoJobs
 
         return VideoJobs(self)

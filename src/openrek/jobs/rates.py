@@ -66,6 +66,9 @@ def results_per_frame(
         max_seconds = services.video_jobs.locator.max_seconds
         if metadata.duration_millis > max_seconds * 1000:  # a remote object, unchecked at Start
             raise VideoUnreadable(too_long_message(metadata.duration_millis / 1000, max_seconds))
+        progress = services.video_jobs.progress
         for frame in _job_frames(services, job, path):
             results += results_of(frame)
+            if progress is not None and metadata.duration_millis > 0:
+                progress(job, min(1.0, frame.timestamp_millis / metadata.duration_millis))
     return metadata.as_aws(), results
