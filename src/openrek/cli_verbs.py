@@ -52,6 +52,13 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "get-text-detection": ("GetTextDetection", ()),
     "start-label-detection": ("StartLabelDetection", ()),
     "get-label-detection": ("GetLabelDetection", ()),
+    "create-stream-processor": ("CreateStreamProcessor", ()),
+    "describe-stream-processor": ("DescribeStreamProcessor", ()),
+    "list-stream-processors": ("ListStreamProcessors", ()),
+    "start-stream-processor": ("StartStreamProcessor", ()),
+    "stop-stream-processor": ("StopStreamProcessor", ()),
+    "update-stream-processor": ("UpdateStreamProcessor", ()),
+    "delete-stream-processor": ("DeleteStreamProcessor", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openrek.inference.ppe.inspector import Inspector
     from openrek.inference.text.reader import TextReader
     from openrek.jobs.video_jobs import VideoJobs
+    from openrek.streams.processors import StreamProcessors
 
 FACE_MODELS = (
     "face-detector",
@@ -126,6 +127,7 @@ class Services:
     _moderator: Lazy[Moderator] = field(init=False, repr=False)
     _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
+    _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._labeler = Lazy(self._build_labeler)
@@ -133,6 +135,7 @@ class Services:
         self._moderator = Lazy(self._build_moderator)
         self._ppe_inspector = Lazy(self._build_ppe_inspector)
         self._video_jobs = Lazy(self._build_video_jobs)
+        self._stream_processors = Lazy(self._build_stream_processors)
 
     @classmethod
     def start(
@@ -172,6 +175,16 @@ class Services:
     def video_jobs(self) -> VideoJobs:
         """Stored-video jobs: their store under the data directory, opened on first use."""
         return self._video_jobs.get()
+
+    @property
+    def stream_processors(self) -> StreamProcessors:
+        """Stream processors: their store under the data directory, opened on first use."""
+        return self._stream_processors.get()
+
+    def _build_stream_processors(self) -> StreamProcessors:
+        from openrek.streams.processors import StreamProcessors
+
+        return StreamProcessors(self)
 
     def _build_video_jobs(self) -> VideoJobs:
         if self.video_jobs_factory is not None:
@@ -243,6 +256,9 @@ class Services:
         return decode_image(self.images.read(image, limits), limits, self.decode_budget)
 
     def close(self, wait_for_jobs: bool = False) -> None:
+        streams = self._stream_processors.built()
+        if streams is not None:
+            streams.close()
         jobs = self._video_jobs.built()
         if jobs is not None:
             jobs.close(wait_for_jobs)
