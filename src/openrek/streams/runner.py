@@ -15,14 +15,13 @@ can run sessions in separate worker processes with the same pieces.
 from __future__ import annotations
 
 import logging
-import math
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openrek.storage.base import CollectionMissing
 from openrek.streams.face_search import FaceSearchSession
+from openrek.streams.pacing import frames_to_analyse
 from openrek.streams.sinks import KinesisSink, SinkFailed
 from openrek.streams.sources import LiveFrame, LiveSource, SourceFailed
 from openrek.streams.store import (
@@ -157,28 +156,17 @@ class StreamRunner:
         max_seconds = stop_selector.get("MaxDurationInSeconds")
         frames_per_second = settings.stream_frames_per_second
         source = LiveSource(url).start()
+        first_received: list[float] = []
+
+        def running(first: LiveFrame) -> None:
+            first_received.append(first.received_at - first.offset_seconds)
+            self._store.set_status(session.name, RUNNING, only_from=(STARTING,))
+
         try:
-            began = time.monotonic()
-            last, next_instant, first_received = 0, 0, None
-            while not session.stop.is_set():
-                if max_seconds is not None and time.monotonic() - began >= max_seconds:
-                    return
-                live = source.newest(last, timeout=0.5)
-                if live is None:
-                    if source.ended:
-                        return
-                    continue
-                last = live.number
-                if first_received is None:
-                    first_received = live.received_at - live.offset_seconds
-                    self._store.set_status(session.name, RUNNING, only_from=(STARTING,))
-                # A microsecond of slack: 1/3 s at 3 fps must not wait for the next frame.
-                if live.offset_seconds + 1e-6 < next_instant / frames_per_second:
-                    continue
-                next_instant = math.floor((live.offset_seconds + 1e-6) * frames_per_second) + 1
+            for live in frames_to_analyse(source, frames_per_second, session.stop, max_seconds, running):
                 rgb = live.frame.to_ndarray(format="rgb24")
                 responses = analysis.responses(rgb, round(live.offset_seconds * 1000))
-                sink.put(_face_search_record(arn, live, first_received, responses))
+                sink.put(_face_search_record(arn, live, first_received[0], responses))
         finally:
             source.close()
 
