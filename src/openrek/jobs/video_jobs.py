@@ -9,6 +9,7 @@ from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.label_detection import detect_labels_in_video
 from openrek.jobs.notify import Notifier
+from openrek.jobs.person_tracking import track_people_in_video
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import JobStore
 from openrek.jobs.text_detection import detect_text_in_video
@@ -34,6 +35,7 @@ class VideoJobs:
                 "StartFaceSearch": partial(search_faces_in_video, services),
                 "StartTextDetection": partial(detect_text_in_video, services),
                 "StartLabelDetection": partial(detect_labels_in_video, services),
+                "StartPersonTracking": partial(track_people_in_video, services),
             },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,
