@@ -21,7 +21,7 @@ import numpy as np
 # trackers 2.1.0 hands out track ids from a counter that every ByteTrackTracker
 # shares (a class attribute, incremented unguarded): jobs on parallel worker threads
 # update their trackers one at a time so that no two tracks receive the same id.
-# An update costs well under a millisecond.
+# An update is cheap next to a detector run.
 _TRACKER_IDS = threading.Lock()
 
 # Only a box scoring this much may start a track (NanoDet puts traffic cones and
