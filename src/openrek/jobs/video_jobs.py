@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from openrek.jobs.content_moderation import moderate_video
 from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.label_detection import detect_labels_in_video
+from openrek.jobs.media_analysis import analyse_media
 from openrek.jobs.notify import Notifier
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import JobStore
@@ -34,6 +36,8 @@ class VideoJobs:
                 "StartFaceSearch": partial(search_faces_in_video, services),
                 "StartTextDetection": partial(detect_text_in_video, services),
                 "StartLabelDetection": partial(detect_labels_in_video, services),
+                "StartContentModeration": partial(moderate_video, services),
+                "StartMediaAnalysisJob": partial(analyse_media, services),  # bulk images, same runner
             },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,

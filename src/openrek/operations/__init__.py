@@ -13,8 +13,10 @@ from openrek.operations import (
     collection_faces,
     collections,
     compare_faces,
+    content_moderation,
     faces,
     labels,
+    media_analysis,
     moderation,
     protective_equipment,
     text,
@@ -55,6 +57,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         moderation,
         protective_equipment,
         video,
+        content_moderation,
+        media_analysis,
     )
     for name, handler in module.HANDLERS.items()
 }
