@@ -48,6 +48,11 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "get-face-detection": ("GetFaceDetection", ()),
     "start-face-search": ("StartFaceSearch", ()),
     "get-face-search": ("GetFaceSearch", ()),
+    "start-content-moderation": ("StartContentModeration", ()),
+    "get-content-moderation": ("GetContentModeration", ()),
+    "start-media-analysis-job": ("StartMediaAnalysisJob", ()),
+    "get-media-analysis-job": ("GetMediaAnalysisJob", ()),
+    "list-media-analysis-jobs": ("ListMediaAnalysisJobs", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}
