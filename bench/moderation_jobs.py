@@ -33,6 +33,7 @@ from openrek import Client
 from openrek.config import Settings
 from openrek.jobs.rates import frames_per_second
 from openrek.operations.moderation import moderation_labels
+from openrek.protocol.errors import RekognitionError
 from openrek.services import Services
 from openrek.video.decode import probe, sample
 from tools.eval_data import eval_data_dir
@@ -52,7 +53,10 @@ def bare_video(services: Services, path: Path) -> float:
 def bare_images(services: Services, bucket: str, keys: list[str]) -> float:
     began = time.perf_counter()
     for key in keys:
-        image = services.load_image({"S3Object": {"Bucket": bucket, "Name": key}})
+        try:
+            image = services.load_image({"S3Object": {"Bucket": bucket, "Name": key}})
+        except RekognitionError:  # too small or too large: the job lists it as invalid too
+            continue
         moderation_labels(services.moderator.evidence(image.rgb), 50.0)
     return time.perf_counter() - began
 
@@ -119,7 +123,8 @@ def main() -> None:
         "# Content moderation jobs and bulk analysis (`bench/moderation_jobs.py`)",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores; "
-        "in-process, one job at a time.",
+        f"in-process, one job at a time; load average {os.getloadavg()[0]:.1f} at the end "
+        "(other work on the machine slows both columns alike).",
         "",
         f"Real clip `{CLIP}`, re-encoded at each size; frames sampled at {rate:g} per second.",
         "",
