@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from openrek.imaging.budget import request_scope
 from openrek.imaging.limits import ImageLimits
 from openrek.inference.moderation.taxonomy import MODEL_VERSION
 from openrek.jobs.rates import JobInterrupted
@@ -142,7 +143,10 @@ def analyse_media(services: Services, job: Job) -> dict[str, Any]:
             errors.append(_error(line, BAD_LINE, str(why)))
             continue
         try:
-            answer = detect_moderation_labels({"Image": image, "MinConfidence": min_confidence}, services)
+            # As one DetectModerationLabels request: the image's decoded pixels count
+            # against the server's image budget until its answer is made.
+            with request_scope():
+                answer = detect_moderation_labels({"Image": image, "MinConfidence": min_confidence}, services)
         except RekognitionError as error:  # missing, corrupt, too small or too large: as the call says
             errors.append(_error(line, error.code, error.message, reference))
             continue
