@@ -19,6 +19,8 @@ from openrek.operations import (
     media_analysis,
     moderation,
     protective_equipment,
+    stream_processors,
+    tags,
     text,
     users,
     video,
@@ -57,6 +59,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         moderation,
         protective_equipment,
         video,
+        stream_processors,
+        tags,
         content_moderation,
         media_analysis,
     )
