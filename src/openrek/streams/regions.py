@@ -136,4 +136,6 @@ def in_regions(box: Box, regions: Sequence[Region]) -> bool:
     area = (right - left) * (bottom - top)
     if area <= 0:
         return False  # nothing of it can be more than half inside
-    return any(overlap_area(region, box) > area / 2.0 for region in regions)
+    # Exactly half is not more than half, whatever the float rounding of the clipping.
+    half = area * (0.5 + 1e-9)
+    return any(overlap_area(region, box) > half for region in regions)
