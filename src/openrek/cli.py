@@ -15,6 +15,7 @@ from typing import Any
 from openrek.cli_streams import add_stream_commands
 from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.cli_video import add_video_commands
+from openrek.cli_watch import add_watch_command
 from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
 from openrek.models.store import ModelMissingError, ModelStore
 from openrek.storage.base import StoreUnusable
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_video_commands(commands)
     add_stream_commands(commands)
+    add_watch_command(commands)
     return parser
 
 

@@ -203,3 +203,28 @@ def test_lifecycle_errors_tags_and_listing(streaming: tuple[ServerProcess, list[
     assert status_of(client, "back-door") == "STOPPED"
     client.delete_stream_processor(Name="back-door")
     assert code(client.describe_stream_processor, Name="back-door") == "ResourceNotFoundException"
+
+
+def test_watch_prints_the_person_while_he_is_there(
+    streaming: tuple[ServerProcess, list[tuple[int, int]]],
+) -> None:
+    server, (_other, his, _empty) = streaming
+    preview = server.data_dir.parent / "preview.mp4"
+    env = {**os.environ, "OPENREK_MODELS_DIR": str(models_dir())}
+    clip = str(server.data_dir.parent / "hall.mp4")
+    options = ["--collection-id", "staff", "--data-dir", str(server.data_dir), "--preview", str(preview)]
+    done = subprocess.run(
+        [sys.executable, "-m", "openrek", "watch", clip, *options],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert lines and all(words[2] == "wolfgang" for words in lines)
+    offsets = [float(words[1].rstrip("s")) * 1000 for words in lines]
+    assert all(his[0] - 250 <= t < his[1] + 250 for t in offsets)
+    analysed = int(done.stderr.split(" frames analysed")[0].split()[-1])
+    with av.open(str(preview)) as video:
+        assert sum(1 for _ in video.decode(video=0)) == analysed

@@ -31,6 +31,8 @@ DEFAULT_FRAMES_PER_SECOND = {
     "StartTextDetection": 1.0,
     # A frame's labels cost about half a second on 2 cores, and scenes change slowly.
     "StartLabelDetection": 1.0,
+    # People walk in and out of each other's way: the tracker needs them dense (bench/person_tracking.py).
+    "StartPersonTracking": 5.0,
 }
 
 

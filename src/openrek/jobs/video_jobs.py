@@ -10,6 +10,7 @@ from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.label_detection import detect_labels_in_video
 from openrek.jobs.notify import Notifier
+from openrek.jobs.person_tracking import track_people_in_video
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.store import Job, JobStore
 from openrek.jobs.text_detection import detect_text_in_video
@@ -24,6 +25,7 @@ ANALYSES: Mapping[str, Callable[[Services, Job], dict[str, Any]]] = {
     "StartFaceSearch": search_faces_in_video,
     "StartTextDetection": detect_text_in_video,
     "StartLabelDetection": detect_labels_in_video,
+    "StartPersonTracking": track_people_in_video,
 }
 
 # Told how far a job has got: the job and the fraction of its video analysed (0..1).

@@ -18,17 +18,11 @@ import av
 import numpy as np
 from PIL import Image
 
-from openrek.annotate import Mark, draw, text_marks
+from openrek.annotate import Mark, box_points, draw, text_marks
 from openrek.video.decode import VideoMetadata, sample
 
 # Every frame of the source: `sample` yields each frame at most once.
 EVERY_FRAME = 1000.0
-
-
-def _box(box: dict[str, float], width: int, height: int) -> list[tuple[float, float]]:
-    left, top = box["Left"] * width, box["Top"] * height
-    right, bottom = left + box["Width"] * width, top + box["Height"] * height
-    return [(left, top), (right, top), (right, bottom), (left, bottom)]
 
 
 def _name(match: dict[str, Any]) -> str:
@@ -40,22 +34,26 @@ def marks_of(api: str, item: dict[str, Any], width: int, height: int) -> list[Ma
     """What to draw for one timestamped result of a Get* list."""
     if api == "StartFaceDetection":
         face = item["Face"]
-        return [Mark("faces", _box(face["BoundingBox"], width, height), f"Face {face['Confidence']:.0f}%")]
+        return [
+            Mark("faces", box_points(face["BoundingBox"], width, height), f"Face {face['Confidence']:.0f}%")
+        ]
     if api == "StartFaceSearch":
         person, best = item["Person"], item["FaceMatches"][0]
         caption = f"#{person['Index']} {_name(best)} {best['Similarity']:.0f}%"
-        return [Mark("faces", _box(person["BoundingBox"], width, height), caption)]
+        return [Mark("faces", box_points(person["BoundingBox"], width, height), caption)]
     if api == "StartPersonTracking":
         person = item["Person"]
         if "BoundingBox" not in person:
             return []
-        return [Mark("people", _box(person["BoundingBox"], width, height), f"Person #{person['Index']}")]
+        return [
+            Mark("people", box_points(person["BoundingBox"], width, height), f"Person #{person['Index']}")
+        ]
     if api == "StartTextDetection":
         return text_marks({"TextDetections": [item["TextDetection"]]}, width, height)
     if api == "StartLabelDetection":
         label = item["Label"]
         return [
-            Mark("labels", _box(instance["BoundingBox"], width, height), f"{label['Name']}")
+            Mark("labels", box_points(instance["BoundingBox"], width, height), f"{label['Name']}")
             for instance in label.get("Instances", [])
         ]
     return []
