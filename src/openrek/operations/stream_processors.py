@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from openrek.operations.collections import check_tags, collection_or_404
-from openrek.protocol.dispatch import Handler, UnsupportedOperationException
+from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
     InvalidPaginationTokenException,
     InvalidParameterException,
@@ -18,6 +18,8 @@ from openrek.protocol.errors import (
     ResourceNotFoundException,
 )
 from openrek.services import Services
+from openrek.streams.connected_home import SettingsInvalid, min_confidence_of, requested_labels
+from openrek.streams.regions import RegionsInvalid, parse_regions
 from openrek.streams.runner import video_stream_name
 from openrek.streams.sinks import kinesis_stream_name
 from openrek.streams.store import (
@@ -32,6 +34,8 @@ from openrek.streams.store import (
 )
 
 DEFAULT_MAX_RESULTS = 1000
+MIN_DURATION_S, MAX_DURATION_S = 1, 120  # StopSelector.MaxDurationInSeconds (AWS: at most 2 minutes)
+DELETABLE = ("ConnectedHomeMinConfidence", "RegionsOfInterest")  # ParametersToDelete
 # The request members a processor is defined by, kept as given and echoed by Describe.
 DEFINITION = (
     "Input",
@@ -76,10 +80,8 @@ def _check_definition(definition: dict[str, Any], services: Services) -> None:
     if video_stream_name(definition["Input"]["KinesisVideoStream"]["Arn"]) is None:
         raise InvalidParameterException("Input.KinesisVideoStream.Arn is not a Kinesis video stream ARN")
     if "ConnectedHome" in settings:
-        raise UnsupportedOperationException(
-            "ConnectedHome stream processors are not available in this version of openrek; "
-            "FaceSearch ones are"
-        )
+        _check_connected_home(definition, services)
+        return
     face_search = settings["FaceSearch"]
     if "CollectionId" not in face_search:
         raise InvalidParameterException("Settings.FaceSearch.CollectionId is required")
@@ -97,6 +99,42 @@ def _check_definition(definition: dict[str, Any], services: Services) -> None:
             "Output.KinesisDataStream needs a Kinesis endpoint: set OPENREK_KINESIS_ENDPOINT_URL on the server"
         )
     collection_or_404(services.store, face_search["CollectionId"])
+
+
+def _check_connected_home(definition: dict[str, Any], services: Services) -> None:
+    _check_connected_home_settings(definition)
+    output = definition["Output"]
+    if "S3Destination" not in output or "KinesisDataStream" in output:
+        raise InvalidParameterException(
+            "A ConnectedHome stream processor writes to Output.S3Destination only"
+        )
+    if not output["S3Destination"].get("Bucket"):
+        raise InvalidParameterException("Output.S3Destination.Bucket is required")
+    if not (definition.get("NotificationChannel") or {}).get("SNSTopicArn"):
+        raise InvalidParameterException(
+            "A ConnectedHome stream processor needs NotificationChannel.SNSTopicArn: "
+            "its label events and session summary are published there"
+        )
+    if services.settings.sns_endpoint_url is None:
+        # Accepting the channel and never publishing to it would leave a subscriber waiting.
+        raise InvalidParameterException(
+            "NotificationChannel needs an SNS endpoint: set OPENREK_SNS_ENDPOINT_URL on the server"
+        )
+    if definition.get("KmsKeyId") and services.settings.s3_endpoint_url is None:
+        raise InvalidParameterException(
+            "KmsKeyId needs an S3 endpoint to encrypt with: set OPENREK_S3_ENDPOINT_URL on the server"
+        )
+
+
+def _check_connected_home_settings(definition: dict[str, Any]) -> None:
+    """Labels, MinConfidence and RegionsOfInterest, at Create and after an Update."""
+    settings = definition["Settings"]["ConnectedHome"]
+    try:
+        requested_labels(settings.get("Labels") or [])
+        min_confidence_of(settings)
+        parse_regions(definition.get("RegionsOfInterest"))
+    except (SettingsInvalid, RegionsInvalid) as invalid:
+        raise InvalidParameterException(str(invalid)) from None
 
 
 def create_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -165,12 +203,24 @@ def delete_stream_processor(params: dict[str, Any], services: Services) -> dict[
 
 def start_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
     name = params["Name"]
+    connected_home = "ConnectedHome" in _processor_or_404(services, name).definition["Settings"]
     if "StartSelector" in params:
-        # A live source is read from its live edge; there is no stored fragment to go back to.
-        raise InvalidParameterException("StartSelector is not supported: sessions start at the live edge")
+        if not connected_home:
+            # AWS: a StartSelector is for label detection processors, not face search.
+            raise InvalidParameterException(
+                "StartSelector is for ConnectedHome stream processors; FaceSearch sessions start at the live edge"
+            )
+        _check_start_selector(params["StartSelector"])
+    duration = (params.get("StopSelector") or {}).get("MaxDurationInSeconds")
+    if duration is not None and not (
+        isinstance(duration, int) and MIN_DURATION_S <= duration <= MAX_DURATION_S
+    ):
+        raise InvalidParameterException(
+            f"StopSelector.MaxDurationInSeconds must be a whole number from {MIN_DURATION_S} to {MAX_DURATION_S}"
+        )
     processors = services.stream_processors
     session_id = str(uuid.uuid4())
-    start = {key: params[key] for key in ("StopSelector",) if key in params}
+    start: dict[str, Any] = {key: params[key] for key in ("StartSelector", "StopSelector") if key in params}
     try:
         processor = processors.store.begin_session(name, session_id, start, processors.max_running)
     except ProcessorMissing:
@@ -185,6 +235,25 @@ def start_stream_processor(params: dict[str, Any], services: Services) -> dict[s
         ) from None
     processors.runner.start(processor)
     return {"SessionId": session_id}
+
+
+def _check_start_selector(selector: dict[str, Any]) -> None:
+    kvs = selector.get("KVSStreamStartSelector") or {}
+    if ("KVSProducerTimestamp" in kvs) == ("FragmentNumber" in kvs):
+        raise InvalidParameterException(
+            "StartSelector.KVSStreamStartSelector must have exactly one of KVSProducerTimestamp or FragmentNumber"
+        )
+    if "FragmentNumber" in kvs:
+        # Sources here are live video, not Kinesis Video fragments kept for replay.
+        raise InvalidParameterException(
+            "StartSelector.KVSStreamStartSelector.FragmentNumber cannot be honoured: this server keeps no "
+            "Kinesis Video fragments; use KVSProducerTimestamp"
+        )
+    stamp = kvs["KVSProducerTimestamp"]
+    if isinstance(stamp, bool) or not isinstance(stamp, int) or stamp < 0:
+        raise InvalidParameterException(
+            "StartSelector.KVSStreamStartSelector.KVSProducerTimestamp must be epoch milliseconds"
+        )
 
 
 def stop_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -207,6 +276,8 @@ def update_stream_processor(params: dict[str, Any], services: Services) -> dict[
         raise InvalidParameterException(
             "Only DataSharingPreference can be updated on a FaceSearch stream processor"
         )
+    if "ConnectedHome" in definition["Settings"]:
+        _update_connected_home(definition, params)
     if "DataSharingPreferenceForUpdate" in params:
         definition["DataSharingPreference"] = params["DataSharingPreferenceForUpdate"]
     try:
@@ -216,6 +287,32 @@ def update_stream_processor(params: dict[str, Any], services: Services) -> dict[
     except WrongStatus as status:
         raise ResourceInUseException(f"The stream processor {name} is {status}; try again") from None
     return {}
+
+
+def _update_connected_home(definition: dict[str, Any], params: dict[str, Any]) -> None:
+    """SettingsForUpdate.ConnectedHomeForUpdate, RegionsOfInterestForUpdate and
+    ParametersToDelete applied to `definition`, then checked as at Create."""
+    settings = dict(definition["Settings"]["ConnectedHome"])
+    for_update = (params.get("SettingsForUpdate") or {}).get("ConnectedHomeForUpdate") or {}
+    settings.update({key: for_update[key] for key in ("Labels", "MinConfidence") if key in for_update})
+    to_delete = params.get("ParametersToDelete") or []
+    unknown = [p for p in to_delete if p not in DELETABLE]
+    if unknown:
+        raise InvalidParameterException(
+            f"ParametersToDelete has {unknown[0]!r}; it can name {' and '.join(DELETABLE)}"
+        )
+    if "ConnectedHomeMinConfidence" in to_delete:
+        if "MinConfidence" in for_update:
+            raise InvalidParameterException("MinConfidence cannot be both updated and deleted")
+        settings.pop("MinConfidence", None)  # back to the default
+    if "RegionsOfInterest" in to_delete:
+        if "RegionsOfInterestForUpdate" in params:
+            raise InvalidParameterException("RegionsOfInterest cannot be both updated and deleted")
+        definition.pop("RegionsOfInterest", None)
+    if "RegionsOfInterestForUpdate" in params:
+        definition["RegionsOfInterest"] = params["RegionsOfInterestForUpdate"]
+    definition["Settings"] = {"ConnectedHome": settings}
+    _check_connected_home_settings(definition)
 
 
 def tag_stream_processor(processor: StreamProcessor, tags: dict[str, str], services: Services) -> None:

@@ -1,4 +1,4 @@
-"""A FaceSearch stream processor's work on one analysed frame: AWS's Kinesis frame record.
+"""A FaceSearch stream processor's work on each analysed frame: AWS's Kinesis frame record.
 
 Every face of the frame is searched in the collection (a threshold under 80 counts
 as 80, as on AWS). Faces are followed between analysed frames and a tracked face is
@@ -17,6 +17,10 @@ from openrek.jobs.face_tracks import FaceTracks
 from openrek.operations.collection_faces import matches_json
 from openrek.operations.face_detail import face_detail, needs_for, requested_attributes
 from openrek.storage.base import Match
+from openrek.streams.session import SessionEnd
+from openrek.streams.sinks import KinesisSink
+from openrek.streams.sources import LiveFrame
+from openrek.streams.store import RUNNING, StreamProcessor
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -70,3 +74,65 @@ class FaceSearchSession:
                 }
             )
         return responses
+
+
+FRAGMENT_SECONDS = 1.0  # stands in for a Kinesis Video fragment in each record's InputInformation
+
+
+def face_search_record(
+    arn: str, live: LiveFrame, started_at: float, responses: list[dict[str, Any]]
+) -> dict[str, Any]:
+    fragment, offset = divmod(live.offset_seconds, FRAGMENT_SECONDS)
+    return {
+        "InputInformation": {
+            "KinesisVideo": {
+                "StreamArn": arn,
+                "FragmentNumber": str(int(fragment)),
+                "ServerTimestamp": live.received_at,
+                "ProducerTimestamp": started_at + live.offset_seconds,
+                "FrameOffsetInSeconds": round(offset, 3),
+            }
+        },
+        "StreamProcessorInformation": {"Status": RUNNING},
+        "FaceSearchResponse": responses,
+    }
+
+
+@dataclass
+class FaceSearchOutput:
+    """A FaceSearch session: each analysed frame's faces searched, one record each on
+    Output.KinesisDataStream."""
+
+    search: FaceSearchSession
+    sink: KinesisSink
+    stream_arn: str
+    max_seconds: float | None
+    reports_running: bool = True
+
+    @classmethod
+    def open(cls, services: Services, processor: StreamProcessor) -> FaceSearchOutput:
+        definition = processor.definition
+        search = FaceSearchSession.of(services, definition["Settings"]["FaceSearch"])
+        settings = services.settings
+        assert settings.kinesis_endpoint_url is not None  # checked at CreateStreamProcessor
+        sink = KinesisSink(
+            settings.kinesis_endpoint_url,
+            settings.region,
+            definition["Output"]["KinesisDataStream"]["Arn"],
+            partition_key=processor.name,
+        )
+        stop_selector = (processor.start_request or {}).get("StopSelector") or {}
+        return cls(
+            search,
+            sink,
+            definition["Input"]["KinesisVideoStream"]["Arn"],
+            stop_selector.get("MaxDurationInSeconds"),
+        )
+
+    def analyse(self, live: LiveFrame, started_at: float) -> None:
+        rgb = live.frame.to_ndarray(format="rgb24")
+        responses = self.search.responses(rgb, round(live.offset_seconds * 1000))
+        self.sink.put(face_search_record(self.stream_arn, live, started_at, responses))
+
+    def finish(self, end: SessionEnd) -> None:
+        """Nothing to close: every record was written as its frame was analysed."""

@@ -2,10 +2,12 @@
 
 A session: the source the processor's Kinesis Video ARN names is opened, frames are
 taken at the analysis rate (the newest one each time: a slow analysis drops frames,
-it never lags), each is analysed and its record written to the processor's output.
-STARTING becomes RUNNING with the first frame; the session ends STOPPED (stopped,
-MaxDurationInSeconds reached, or a file source at its end) or FAILED with a
-StatusMessage. A server that stops leaves its RUNNING processors marked RUNNING, and
+it never lags), and each is handed to the session's analysis, which the processor's
+Settings choose (streams/analyses.py: FaceSearch writes Kinesis records, ConnectedHome
+label events, frames and a summary). STARTING becomes RUNNING with the first frame
+(unless the analysis stays STARTING, as AWS's label detection does); the session ends
+STOPPED (stopped, MaxDurationInSeconds reached, or a file source at its end) or
+FAILED with a StatusMessage, and the analysis is told which. A server that stops leaves its RUNNING processors marked RUNNING, and
 `resume` starts them again when it comes back.
 
 The runner knows only the store, the services and the settings, so a later issue
@@ -17,12 +19,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from openrek.storage.base import CollectionMissing
-from openrek.streams.face_search import FaceSearchSession
+from openrek.streams.analyses import open_analysis
 from openrek.streams.pacing import frames_to_analyse
-from openrek.streams.sinks import KinesisSink, SinkFailed
+from openrek.streams.session import SessionAnalysis, SessionEnd
+from openrek.streams.sinks import SinkFailed
 from openrek.streams.sources import LiveFrame, LiveSource, SourceFailed
 from openrek.streams.store import (
     FAILED,
@@ -41,7 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("openrek.streams")
 
 INTERNAL_FAILURE = "Internal error while processing the stream; see the server log"
-FRAGMENT_SECONDS = 1.0  # stands in for a Kinesis Video fragment in each record's InputInformation
 
 
 def video_stream_name(arn: str) -> str | None:
@@ -113,8 +115,11 @@ class StreamRunner:
 
     def _run(self, session: _Session) -> None:
         status, message = STOPPED, None
+        analysis: SessionAnalysis | None = None
         try:
-            self._process(session)
+            processor = self._store.get(session.name)
+            analysis = open_analysis(self._services, processor)
+            self._process(session, processor, analysis)
         except (SourceFailed, SinkFailed) as failure:
             status, message = FAILED, str(failure)
         except CollectionMissing as gone:
@@ -128,63 +133,32 @@ class StreamRunner:
             with self._lock:
                 if self._sessions.get(session.name) is session:
                     del self._sessions[session.name]
-        if self._server_stopping.is_set():
+        interrupted = self._server_stopping.is_set()
+        if analysis is not None:
+            analysis.finish(SessionEnd(status, message, interrupted))
+        if interrupted:
             return  # left RUNNING on purpose: the next server start resumes it
         self._store.set_status(session.name, status, message, only_from=(STARTING, RUNNING, STOPPING))
 
-    def _process(self, session: _Session) -> None:
-        processor = self._store.get(session.name)
-        definition = processor.definition
-        arn = definition["Input"]["KinesisVideoStream"]["Arn"]
-        stream = video_stream_name(arn)
+    def _process(self, session: _Session, processor: StreamProcessor, analysis: SessionAnalysis) -> None:
+        stream = video_stream_name(processor.definition["Input"]["KinesisVideoStream"]["Arn"])
         url = self._store.source(stream) if stream else None
         if url is None:
             raise SourceFailed(
                 f"No video stream named {stream} is registered on this server "
                 f"(register one with: openrek video-streams put {stream} URL)"
             )
-        analysis = FaceSearchSession.of(self._services, definition["Settings"]["FaceSearch"])
-        settings = self._services.settings
-        assert settings.kinesis_endpoint_url is not None  # checked at CreateStreamProcessor
-        sink = KinesisSink(
-            settings.kinesis_endpoint_url,
-            settings.region,
-            definition["Output"]["KinesisDataStream"]["Arn"],
-            partition_key=processor.name,
-        )
-        stop_selector = (processor.start_request or {}).get("StopSelector") or {}
-        max_seconds = stop_selector.get("MaxDurationInSeconds")
-        frames_per_second = settings.stream_frames_per_second
         source = LiveSource(url).start()
-        first_received: list[float] = []
+        started_at: list[float] = []
 
-        def running(first: LiveFrame) -> None:
-            first_received.append(first.received_at - first.offset_seconds)
-            self._store.set_status(session.name, RUNNING, only_from=(STARTING,))
+        def first_frame(first: LiveFrame) -> None:
+            started_at.append(first.received_at - first.offset_seconds)
+            if analysis.reports_running:
+                self._store.set_status(session.name, RUNNING, only_from=(STARTING,))
 
+        rate = self._services.settings.stream_frames_per_second
         try:
-            for live in frames_to_analyse(source, frames_per_second, session.stop, max_seconds, running):
-                rgb = live.frame.to_ndarray(format="rgb24")
-                responses = analysis.responses(rgb, round(live.offset_seconds * 1000))
-                sink.put(_face_search_record(arn, live, first_received[0], responses))
+            for live in frames_to_analyse(source, rate, session.stop, analysis.max_seconds, first_frame):
+                analysis.analyse(live, started_at[0])
         finally:
             source.close()
-
-
-def _face_search_record(
-    arn: str, live: LiveFrame, first_received: float, responses: list[dict[str, Any]]
-) -> dict[str, Any]:
-    fragment, offset = divmod(live.offset_seconds, FRAGMENT_SECONDS)
-    return {
-        "InputInformation": {
-            "KinesisVideo": {
-                "StreamArn": arn,
-                "FragmentNumber": str(int(fragment)),
-                "ServerTimestamp": live.received_at,
-                "ProducerTimestamp": first_received + live.offset_seconds,
-                "FrameOffsetInSeconds": round(offset, 3),
-            }
-        },
-        "StreamProcessorInformation": {"Status": RUNNING},
-        "FaceSearchResponse": responses,
-    }
