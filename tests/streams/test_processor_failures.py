@@ -28,6 +28,14 @@ def definition(stream: str) -> dict[str, Any]:
     }
 
 
+def session_of(data: Path, name: str) -> str | None:
+    store = StreamStore(data)
+    try:
+        return store.get(name).session_id
+    finally:
+        store.close()
+
+
 def wait_for(client: Any, name: str, wanted: set[str], timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -72,6 +80,7 @@ def test_sources_that_fail_end_the_session_failed_and_a_killed_server_resumes(
 
         assert wait_for(client, "lobby", {"RUNNING"}) == "RUNNING"
         time.sleep(2)
+        first_session = session_of(data, "lobby")
         server.process.kill()  # SIGKILL: no chance to mark anything stopped
         server.process.wait(10)
         server.stop()  # closes its log; the process is already gone
@@ -82,6 +91,7 @@ def test_sources_that_fail_end_the_session_failed_and_a_killed_server_resumes(
         client = rekognition_client(server.url)
         # Left RUNNING by the killed server: started again by the new one, writing again.
         assert wait_for(client, "lobby", {"RUNNING"}) == "RUNNING"
+        assert session_of(data, "lobby") not in (None, first_session)  # a new session
         deadline = time.monotonic() + 30
         while len(read_records(moto_endpoint, "failures")) <= before and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -26,7 +26,6 @@ from openrek.imaging.limits import ImageLimits
 from openrek.inference.moderation.taxonomy import MODEL_VERSION
 from openrek.jobs.rates import JobInterrupted
 from openrek.jobs.runner import JobFailed
-from openrek.jobs.s3_output import OutputUnwritable, S3Output
 from openrek.jobs.store import Job
 from openrek.operations.moderation import DEFAULT_MIN_CONFIDENCE, detect_moderation_labels
 from openrek.protocol.errors import (
@@ -35,6 +34,7 @@ from openrek.protocol.errors import (
     InvalidS3ObjectException,
     RekognitionError,
 )
+from openrek.s3_output import OutputUnwritable, S3Output
 
 if TYPE_CHECKING:
     from openrek.services import Services

@@ -8,7 +8,6 @@ from typing import Any
 
 from openrek.jobs.media_analysis import read_manifest
 from openrek.jobs.runner import INTERNAL_FAILURE
-from openrek.jobs.s3_output import S3Output
 from openrek.jobs.store import FAILED, SUCCEEDED, Job, TokenReused, TooManyJobs
 from openrek.operations.video import job_or_404
 from openrek.protocol.dispatch import Handler
@@ -19,6 +18,7 @@ from openrek.protocol.errors import (
     LimitExceededException,
     ResourceNotFoundException,
 )
+from openrek.s3_output import S3Output
 from openrek.services import Services
 
 API = "StartMediaAnalysisJob"

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from openrek.inference.labels.labeler import Labeler
+from openrek.s3_output import OutputUnwritable, S3Output
 from openrek.streams.connected_home import (
     NOT_DETECTED,
     Sighting,
@@ -35,7 +36,6 @@ from openrek.streams.connected_home import (
 )
 from openrek.streams.notifications import SessionFacts, TopicPublisher, label_detected, processing_complete
 from openrek.streams.regions import Region, parse_regions
-from openrek.streams.s3_output import OutputUnwritable, S3Output
 from openrek.streams.session import SessionEnd
 from openrek.streams.sinks import SinkFailed
 from openrek.streams.sources import LiveFrame

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,8 +99,9 @@ class StreamRunner:
             self._store.set_status(processor.name, STOPPED)
         running = self._store.with_status(STARTING, RUNNING)
         for processor in running:
-            self._store.set_status(processor.name, STARTING)
-            self.start(self._store.get(processor.name))
+            # A new session: its output (a ConnectedHome session's S3 folder) must not
+            # overwrite what the interrupted one wrote.
+            self.start(self._store.renew_session(processor.name, str(uuid.uuid4())))
         return len(running)
 
     def close(self) -> None:

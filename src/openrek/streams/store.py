@@ -233,6 +233,16 @@ class StreamStore:
             )
         return self.get(name)
 
+    def renew_session(self, name: str, session_id: str) -> StreamProcessor:
+        """A processor a stopped server left running: STARTING again, with a new session."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE stream_processors SET status = ?, status_message = NULL, session_id = ?, "
+                "updated_at = ? WHERE name = ?",
+                (STARTING, session_id, time.time(), name),
+            )
+        return self.get(name)
+
     def set_status(
         self, name: str, status: str, message: str | None = None, *, only_from: tuple[str, ...] = ()
     ) -> bool:

@@ -1,7 +1,7 @@
-"""Writing job output to S3: `<s3-dir>/<bucket>/<key>`, or an object at an S3-compatible endpoint.
+"""Writing output to S3: `<s3-dir>/<bucket>/<key>`, or an object at an S3-compatible endpoint.
 
-The mirror of how inputs are read (imaging/source.py, video/location.py): a job
-writes where its images came from. As on S3, the bucket must exist already; keys
+The mirror of how inputs are read (imaging/source.py, video/location.py): bulk
+analysis jobs and ConnectedHome stream processors write where images come from. As on S3, the bucket must exist already; keys
 make their own folders. A local object is written whole or not at all (temporary
 file, synced, renamed), so a reader never sees half a results file.
 """
@@ -34,7 +34,7 @@ class S3Output:
         if self._s3_endpoint_url:
             self._put_remote(bucket, key, body, kms_key_id)
         elif kms_key_id is not None:
-            raise OutputUnwritable("A KMS key needs an S3 endpoint (OPENREK_S3_ENDPOINT_URL)")
+            raise OutputUnwritable("KmsKeyId needs an S3 endpoint: set OPENREK_S3_ENDPOINT_URL on the server")
         else:
             self._put_local(bucket, key, body)
 
