@@ -22,6 +22,7 @@ NOTIFIED_API = {
     "StartFaceSearch": "FACE_SEARCH",
     "StartTextDetection": "TEXT_DETECTION",
     "StartLabelDetection": "LABEL_DETECTION",
+    "StartSegmentDetection": "SEGMENT_DETECTION",
 }
 
 

@@ -10,6 +10,7 @@ from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.label_detection import detect_labels_in_video
 from openrek.jobs.notify import Notifier
 from openrek.jobs.runner import JobRunner
+from openrek.jobs.segment_detection import detect_segments_in_video
 from openrek.jobs.store import JobStore
 from openrek.jobs.text_detection import detect_text_in_video
 from openrek.video.location import VideoLocator
@@ -34,6 +35,7 @@ class VideoJobs:
                 "StartFaceSearch": partial(search_faces_in_video, services),
                 "StartTextDetection": partial(detect_text_in_video, services),
                 "StartLabelDetection": partial(detect_labels_in_video, services),
+                "StartSegmentDetection": partial(detect_segments_in_video, services),
             },
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,
