@@ -180,6 +180,14 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
         "baboon.jpg",
         "1a1dd18d78eec44420af3b0b7f08ee3d41c982916cae3ce203d7ff35d754cc0f",
     ),
+    # Pedestrians walking (the PETS09-S2L1 scene), 768x576, 795 frames at 10 fps,
+    # MS-MPEG4 in AVI: tests and bench/person_tracking.py re-encode it to H.264 MP4.
+    (
+        "opencv-doc",
+        OPENCV_DOC_DATA,
+        "vtest.avi",
+        "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf",
+    ),
     (
         "opencv-doc",
         OPENCV_DOC_DATA,

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 FEATURES = ("faces", "labels", "text")
 # One colour per kind of finding, readable on light and dark photos alike.
-COLOURS = {"faces": (46, 204, 64), "labels": (255, 133, 27), "text": (0, 116, 217)}
+COLOURS = {"faces": (46, 204, 64), "labels": (255, 133, 27), "text": (0, 116, 217), "people": (240, 18, 190)}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Mark:
     caption: str
 
 
-def _box_points(box: dict[str, float], width: int, height: int) -> list[tuple[float, float]]:
+def box_points(box: dict[str, float], width: int, height: int) -> list[tuple[float, float]]:
     left, top = box["Left"] * width, box["Top"] * height
     right, bottom = left + box["Width"] * width, top + box["Height"] * height
     return [(left, top), (right, top), (right, bottom), (left, bottom)]
@@ -38,7 +38,7 @@ def _box_points(box: dict[str, float], width: int, height: int) -> list[tuple[fl
 
 def face_marks(response: dict[str, Any], width: int, height: int) -> list[Mark]:
     return [
-        Mark("faces", _box_points(face["BoundingBox"], width, height), f"Face {face['Confidence']:.0f}%")
+        Mark("faces", box_points(face["BoundingBox"], width, height), f"Face {face['Confidence']:.0f}%")
         for face in response.get("FaceDetails", [])
     ]
 
@@ -47,7 +47,7 @@ def label_marks(response: dict[str, Any], width: int, height: int) -> list[Mark]
     return [
         Mark(
             "labels",
-            _box_points(instance["BoundingBox"], width, height),
+            box_points(instance["BoundingBox"], width, height),
             f"{label['Name']} {instance['Confidence']:.0f}%",
         )
         for label in response.get("Labels", [])
@@ -64,7 +64,7 @@ def text_marks(response: dict[str, Any], width: int, height: int) -> list[Mark]:
         points = (
             [(p["X"] * width, p["Y"] * height) for p in polygon]
             if polygon
-            else _box_points(found["Geometry"]["BoundingBox"], width, height)
+            else box_points(found["Geometry"]["BoundingBox"], width, height)
         )
         marks.append(Mark("text", points, f"{found['DetectedText']} {found['Confidence']:.0f}%"))
     return marks

@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from openrek.cli_streams import add_stream_commands
 from openrek.cli_verbs import add_connection_options, add_verbs
+from openrek.cli_video import add_video_commands
+from openrek.cli_watch import add_watch_command
 from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
 from openrek.models.store import ModelMissingError, ModelStore
 from openrek.storage.base import StoreUnusable
@@ -47,6 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
     resumed = services.video_jobs.runner.resume()  # jobs a stopped or killed server left running
     if resumed:
         logging.getLogger("openrek").info("re-running %d unfinished video job(s)", resumed)
+    restarted = services.stream_processors.runner.resume()  # processors a stopped server left running
+    if restarted:
+        logging.getLogger("openrek").info("restarting %d stream processor(s)", restarted)
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(data in {settings.data_dir}, models in {settings.models_dir})",
@@ -187,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--min-confidence", type=float, default=55.0, help="for labels (default 55)")
     add_connection_options(draw)
     draw.set_defaults(run=_annotate)
+
+    add_video_commands(commands)
+    add_stream_commands(commands)
+    add_watch_command(commands)
     return parser
 
 

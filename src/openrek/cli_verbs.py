@@ -48,6 +48,17 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "get-face-detection": ("GetFaceDetection", ()),
     "start-face-search": ("StartFaceSearch", ()),
     "get-face-search": ("GetFaceSearch", ()),
+    "start-text-detection": ("StartTextDetection", ()),
+    "get-text-detection": ("GetTextDetection", ()),
+    "start-label-detection": ("StartLabelDetection", ()),
+    "get-label-detection": ("GetLabelDetection", ()),
+    "create-stream-processor": ("CreateStreamProcessor", ()),
+    "describe-stream-processor": ("DescribeStreamProcessor", ()),
+    "list-stream-processors": ("ListStreamProcessors", ()),
+    "start-stream-processor": ("StartStreamProcessor", ()),
+    "stop-stream-processor": ("StopStreamProcessor", ()),
+    "update-stream-processor": ("UpdateStreamProcessor", ()),
+    "delete-stream-processor": ("DeleteStreamProcessor", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}

@@ -83,6 +83,7 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_ACCESS_KEYS": ("access_keys", lambda _name, text: parse_access_keys(text)),
     "OPENREK_S3_ENDPOINT_URL": ("s3_endpoint_url", _text),
     "OPENREK_SNS_ENDPOINT_URL": ("sns_endpoint_url", _text),
+    "OPENREK_KINESIS_ENDPOINT_URL": ("kinesis_endpoint_url", _text),
     "OPENREK_FACE_MODEL_VERSION": ("face_model_version", _text),
     "OPENREK_REGION": ("region", _text),
     "OPENREK_WORKERS": ("inference_workers", _whole_number),
@@ -93,6 +94,10 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_VIDEO_FPS": ("video_frames_per_second", _positive_number),
     "OPENREK_MAX_CONCURRENT_JOBS": ("max_concurrent_jobs", _whole_number),
     "OPENREK_JOB_WORKERS": ("job_workers", _whole_number),
+    "OPENREK_MAX_VIDEO_BYTES": ("max_video_bytes", _whole_number),
+    "OPENREK_MAX_VIDEO_SECONDS": ("max_video_seconds", _positive_number),
+    "OPENREK_STREAM_FPS": ("stream_frames_per_second", _positive_number),
+    "OPENREK_MAX_RUNNING_STREAM_PROCESSORS": ("max_running_stream_processors", _whole_number),
 }
 
 
@@ -108,6 +113,8 @@ class Settings:
     s3_endpoint_url: str | None = None
     # Video jobs' NotificationChannel: an SNS-compatible endpoint to publish completions to.
     sns_endpoint_url: str | None = None
+    # Stream processors' Output.KinesisDataStream: a Kinesis-compatible endpoint.
+    kinesis_endpoint_url: str | None = None
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     # Worker threads that run inference off the event loop.
     inference_workers: int = 4
@@ -127,6 +134,13 @@ class Settings:
     video_frames_per_second: float | None = None
     max_concurrent_jobs: int = 20
     job_workers: int = 1
+    # A stored video over either is refused (VideoTooLargeException): AWS's 10 GB and 6 h.
+    max_video_bytes: int = 10 * 1024**3
+    max_video_seconds: float = 6 * 3600.0
+    # Stream processors: frames analysed per second of each live stream, and how many
+    # run at once (AWS's default quota: 10 stream processors).
+    stream_frames_per_second: float = 5.0
+    max_running_stream_processors: int = 10
     # Collection ARNs are written as AWS writes them, with this region and account.
     region: str = "us-east-1"
     account_id: str = "000000000000"

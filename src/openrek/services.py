@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openrek.inference.ppe.inspector import Inspector
     from openrek.inference.text.reader import TextReader
     from openrek.jobs.video_jobs import VideoJobs
+    from openrek.streams.processors import StreamProcessors
 
 FACE_MODELS = (
     "face-detector",
@@ -118,11 +119,15 @@ class Services:
     decode_budget: PixelBudget | None = field(default=None, repr=False)
     _store: FaceStore | None = field(default=None, repr=False)
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # How video jobs are built: the server's store and runner by default; `openrek video
+    # analyze` gives its own, which reads a local file and reports progress.
+    video_jobs_factory: Callable[[Services], VideoJobs] | None = field(default=None, repr=False)
     _labeler: Lazy[Labeler] = field(init=False, repr=False)
     _text_reader: Lazy[TextReader] = field(init=False, repr=False)
     _moderator: Lazy[Moderator] = field(init=False, repr=False)
     _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
+    _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._labeler = Lazy(self._build_labeler)
@@ -130,13 +135,17 @@ class Services:
         self._moderator = Lazy(self._build_moderator)
         self._ppe_inspector = Lazy(self._build_ppe_inspector)
         self._video_jobs = Lazy(self._build_video_jobs)
+        self._stream_processors = Lazy(self._build_stream_processors)
 
     @classmethod
-    def start(cls, settings: Settings) -> Services:
+    def start(
+        cls, settings: Settings, video_jobs_factory: Callable[[Services], VideoJobs] | None = None
+    ) -> Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
         models = ModelStore(settings.models_dir)
         models.verify(models.default_names)
         return cls(
+            video_jobs_factory=video_jobs_factory,
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
             faces=build_face_analyzer(models, settings),
@@ -167,7 +176,19 @@ class Services:
         """Stored-video jobs: their store under the data directory, opened on first use."""
         return self._video_jobs.get()
 
+    @property
+    def stream_processors(self) -> StreamProcessors:
+        """Stream processors: their store under the data directory, opened on first use."""
+        return self._stream_processors.get()
+
+    def _build_stream_processors(self) -> StreamProcessors:
+        from openrek.streams.processors import StreamProcessors
+
+        return StreamProcessors(self)
+
     def _build_video_jobs(self) -> VideoJobs:
+        if self.video_jobs_factory is not None:
+            return self.video_jobs_factory(self)
         from openrek.jobs.video_jobs import VideoJobs
 
         return VideoJobs(self)
@@ -235,6 +256,9 @@ class Services:
         return decode_image(self.images.read(image, limits), limits, self.decode_budget)
 
     def close(self, wait_for_jobs: bool = False) -> None:
+        streams = self._stream_processors.built()
+        if streams is not None:
+            streams.close()
         jobs = self._video_jobs.built()
         if jobs is not None:
             jobs.close(wait_for_jobs)

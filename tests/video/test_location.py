@@ -12,6 +12,7 @@ import pytest
 from openrek.imaging.source import S3_UNREADABLE
 from openrek.protocol.errors import InvalidS3ObjectException, VideoTooLargeException
 from openrek.video.location import MAX_VIDEO_BYTES, VideoLocator
+from tests.video.clips import FPS, make_clip, pattern
 
 CONTENT = b"\x00\x00\x00\x18ftypmp42" + b"v" * 1000
 
@@ -129,3 +130,17 @@ def test_remote_temp_file_is_deleted_when_the_job_fails(s3: Any, tmp_path: Path)
     with pytest.raises(RuntimeError), locator.local_path(video()) as path:
         raise RuntimeError("decoding failed")
     assert not path.exists()
+
+
+def test_a_local_video_longer_than_the_limit_is_refused_at_start(tmp_path: Path) -> None:
+    clip = tmp_path / "s3" / "media" / "two_seconds.mp4"
+    clip.parent.mkdir(parents=True)
+    make_clip(clip, [(pattern(), 2 * FPS)])
+    with pytest.raises(VideoTooLargeException, match="duration 2 s exceeds the limit of 1 s"):
+        VideoLocator(tmp_path / "s3", max_seconds=1.0).check(video(name="two_seconds.mp4"))
+    VideoLocator(tmp_path / "s3", max_seconds=3.0).check(video(name="two_seconds.mp4"))
+
+
+def test_a_file_whose_header_says_nothing_passes_start_and_fails_in_the_job(s3_dir: Path) -> None:
+    # Not a video: Start accepts it as AWS does; the job ends FAILED saying why.
+    VideoLocator(s3_dir, max_seconds=0.001).check(video())

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openrek.inference.faces.analyzer import Need
+from openrek.jobs.face_identities import SearchedTracks, face_thumbnail
 from openrek.jobs.face_tracks import FaceTracks
 from openrek.jobs.rates import results_per_frame
 from openrek.jobs.runner import JobFailed
 from openrek.jobs.store import Job
 from openrek.operations.collection_faces import matches_json
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
-from openrek.storage.base import CollectionMissing
+from openrek.storage.base import CollectionMissing, Match
 from openrek.video.decode import SampledFrame
 
 if TYPE_CHECKING:
@@ -38,8 +38,10 @@ def _search(services: Services, job: Job) -> dict[str, Any]:
     embedder = services.embedder_for(version)
     min_cosine = services.min_cosine(request.get("FaceMatchThreshold", DEFAULT_MATCH_THRESHOLD), version)
     attributes = requested_attributes(None)
-    needs = needs_for(attributes) | {Need.ALIGNMENT}
+    # Points refined for alignment only for the faces that are embedded (see below).
+    needs = needs_for(attributes)
     tracks = FaceTracks()
+    searched: SearchedTracks[list[Match]] = SearchedTracks()
 
     def matches_of(frame: SampledFrame) -> list[dict[str, Any]]:
         height, width = frame.rgb.shape[:2]
@@ -47,12 +49,16 @@ def _search(services: Services, job: Job) -> dict[str, Any]:
         indices = tracks.assign([face.box for face in faces], frame.timestamp_millis)
         persons = []
         for face, index in zip(faces, indices, strict=True):
-            matches = services.store.search(
-                collection.collection_id,
-                embedder.embed(frame.rgb, face.points),
-                MAX_MATCHES_PER_FACE,
-                min_cosine,
-            )
+            thumbnail = face_thumbnail(frame.rgb, face.box)
+            matches = searched.reusable(index, thumbnail, frame.timestamp_millis)
+            if matches is None:
+                matches = services.store.search(
+                    collection.collection_id,
+                    embedder.embed(frame.rgb, services.faces.aligned_points(frame.rgb, face)),
+                    MAX_MATCHES_PER_FACE,
+                    min_cosine,
+                )
+                searched.remember(index, thumbnail, frame.timestamp_millis, matches)
             if not matches:
                 continue  # Persons lists the faces that match, as on AWS
             persons.append(

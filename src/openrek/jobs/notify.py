@@ -22,6 +22,7 @@ NOTIFIED_API = {
     "StartFaceSearch": "FACE_SEARCH",
     "StartTextDetection": "TEXT_DETECTION",
     "StartLabelDetection": "LABEL_DETECTION",
+    "StartPersonTracking": "PERSON_TRACKING",
     "StartSegmentDetection": "SEGMENT_DETECTION",
 }
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from openrek.jobs.store import Job
-from openrek.video.decode import SampledFrame, probe, sample
+from openrek.video.decode import SampledFrame, VideoUnreadable, probe, sample
+from openrek.video.location import too_long_message
+from openrek.video.prefetch import prefetched
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -29,6 +31,8 @@ DEFAULT_FRAMES_PER_SECOND = {
     "StartTextDetection": 1.0,
     # A frame's labels cost about half a second on 2 cores, and scenes change slowly.
     "StartLabelDetection": 1.0,
+    # People walk in and out of each other's way: the tracker needs them dense (bench/person_tracking.py).
+    "StartPersonTracking": 5.0,
 }
 
 
@@ -38,12 +42,18 @@ def frames_per_second(services: Services, api: str) -> float:
 
 
 def _job_frames(services: Services, job: Job, path: Path) -> Iterator[SampledFrame]:
-    """The frames `job` analyses, at its type's rate; a server that is stopping ends the
-    job between two frames rather than waiting for a long video to finish."""
+    """The frames `job` analyses, at its type's rate, decoded ahead by another thread.
+
+    A server that is stopping ends the job between two frames rather than waiting for
+    a long video to finish. A video that runs past the duration limit fails there,
+    whatever its header said (the header is checked at Start, but headers can lie)."""
     stopping = services.video_jobs.runner.stopping
-    for frame in sample(path, frames_per_second(services, job.api)):
+    max_millis = services.video_jobs.locator.max_seconds * 1000
+    for frame in prefetched(sample(path, frames_per_second(services, job.api))):
         if stopping.is_set():
             raise JobInterrupted(job.job_id)
+        if frame.timestamp_millis > max_millis:
+            raise VideoUnreadable(too_long_message(frame.timestamp_millis / 1000, max_millis / 1000))
         yield frame
 
 
@@ -55,6 +65,12 @@ def results_per_frame(
     results: list[dict[str, Any]] = []
     with services.video_jobs.locator.local_path(job.request["Video"]) as path:
         metadata = probe(path)
+        max_seconds = services.video_jobs.locator.max_seconds
+        if metadata.duration_millis > max_seconds * 1000:  # a remote object, unchecked at Start
+            raise VideoUnreadable(too_long_message(metadata.duration_millis / 1000, max_seconds))
+        progress = services.video_jobs.progress
         for frame in _job_frames(services, job, path):
             results += results_of(frame)
+            if progress is not None and metadata.duration_millis > 0:
+                progress(job, min(1.0, frame.timestamp_millis / metadata.duration_millis))
     return metadata.as_aws(), results

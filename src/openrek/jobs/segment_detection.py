@@ -45,6 +45,7 @@ SHOT_MODEL = "shot-boundaries"
 # openrek's first model set for each segment type (AWS reports "1.0" for both).
 SEGMENT_MODEL_VERSION = "1.0"
 DEFAULT_MIN_SEGMENT_CONFIDENCE = 50.0
+PROGRESS_EVERY = 25  # frames between two progress reports
 
 _sessions: dict[Path, Session] = {}
 _sessions_lock = threading.Lock()
@@ -62,8 +63,9 @@ def _shot_session(services: Services) -> Session:
 
 
 def requested_types(request: dict[str, Any]) -> list[str]:
-    """SegmentTypes in the order asked, each once."""
-    return list(dict.fromkeys(request["SegmentTypes"]))
+    """SegmentTypes in the order asked, each once. The service model requires them of
+    a Start request; a local analysis (`openrek video analyze`) that names none gets both."""
+    return list(dict.fromkeys(request.get("SegmentTypes") or [TECHNICAL_CUE, SHOT]))
 
 
 def black_frame_rule(request: dict[str, Any]) -> BlackFrameRule:
@@ -139,6 +141,7 @@ def detect_segments_in_video(services: Services, job: Job) -> dict[str, Any]:
     black = CueTracker(BLACK_FRAMES)
     bars = CueTracker(COLOR_BARS)
     numbers: list[int] = []
+    progress = services.video_jobs.progress
     with services.video_jobs.locator.local_path(request["Video"]) as path:
         metadata = probe(path)
         audio = audio_metadata(path)
@@ -146,6 +149,9 @@ def detect_segments_in_video(services: Services, job: Job) -> dict[str, Any]:
             with frame_stream(path, services.video_jobs.runner.stopping) as (info, frames):
                 for index, frame in enumerate(frames):
                     numbers.append(frame.number)
+                    if progress is not None and index % PROGRESS_EVERY == 0 and metadata.duration_millis > 0:
+                        done = frame_millis(frame.number, info.rate) / metadata.duration_millis
+                        progress(job, min(1.0, done))
                     if scorer is not None:
                         scorer.add(frame.rgb(FRAME_WIDTH, FRAME_HEIGHT))
                     if TECHNICAL_CUE in types:

@@ -17,6 +17,8 @@ from openrek.operations import (
     labels,
     moderation,
     protective_equipment,
+    stream_processors,
+    tags,
     text,
     users,
     video,
@@ -55,6 +57,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         moderation,
         protective_equipment,
         video,
+        stream_processors,
+        tags,
     )
     for name, handler in module.HANDLERS.items()
 }

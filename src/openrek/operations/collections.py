@@ -46,7 +46,7 @@ def collection_arn(services: Services, collection_id: str) -> str:
     return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:collection/{collection_id}"
 
 
-def _check_tags(tags: dict[str, str]) -> None:
+def check_tags(tags: dict[str, str]) -> None:
     if len(tags) > MAX_TAGS:
         raise InvalidParameterException(f"A resource can have at most {MAX_TAGS} tags")
 
@@ -54,7 +54,7 @@ def _check_tags(tags: dict[str, str]) -> None:
 def create_collection(params: dict[str, Any], services: Services) -> dict[str, Any]:
     collection_id = params["CollectionId"]
     tags = params.get("Tags") or {}
-    _check_tags(tags)
+    check_tags(tags)
     version = services.default_face_model_version
     collection = Collection(
         collection_id=collection_id,
@@ -106,28 +106,20 @@ def delete_collection(params: dict[str, Any], services: Services) -> dict[str, A
     return {"StatusCode": 200}
 
 
-def _collection_by_arn(services: Services, arn: str) -> Collection:
+def collection_by_arn(services: Services, arn: str) -> Collection:
     try:
         return services.store.collection_by_arn(arn)
     except CollectionMissing:
         raise ResourceNotFoundException(f"The resource {arn} does not exist") from None
 
 
-def tag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    collection = _collection_by_arn(services, params["ResourceArn"])
-    _check_tags({**collection.tags, **params["Tags"]})
-    services.store.tag_collection(collection.collection_id, params["Tags"])
-    return {}
+def tag_collection(collection: Collection, tags: dict[str, str], services: Services) -> None:
+    check_tags({**collection.tags, **tags})
+    services.store.tag_collection(collection.collection_id, tags)
 
 
-def untag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    collection = _collection_by_arn(services, params["ResourceArn"])
-    services.store.untag_collection(collection.collection_id, params["TagKeys"])
-    return {}
-
-
-def list_tags_for_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    return {"Tags": dict(_collection_by_arn(services, params["ResourceArn"]).tags)}
+def untag_collection(collection: Collection, keys: list[str], services: Services) -> None:
+    services.store.untag_collection(collection.collection_id, keys)
 
 
 HANDLERS = {
@@ -135,7 +127,4 @@ HANDLERS = {
     "DescribeCollection": describe_collection,
     "ListCollections": list_collections,
     "DeleteCollection": delete_collection,
-    "TagResource": tag_resource,
-    "UntagResource": untag_resource,
-    "ListTagsForResource": list_tags_for_resource,
 }

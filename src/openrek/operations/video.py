@@ -161,6 +161,16 @@ def get_label_detection(params: dict[str, Any], services: Services) -> dict[str,
     return get_job("StartLabelDetection", "Labels", params, services, order, aggregate)
 
 
+def start_person_tracking(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return start_job("StartPersonTracking", params, services)
+
+
+def get_person_tracking(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    by_index = params.get("SortBy", "TIMESTAMP") == "INDEX"
+    order = (lambda person: (person["Person"]["Index"], person["Timestamp"])) if by_index else None
+    return get_job("StartPersonTracking", "Persons", params, services, order)
+
+
 def start_segment_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
     return start_job("StartSegmentDetection", segment_request_checked(params), services)
 
@@ -178,6 +188,8 @@ HANDLERS: dict[str, Handler[Services]] = {
     "GetTextDetection": get_text_detection,
     "StartLabelDetection": start_label_detection,
     "GetLabelDetection": get_label_detection,
+    "StartPersonTracking": start_person_tracking,
+    "GetPersonTracking": get_person_tracking,
     "StartSegmentDetection": start_segment_detection,
     "GetSegmentDetection": get_segment_detection,
 }

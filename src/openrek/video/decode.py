@@ -191,18 +191,34 @@ def _frame_rate(stream: Any) -> Fraction | None:
     return None
 
 
+def _declared_seconds(container: Any, stream: Any) -> float | None:
+    """The length the file's header declares (nothing is decoded), if it declares one."""
+    rate = _frame_rate(stream)
+    if stream.duration is not None and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / av.time_base)
+    if stream.frames and rate:
+        return float(stream.frames / rate)
+    return None
+
+
+def declared_seconds(path: Path) -> float | None:
+    """How long the video says it is, read from its header alone: cheap enough for a
+    Start call. None when the file does not say, or is not a video this module reads
+    (the job then fails with the reason)."""
+    try:
+        with _open(path) as (container, stream):
+            return _declared_seconds(container, stream)
+    except VideoUnreadable:
+        return None
+
+
 def probe(path: Path) -> VideoMetadata:
     with _open(path) as (container, stream):
         context = stream.codec_context
         rate = _frame_rate(stream)
-        if stream.duration is not None and stream.time_base:
-            seconds = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            seconds = container.duration / av.time_base
-        elif stream.frames and rate:
-            seconds = float(stream.frames / rate)
-        else:
-            seconds = 0.0
+        seconds = _declared_seconds(container, stream) or 0.0
         width, height = context.width, context.height
         color_range = "FULL" if context.color_range == 2 or "yuvj" in (context.pix_fmt or "") else "LIMITED"
         # Width and height as shown: a phone video stored sideways with a display

@@ -1,7 +1,8 @@
 """Where a stored video is: `<s3-dir>/<bucket>/<key>`, or an object at an S3-compatible endpoint.
 
-`check` runs when a job starts, so a missing or oversized object fails the Start
-call as AWS does; `local_path` gives the job a file to decode, downloading a
+`check` runs when a job starts, so a missing object, or one over the size or (for a
+local file, whose header can be read at once) duration limit, fails the Start call
+as AWS does; `local_path` gives the job a file to decode, downloading a
 remote object to a temporary file (streamed to disk, deleted afterwards).
 """
 
@@ -16,8 +17,11 @@ from typing import Any
 
 from openrek.imaging.source import S3_UNREADABLE, local_object_path
 from openrek.protocol.errors import InvalidS3ObjectException, VideoTooLargeException
+from openrek.video.decode import declared_seconds
 
-MAX_VIDEO_BYTES = 10 * 1024**3  # AWS's limit for a stored video: 10 GB
+# AWS's limits for a stored video: 10 GB and 6 hours.
+MAX_VIDEO_BYTES = 10 * 1024**3
+MAX_VIDEO_SECONDS = 6 * 3600.0
 _CHUNK = 1024 * 1024
 
 
@@ -25,23 +29,37 @@ def _too_large(max_bytes: int) -> VideoTooLargeException:
     return VideoTooLargeException(f"Video size exceeds the limit of {max_bytes} bytes")
 
 
+def too_long_message(seconds: float, max_seconds: float) -> str:
+    return f"Video duration {seconds:.0f} s exceeds the limit of {max_seconds:.0f} s"
+
+
 class VideoLocator:
     def __init__(
-        self, s3_dir: Path, s3_endpoint_url: str | None = None, max_bytes: int = MAX_VIDEO_BYTES
+        self,
+        s3_dir: Path,
+        s3_endpoint_url: str | None = None,
+        max_bytes: int = MAX_VIDEO_BYTES,
+        max_seconds: float = MAX_VIDEO_SECONDS,
     ) -> None:
         self._s3_dir = s3_dir
         self._s3_endpoint_url = s3_endpoint_url
         self._max_bytes = max_bytes
+        self.max_seconds = max_seconds
         self._s3_client: Any = None
 
     def check(self, video: dict[str, Any]) -> None:
         bucket, key, version = self._object(video)
         if self._s3_endpoint_url:
-            size = self._remote_size(bucket, key, version)
-        else:
-            size = self._local_size(local_object_path(self._s3_dir, bucket, key))
-        if size > self._max_bytes:
+            # A remote object's length is known only once it is fetched: the job checks it.
+            if self._remote_size(bucket, key, version) > self._max_bytes:
+                raise _too_large(self._max_bytes)
+            return
+        path = local_object_path(self._s3_dir, bucket, key)
+        if self._local_size(path) > self._max_bytes:
             raise _too_large(self._max_bytes)
+        seconds = declared_seconds(path)
+        if seconds is not None and seconds > self.max_seconds:
+            raise VideoTooLargeException(too_long_message(seconds, self.max_seconds))
 
     @contextmanager
     def local_path(self, video: dict[str, Any]) -> Iterator[Path]:

@@ -1,0 +1,240 @@
+"""Stream processor operations: Create, Describe, List, Delete, Update, Start, Stop, and
+their tags (operations/tags.py routes a stream processor's ARN here)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any
+
+from openrek.operations.collections import check_tags, collection_or_404
+from openrek.protocol.dispatch import Handler, UnsupportedOperationException
+from openrek.protocol.errors import (
+    InvalidPaginationTokenException,
+    InvalidParameterException,
+    LimitExceededException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
+from openrek.services import Services
+from openrek.streams.runner import video_stream_name
+from openrek.streams.sinks import kinesis_stream_name
+from openrek.streams.store import (
+    RUNNING,
+    STARTING,
+    STOPPING,
+    ProcessorExists,
+    ProcessorMissing,
+    StreamProcessor,
+    TooManyRunning,
+    WrongStatus,
+)
+
+DEFAULT_MAX_RESULTS = 1000
+# The request members a processor is defined by, kept as given and echoed by Describe.
+DEFINITION = (
+    "Input",
+    "Output",
+    "Settings",
+    "RoleArn",
+    "NotificationChannel",
+    "KmsKeyId",
+    "RegionsOfInterest",
+    "DataSharingPreference",
+)
+
+
+def _arn(services: Services, name: str) -> str:
+    settings = services.settings
+    return f"arn:aws:rekognition:{settings.region}:{settings.account_id}:streamprocessor/{name}"
+
+
+def _missing(name: str) -> ResourceNotFoundException:
+    return ResourceNotFoundException(f"The stream processor {name} does not exist")
+
+
+def _processor_or_404(services: Services, name: str) -> StreamProcessor:
+    try:
+        return services.stream_processors.store.get(name)
+    except ProcessorMissing:
+        raise _missing(name) from None
+
+
+def processor_by_arn(services: Services, arn: str) -> StreamProcessor:
+    try:
+        return services.stream_processors.store.by_arn(arn)
+    except ProcessorMissing:
+        raise ResourceNotFoundException(f"The resource {arn} does not exist") from None
+
+
+def _check_definition(definition: dict[str, Any], services: Services) -> None:
+    settings = definition["Settings"]
+    output = definition["Output"]
+    if ("FaceSearch" in settings) == ("ConnectedHome" in settings):
+        raise InvalidParameterException("Settings must have exactly one of FaceSearch and ConnectedHome")
+    if video_stream_name(definition["Input"]["KinesisVideoStream"]["Arn"]) is None:
+        raise InvalidParameterException("Input.KinesisVideoStream.Arn is not a Kinesis video stream ARN")
+    if "ConnectedHome" in settings:
+        raise UnsupportedOperationException(
+            "ConnectedHome stream processors are not available in this version of openrek; "
+            "FaceSearch ones are"
+        )
+    face_search = settings["FaceSearch"]
+    if "CollectionId" not in face_search:
+        raise InvalidParameterException("Settings.FaceSearch.CollectionId is required")
+    if "KinesisDataStream" not in output or "S3Destination" in output:
+        raise InvalidParameterException(
+            "A FaceSearch stream processor writes to Output.KinesisDataStream only"
+        )
+    if kinesis_stream_name(output["KinesisDataStream"].get("Arn", "")) is None:
+        raise InvalidParameterException("Output.KinesisDataStream.Arn is not a Kinesis data stream ARN")
+    if definition.get("RegionsOfInterest"):
+        raise InvalidParameterException("RegionsOfInterest applies to ConnectedHome stream processors only")
+    if services.settings.kinesis_endpoint_url is None:
+        # Accepting the output and never writing to it would leave a consumer waiting.
+        raise InvalidParameterException(
+            "Output.KinesisDataStream needs a Kinesis endpoint: set OPENREK_KINESIS_ENDPOINT_URL on the server"
+        )
+    collection_or_404(services.store, face_search["CollectionId"])
+
+
+def create_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    definition = {key: params[key] for key in DEFINITION if key in params}
+    _check_definition(definition, services)
+    tags = params.get("Tags") or {}
+    check_tags(tags)
+    arn = _arn(services, params["Name"])
+    try:
+        services.stream_processors.store.create(params["Name"], arn, definition, dict(tags))
+    except ProcessorExists:
+        raise ResourceInUseException(f"The stream processor {params['Name']} already exists") from None
+    return {"StreamProcessorArn": arn}
+
+
+def describe_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    processor = _processor_or_404(services, params["Name"])
+    response: dict[str, Any] = {
+        "Name": processor.name,
+        "StreamProcessorArn": processor.arn,
+        "Status": processor.status,
+        "CreationTimestamp": processor.created_at,
+        "LastUpdateTimestamp": processor.updated_at,
+        **processor.definition,
+    }
+    if processor.status_message is not None:
+        response["StatusMessage"] = processor.status_message
+    return response
+
+
+def _token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _after(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidPaginationTokenException("Invalid Token") from None
+
+
+def list_stream_processors(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    size = min(params.get("MaxResults", DEFAULT_MAX_RESULTS), DEFAULT_MAX_RESULTS)
+    page = services.stream_processors.store.page(_after(params.get("NextToken")), size + 1)
+    response: dict[str, Any] = {
+        "StreamProcessors": [{"Name": p.name, "Status": p.status} for p in page[:size]]
+    }
+    if len(page) > size:
+        response["NextToken"] = _token(page[size - 1].name)
+    return response
+
+
+def delete_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    try:
+        services.stream_processors.store.delete(params["Name"])
+    except ProcessorMissing:
+        raise _missing(params["Name"]) from None
+    except WrongStatus as status:
+        raise ResourceInUseException(
+            f"The stream processor {params['Name']} is {status}: stop it before deleting it"
+        ) from None
+    return {}
+
+
+def start_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    name = params["Name"]
+    if "StartSelector" in params:
+        # A live source is read from its live edge; there is no stored fragment to go back to.
+        raise InvalidParameterException("StartSelector is not supported: sessions start at the live edge")
+    processors = services.stream_processors
+    session_id = str(uuid.uuid4())
+    start = {key: params[key] for key in ("StopSelector",) if key in params}
+    try:
+        processor = processors.store.begin_session(name, session_id, start, processors.max_running)
+    except ProcessorMissing:
+        raise _missing(name) from None
+    except WrongStatus as status:
+        raise ResourceInUseException(
+            f"The stream processor {name} is {status}, not STOPPED or FAILED"
+        ) from None
+    except TooManyRunning:
+        raise LimitExceededException(
+            f"{processors.max_running} stream processors are already running; stop one first"
+        ) from None
+    processors.runner.start(processor)
+    return {"SessionId": session_id}
+
+
+def stop_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    name = params["Name"]
+    processors = services.stream_processors
+    _processor_or_404(services, name)
+    if not processors.store.set_status(name, STOPPING, only_from=(STARTING, RUNNING)):
+        status = _processor_or_404(services, name).status
+        raise ResourceInUseException(f"The stream processor {name} is {status}, not running")
+    processors.runner.stop(name)
+    return {}
+
+
+def update_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    name = params["Name"]
+    processor = _processor_or_404(services, name)
+    definition = dict(processor.definition)
+    connected_home_only = ("SettingsForUpdate", "RegionsOfInterestForUpdate", "ParametersToDelete")
+    if "FaceSearch" in definition["Settings"] and any(params.get(key) for key in connected_home_only):
+        raise InvalidParameterException(
+            "Only DataSharingPreference can be updated on a FaceSearch stream processor"
+        )
+    if "DataSharingPreferenceForUpdate" in params:
+        definition["DataSharingPreference"] = params["DataSharingPreferenceForUpdate"]
+    try:
+        services.stream_processors.store.update_definition(name, definition)
+    except ProcessorMissing:
+        raise _missing(name) from None
+    except WrongStatus as status:
+        raise ResourceInUseException(f"The stream processor {name} is {status}; try again") from None
+    return {}
+
+
+def tag_stream_processor(processor: StreamProcessor, tags: dict[str, str], services: Services) -> None:
+    merged = {**processor.tags, **tags}
+    check_tags(merged)
+    services.stream_processors.store.set_tags(processor.name, merged)
+
+
+def untag_stream_processor(processor: StreamProcessor, keys: list[str], services: Services) -> None:
+    remaining = {k: v for k, v in processor.tags.items() if k not in set(keys)}
+    services.stream_processors.store.set_tags(processor.name, remaining)
+
+
+HANDLERS: dict[str, Handler[Services]] = {
+    "CreateStreamProcessor": create_stream_processor,
+    "DescribeStreamProcessor": describe_stream_processor,
+    "ListStreamProcessors": list_stream_processors,
+    "DeleteStreamProcessor": delete_stream_processor,
+    "StartStreamProcessor": start_stream_processor,
+    "StopStreamProcessor": stop_stream_processor,
+    "UpdateStreamProcessor": update_stream_processor,
+}

@@ -1,0 +1,51 @@
+"""TagResource, UntagResource and ListTagsForResource: a collection's or a stream
+processor's tags, told apart by the resource type in the ARN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrek.operations.collections import collection_by_arn, tag_collection, untag_collection
+from openrek.operations.stream_processors import (
+    processor_by_arn,
+    tag_stream_processor,
+    untag_stream_processor,
+)
+from openrek.protocol.dispatch import Handler
+from openrek.services import Services
+
+
+def _is_stream_processor(arn: str) -> bool:
+    return arn.split(":", 5)[-1].startswith("streamprocessor/")
+
+
+def tag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    arn = params["ResourceArn"]
+    if _is_stream_processor(arn):
+        tag_stream_processor(processor_by_arn(services, arn), params["Tags"], services)
+    else:
+        tag_collection(collection_by_arn(services, arn), params["Tags"], services)
+    return {}
+
+
+def untag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    arn = params["ResourceArn"]
+    if _is_stream_processor(arn):
+        untag_stream_processor(processor_by_arn(services, arn), params["TagKeys"], services)
+    else:
+        untag_collection(collection_by_arn(services, arn), params["TagKeys"], services)
+    return {}
+
+
+def list_tags_for_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    arn = params["ResourceArn"]
+    if _is_stream_processor(arn):
+        return {"Tags": dict(processor_by_arn(services, arn).tags)}
+    return {"Tags": dict(collection_by_arn(services, arn).tags)}
+
+
+HANDLERS: dict[str, Handler[Services]] = {
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
+}

@@ -1,0 +1,1 @@
+"""Stream processors: live video sources analysed as they play, results sent where AWS sends them."""
