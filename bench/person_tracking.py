@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openrek import Client
 from openrek.config import Settings
-from openrek.jobs.person_tracking import MAX_FACES_PER_FRAME, person_detector
+from openrek.jobs.person_tracking import MAX_FACES_PER_FRAME
 from openrek.jobs.person_tracks import PersonTracks
 from openrek.jobs.rates import DEFAULT_FRAMES_PER_SECOND
 from openrek.operations.face_detail import needs_for, requested_attributes
@@ -76,7 +76,7 @@ class Walker:
 def cut_outs(services: Services, frames: list[np.ndarray], count: int) -> list[np.ndarray]:
     """The `count` most confident people of frames spread over the clip, at most one a
     frame, each box padded by 3 pixels."""
-    detector = person_detector(services)
+    detector = services.person_detector
     found = []
     for number in range(0, len(frames), 25):
         people = detector.detect(frames[number])
@@ -247,7 +247,7 @@ def track_stats(result: dict[str, Any]) -> dict[str, float]:
 
 
 def bare_loop(services: Services, path: Path, with_faces: bool) -> float:
-    detector = person_detector(services)
+    detector = services.person_detector
     needs = needs_for(requested_attributes(None))
     began = time.perf_counter()
     tracks = PersonTracks(RATE)

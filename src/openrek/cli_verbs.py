@@ -59,6 +59,11 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "stop-stream-processor": ("StopStreamProcessor", ()),
     "update-stream-processor": ("UpdateStreamProcessor", ()),
     "delete-stream-processor": ("DeleteStreamProcessor", ()),
+    "start-content-moderation": ("StartContentModeration", ()),
+    "get-content-moderation": ("GetContentModeration", ()),
+    "start-media-analysis-job": ("StartMediaAnalysisJob", ()),
+    "get-media-analysis-job": ("GetMediaAnalysisJob", ()),
+    "list-media-analysis-jobs": ("ListMediaAnalysisJobs", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}

@@ -29,7 +29,9 @@ from openrek.storage.sqlite import SqliteFaceStore
 
 if TYPE_CHECKING:
     from openrek.inference.labels.labeler import Labeler
+    from openrek.inference.labels.objects import ObjectDetector
     from openrek.inference.moderation.moderator import Moderator
+    from openrek.inference.people.detector import PersonDetector
     from openrek.inference.ppe.inspector import Inspector
     from openrek.inference.text.reader import TextReader
     from openrek.jobs.video_jobs import VideoJobs
@@ -122,20 +124,26 @@ class Services:
     # How video jobs are built: the server's store and runner by default; `openrek video
     # analyze` gives its own, which reads a local file and reports progress.
     video_jobs_factory: Callable[[Services], VideoJobs] | None = field(default=None, repr=False)
+    _objects: Lazy[ObjectDetector] = field(init=False, repr=False)
+    _person_detector: Lazy[PersonDetector] = field(init=False, repr=False)
     _labeler: Lazy[Labeler] = field(init=False, repr=False)
     _text_reader: Lazy[TextReader] = field(init=False, repr=False)
     _moderator: Lazy[Moderator] = field(init=False, repr=False)
     _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
     _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
+    _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._objects = Lazy(self._build_object_detector)
+        self._person_detector = Lazy(self._build_person_detector)
         self._labeler = Lazy(self._build_labeler)
         self._text_reader = Lazy(self._build_text_reader)
         self._moderator = Lazy(self._build_moderator)
         self._ppe_inspector = Lazy(self._build_ppe_inspector)
         self._video_jobs = Lazy(self._build_video_jobs)
         self._stream_processors = Lazy(self._build_stream_processors)
+        self._shot_boundaries = Lazy(self._build_shot_boundaries)
 
     @classmethod
     def start(
@@ -160,6 +168,15 @@ class Services:
         return self._labeler.get()
 
     @property
+    def object_detector(self) -> ObjectDetector:
+        """The COCO object detector, shared by DetectLabels and person tracking."""
+        return self._objects.get()
+
+    @property
+    def person_detector(self) -> PersonDetector:
+        return self._person_detector.get()
+
+    @property
     def text_reader(self) -> TextReader:
         return self._text_reader.get()
 
@@ -175,6 +192,14 @@ class Services:
     def video_jobs(self) -> VideoJobs:
         """Stored-video jobs: their store under the data directory, opened on first use."""
         return self._video_jobs.get()
+
+    @property
+    def shot_boundaries(self) -> Session:
+        """TransNetV2 (StartSegmentDetection's shots), loaded on the first segment job."""
+        return self._shot_boundaries.get()
+
+    def _build_shot_boundaries(self) -> Session:
+        return open_session(self._model_store().path("shot-boundaries"), self.settings.runtime)
 
     @property
     def stream_processors(self) -> StreamProcessors:
@@ -198,7 +223,19 @@ class Services:
     def _build_labeler(self) -> Labeler:
         from openrek.inference.labels.labeler import build_labeler
 
-        return build_labeler(self._model_store(), self.settings.runtime, self.faces.detector.detect)
+        return build_labeler(
+            self._model_store(), self.settings.runtime, self.faces.detector.detect, self.object_detector
+        )
+
+    def _build_object_detector(self) -> ObjectDetector:
+        from openrek.inference.labels.objects import build_object_detector
+
+        return build_object_detector(self._model_store(), self.settings.runtime)
+
+    def _build_person_detector(self) -> PersonDetector:
+        from openrek.inference.people.detector import PersonDetector
+
+        return PersonDetector(self.object_detector)
 
     def _build_text_reader(self) -> TextReader:
         from openrek.inference.text.reader import build_text_reader

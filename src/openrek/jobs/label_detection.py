@@ -44,35 +44,38 @@ def detect_labels_in_video(services: Services, job: Job) -> dict[str, Any]:
 
 
 def label_segments(
-    labels: list[dict[str, Any]], interval_millis: int, duration_millis: int
+    labels: list[dict[str, Any]], interval_millis: int, duration_millis: int, key: str = "Label"
 ) -> list[dict[str, Any]]:
     """Consecutive sampled frames showing the same label, as one segment each: from the
     first frame's time to one sampling interval past the last (within the video). The
-    segment's Label is the most confident sighting's, without per-frame Instances."""
+    segment carries the most confident sighting (its label under `key`, without
+    per-frame Instances, and any other member such as moderation's ContentTypes)."""
     open_segments: dict[str, dict[str, Any]] = {}
     segments: list[dict[str, Any]] = []
     for sighting in sorted(labels, key=lambda s: s["Timestamp"]):
-        name, stamp = sighting["Label"]["Name"], sighting["Timestamp"]
+        name, stamp = sighting[key]["Name"], sighting["Timestamp"]
         current = open_segments.get(name)
         if current is not None and stamp - current["last"] <= interval_millis:
             current["last"] = stamp
-            if sighting["Label"]["Confidence"] > current["label"]["Confidence"]:
-                current["label"] = sighting["Label"]
+            if sighting[key]["Confidence"] > current["best"][key]["Confidence"]:
+                current["best"] = sighting
             continue
-        current = {"first": stamp, "last": stamp, "label": sighting["Label"]}
+        current = {"first": stamp, "last": stamp, "best": sighting}
         open_segments[name] = current
         segments.append(current)
     result = []
     for segment in segments:
         end = min(segment["last"] + interval_millis, max(duration_millis, segment["last"]))
-        label = {k: v for k, v in segment["label"].items() if k != "Instances"}
+        best = segment["best"]
+        label = {k: v for k, v in best[key].items() if k != "Instances"}
         result.append(
             {
+                **best,
                 "Timestamp": segment["first"],
-                "Label": label,
+                key: label,
                 "StartTimestampMillis": segment["first"],
                 "EndTimestampMillis": end,
                 "DurationMillis": end - segment["first"],
             }
         )
-    return sorted(result, key=lambda s: (s["Timestamp"], s["Label"]["Name"]))
+    return sorted(result, key=lambda s: (s["Timestamp"], s[key]["Name"]))

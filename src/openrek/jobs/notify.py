@@ -23,6 +23,7 @@ NOTIFIED_API = {
     "StartTextDetection": "TEXT_DETECTION",
     "StartLabelDetection": "LABEL_DETECTION",
     "StartPersonTracking": "PERSON_TRACKING",
+    "StartContentModeration": "CONTENT_MODERATION",
     "StartSegmentDetection": "SEGMENT_DETECTION",
 }
 

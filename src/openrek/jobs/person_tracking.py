@@ -4,17 +4,13 @@ person is visible, and the person's face when the face detector finds it on them
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from openrek.inference.people.detector import PersonDetector, build_person_detector
 from openrek.jobs.person_tracks import PersonTracks, faces_of_people
 from openrek.jobs.rates import frames_per_second, results_per_frame
 from openrek.jobs.store import Job
-from openrek.models.store import ModelStore
 from openrek.operations.face_detail import face_detail, needs_for, ratio_box, requested_attributes
 from openrek.video.decode import SampledFrame
 
@@ -23,25 +19,9 @@ if TYPE_CHECKING:
 
 MAX_FACES_PER_FRAME = 100
 
-# One detector per models folder, loaded on the first person-tracking job: a server
-# that never tracks people never loads it.
-_detectors: dict[Path, PersonDetector] = {}
-_detectors_lock = threading.Lock()
-
-
-def person_detector(services: Services) -> PersonDetector:
-    folder = services.settings.models_dir
-    with _detectors_lock:
-        detector = _detectors.get(folder)
-        if detector is None:
-            store = services.models or ModelStore(folder)
-            detector = build_person_detector(store, services.settings.runtime)
-            _detectors[folder] = detector
-    return detector
-
 
 def track_people_in_video(services: Services, job: Job) -> dict[str, Any]:
-    detector = person_detector(services)
+    detector = services.person_detector
     tracks = PersonTracks(frames_per_second(services, job.api))
     attributes = requested_attributes(None)
     needs = needs_for(attributes)

@@ -9,16 +9,12 @@ SegmentTypes, each by time, already filtered by the request's MinSegmentConfiden
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from fractions import Fraction
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from openrek.inference.session import Session, open_session
 from openrek.jobs.rates import JobInterrupted
 from openrek.jobs.store import Job
-from openrek.models.store import ModelStore
 from openrek.video.audio import audio_metadata
 from openrek.video.decode import probe
 from openrek.video.frame_stream import Stopping, frame_stream
@@ -41,25 +37,10 @@ if TYPE_CHECKING:
     from openrek.services import Services
 
 SHOT, TECHNICAL_CUE = "SHOT", "TECHNICAL_CUE"
-SHOT_MODEL = "shot-boundaries"
 # openrek's first model set for each segment type (AWS reports "1.0" for both).
 SEGMENT_MODEL_VERSION = "1.0"
 DEFAULT_MIN_SEGMENT_CONFIDENCE = 50.0
 PROGRESS_EVERY = 25  # frames between two progress reports
-
-_sessions: dict[Path, Session] = {}
-_sessions_lock = threading.Lock()
-
-
-def _shot_session(services: Services) -> Session:
-    """TransNetV2, loaded on the first segment job and kept."""
-    models = services.models or ModelStore(services.settings.models_dir)
-    path = models.path(SHOT_MODEL)
-    with _sessions_lock:
-        if path not in _sessions:
-            models.verify([SHOT_MODEL])
-            _sessions[path] = open_session(path, services.settings.runtime)
-        return _sessions[path]
 
 
 def requested_types(request: dict[str, Any]) -> list[str]:
@@ -136,7 +117,7 @@ def cue_segments(
 def detect_segments_in_video(services: Services, job: Job) -> dict[str, Any]:
     request = job.request
     types = requested_types(request)
-    scorer = TransitionScorer(_shot_session(services)) if SHOT in types else None
+    scorer = TransitionScorer(services.shot_boundaries) if SHOT in types else None
     black_rule = black_frame_rule(request)
     black = CueTracker(BLACK_FRAMES)
     bars = CueTracker(COLOR_BARS)

@@ -56,6 +56,7 @@ class Job:
     request: dict[str, Any]
     job_tag: str | None
     created_at: float
+    finished_at: float | None = None  # set when the job leaves IN_PROGRESS
 
 
 class JobStore:
@@ -126,13 +127,27 @@ class JobStore:
 
     def _get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
         row = conn.execute(
-            "SELECT job_id, api, status, status_message, request_json, job_tag, created_at "
+            "SELECT job_id, api, status, status_message, request_json, job_tag, created_at, finished_at "
             "FROM jobs WHERE job_id = ?",
             (job_id,),
         ).fetchone()
         if row is None:
             return None
-        return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+        return Job(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7])
+
+    def newest_first(self, api: str, limit: int, after: Job | None = None) -> list[Job]:
+        """Up to `limit` jobs of `api`, newest first; with `after`, those created before it
+        (a page boundary that stays put while new jobs are added)."""
+        query = "SELECT job_id FROM jobs WHERE api = ?"
+        args: list[Any] = [api]
+        if after is not None:
+            query += " AND (created_at < ? OR (created_at = ? AND job_id < ?))"
+            args += [after.created_at, after.created_at, after.job_id]
+        query += " ORDER BY created_at DESC, job_id DESC LIMIT ?"
+        with self._lock:
+            ids = [row[0] for row in self._conn.execute(query, (*args, limit))]
+            jobs = [self._get(self._conn, job_id) for job_id in ids]
+        return [job for job in jobs if job is not None]
 
     def in_progress(self) -> list[Job]:
         with self._lock:

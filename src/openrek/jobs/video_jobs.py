@@ -6,9 +6,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from openrek.jobs.content_moderation import moderate_video
 from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
 from openrek.jobs.label_detection import detect_labels_in_video
+from openrek.jobs.media_analysis import analyse_media
 from openrek.jobs.notify import Notifier
 from openrek.jobs.person_tracking import track_people_in_video
 from openrek.jobs.runner import JobRunner
@@ -27,6 +29,8 @@ ANALYSES: Mapping[str, Callable[[Services, Job], dict[str, Any]]] = {
     "StartTextDetection": detect_text_in_video,
     "StartLabelDetection": detect_labels_in_video,
     "StartPersonTracking": track_people_in_video,
+    "StartContentModeration": moderate_video,
+    "StartMediaAnalysisJob": analyse_media,  # bulk image analysis: not a video, the same runner
     "StartSegmentDetection": detect_segments_in_video,
 }
 

@@ -13,8 +13,10 @@ from openrek.operations import (
     collection_faces,
     collections,
     compare_faces,
+    content_moderation,
     faces,
     labels,
+    media_analysis,
     moderation,
     protective_equipment,
     stream_processors,
@@ -59,6 +61,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         video,
         stream_processors,
         tags,
+        content_moderation,
+        media_analysis,
     )
     for name, handler in module.HANDLERS.items()
 }

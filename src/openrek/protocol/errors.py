@@ -53,6 +53,10 @@ class InvalidImageFormatException(RekognitionError):
     code = "InvalidImageFormatException"
 
 
+class InvalidManifestException(RekognitionError):
+    code = "InvalidManifestException"
+
+
 class InvalidPaginationTokenException(RekognitionError):
     code = "InvalidPaginationTokenException"
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from openrek.inference.faces.detector import FaceDetections
 from openrek.inference.labels.classifier import TAXONOMY, ImageClassifier, build_image_classifier
-from openrek.inference.labels.objects import DetectedObject, build_object_detector
+from openrek.inference.labels.objects import DetectedObject, ObjectDetector, build_object_detector
 from openrek.inference.labels.taxonomy import Taxonomy
 from openrek.inference.session import RuntimeSettings
 from openrek.models.store import ModelStore
@@ -247,13 +247,17 @@ def _faces_are_people(
     return keep
 
 
-def _object_detector(store: ModelStore, runtime: RuntimeSettings) -> ObjectDetect:
-    detector = build_object_detector(store, runtime)
-    return lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE)
-
-
-def build_labeler(store: ModelStore, runtime: RuntimeSettings, detect_faces: FaceDetect | None) -> Labeler:
-    """`detect_faces` is the face operations' detector (its threshold is theirs too)."""
+def build_labeler(
+    store: ModelStore,
+    runtime: RuntimeSettings,
+    detect_faces: FaceDetect | None,
+    objects: ObjectDetector | None = None,
+) -> Labeler:
+    """`detect_faces` is the face operations' detector (its threshold is theirs too);
+    `objects`, the COCO detector when another part of the server already loaded it."""
     classifier = build_image_classifier(store, runtime)
     taxonomy = Taxonomy.load(store.path(TAXONOMY))
-    return Labeler(classifier, taxonomy, _object_detector(store, runtime), detect_faces)
+    detector = objects or build_object_detector(store, runtime)
+    return Labeler(
+        classifier, taxonomy, lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE), detect_faces
+    )

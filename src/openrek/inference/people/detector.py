@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from openrek.inference.labels.objects import ObjectDetector, build_object_detector
-from openrek.inference.session import RuntimeSettings
-from openrek.models.store import ModelStore
+from openrek.inference.labels.objects import ObjectDetector
 
 PERSON = "person"
 # Below this a NanoDet "person" is mostly noise even for continuing a track.
@@ -46,7 +44,3 @@ class PersonDetector:
             np.stack([found.box for found in people]).astype(np.float32),
             np.array([found.score for found in people], np.float32),
         )
-
-
-def build_person_detector(store: ModelStore, runtime: RuntimeSettings) -> PersonDetector:
-    return PersonDetector(build_object_detector(store, runtime))
