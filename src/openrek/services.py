@@ -132,6 +132,7 @@ class Services:
     _ppe_inspector: Lazy[Inspector] = field(init=False, repr=False)
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
     _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
+    _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._objects = Lazy(self._build_object_detector)
@@ -142,6 +143,7 @@ class Services:
         self._ppe_inspector = Lazy(self._build_ppe_inspector)
         self._video_jobs = Lazy(self._build_video_jobs)
         self._stream_processors = Lazy(self._build_stream_processors)
+        self._shot_boundaries = Lazy(self._build_shot_boundaries)
 
     @classmethod
     def start(
@@ -190,6 +192,14 @@ class Services:
     def video_jobs(self) -> VideoJobs:
         """Stored-video jobs: their store under the data directory, opened on first use."""
         return self._video_jobs.get()
+
+    @property
+    def shot_boundaries(self) -> Session:
+        """TransNetV2 (StartSegmentDetection's shots), loaded on the first segment job."""
+        return self._shot_boundaries.get()
+
+    def _build_shot_boundaries(self) -> Session:
+        return open_session(self._model_store().path("shot-boundaries"), self.settings.runtime)
 
     @property
     def stream_processors(self) -> StreamProcessors:

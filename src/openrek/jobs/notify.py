@@ -24,6 +24,7 @@ NOTIFIED_API = {
     "StartLabelDetection": "LABEL_DETECTION",
     "StartPersonTracking": "PERSON_TRACKING",
     "StartContentModeration": "CONTENT_MODERATION",
+    "StartSegmentDetection": "SEGMENT_DETECTION",
 }
 
 

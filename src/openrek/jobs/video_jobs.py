@@ -14,6 +14,7 @@ from openrek.jobs.media_analysis import analyse_media
 from openrek.jobs.notify import Notifier
 from openrek.jobs.person_tracking import track_people_in_video
 from openrek.jobs.runner import JobRunner
+from openrek.jobs.segment_detection import detect_segments_in_video
 from openrek.jobs.store import Job, JobStore
 from openrek.jobs.text_detection import detect_text_in_video
 from openrek.video.location import VideoLocator
@@ -30,6 +31,7 @@ ANALYSES: Mapping[str, Callable[[Services, Job], dict[str, Any]]] = {
     "StartPersonTracking": track_people_in_video,
     "StartContentModeration": moderate_video,
     "StartMediaAnalysisJob": analyse_media,  # bulk image analysis: not a video, the same runner
+    "StartSegmentDetection": detect_segments_in_video,
 }
 
 # Told how far a job has got: the job and the fraction of its video analysed (0..1).

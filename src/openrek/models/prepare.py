@@ -124,6 +124,7 @@ PREPARATIONS: dict[str, str] = {
     "tfjs-layers-to-onnx": "openrek.models.convert.keras_files:prepare_tfjs",
     "keras-h5-to-onnx": "openrek.models.convert.keras_files:prepare_h5",
     "torch-efficientnet-lite-to-onnx": "openrek.models.convert.efficientnet_lite:prepare",
+    "torch-transnetv2-to-onnx": "openrek.models.convert.transnetv2:prepare",
     "imagenet-wordnet-taxonomy": "openrek.models.convert.wordnet_taxonomy:prepare",
 }
 

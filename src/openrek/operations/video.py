@@ -11,6 +11,7 @@ from openrek.jobs.label_detection import label_segments
 from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
 from openrek.operations.collections import collection_or_404
 from openrek.operations.labels import label_filter_of
+from openrek.operations.segments import segment_request_checked, with_stream_metadata
 from openrek.operations.text import check_filters
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
@@ -170,6 +171,14 @@ def get_person_tracking(params: dict[str, Any], services: Services) -> dict[str,
     return get_job("StartPersonTracking", "Persons", params, services, order)
 
 
+def start_segment_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return start_job("StartSegmentDetection", segment_request_checked(params), services)
+
+
+def get_segment_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return with_stream_metadata(get_job("StartSegmentDetection", "Segments", params, services), services)
+
+
 HANDLERS: dict[str, Handler[Services]] = {
     "StartFaceDetection": start_face_detection,
     "GetFaceDetection": get_face_detection,
@@ -181,4 +190,6 @@ HANDLERS: dict[str, Handler[Services]] = {
     "GetLabelDetection": get_label_detection,
     "StartPersonTracking": start_person_tracking,
     "GetPersonTracking": get_person_tracking,
+    "StartSegmentDetection": start_segment_detection,
+    "GetSegmentDetection": get_segment_detection,
 }
