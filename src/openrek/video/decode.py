@@ -78,7 +78,7 @@ def _unsupported(codec: str, container_format: str) -> VideoUnreadable:
 
 
 @contextmanager
-def _open(path: Path) -> Iterator[tuple[Any, Any]]:
+def open_video(path: Path) -> Iterator[tuple[Any, Any]]:
     """The container and its first video stream, both checked as supported.
 
     Only FFmpeg's MP4/MOV demuxer ever reads the file: left to guess, FFmpeg would
@@ -141,7 +141,7 @@ def _why_not_mp4(path: Path) -> str:
     return NOT_A_VIDEO
 
 
-def _rotation(frame: Any) -> int:
+def rotation_turns(frame: Any) -> int:
     """The display rotation as quarter turns counter-clockwise (0..3)."""
     try:
         degrees = float(frame.rotation or 0)
@@ -152,13 +152,13 @@ def _rotation(frame: Any) -> int:
 
 def _upright_rgb(frame: Any) -> np.ndarray[Any, np.dtype[np.uint8]]:
     rgb: np.ndarray[Any, np.dtype[np.uint8]] = frame.to_ndarray(format="rgb24")
-    turns = _rotation(frame)
+    turns = rotation_turns(frame)
     if turns:
         rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
     return rgb
 
 
-def _decoded(container: Any, stream: Any) -> Iterator[Any]:
+def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
     """The stream's frames in presentation order, one at a time.
 
     A packet the decoder refuses (a damaged spot) is skipped, as players do; a file
@@ -184,7 +184,7 @@ def _decoded(container: Any, stream: Any) -> Iterator[Any]:
         yield from frames
 
 
-def _frame_rate(stream: Any) -> Fraction | None:
+def frame_rate_of(stream: Any) -> Fraction | None:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate:
             return Fraction(rate)
@@ -193,7 +193,7 @@ def _frame_rate(stream: Any) -> Fraction | None:
 
 def _declared_seconds(container: Any, stream: Any) -> float | None:
     """The length the file's header declares (nothing is decoded), if it declares one."""
-    rate = _frame_rate(stream)
+    rate = frame_rate_of(stream)
     if stream.duration is not None and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
@@ -208,25 +208,25 @@ def declared_seconds(path: Path) -> float | None:
     Start call. None when the file does not say, or is not a video this module reads
     (the job then fails with the reason)."""
     try:
-        with _open(path) as (container, stream):
+        with open_video(path) as (container, stream):
             return _declared_seconds(container, stream)
     except VideoUnreadable:
         return None
 
 
 def probe(path: Path) -> VideoMetadata:
-    with _open(path) as (container, stream):
+    with open_video(path) as (container, stream):
         context = stream.codec_context
-        rate = _frame_rate(stream)
+        rate = frame_rate_of(stream)
         seconds = _declared_seconds(container, stream) or 0.0
         width, height = context.width, context.height
         color_range = "FULL" if context.color_range == 2 or "yuvj" in (context.pix_fmt or "") else "LIMITED"
         # Width and height as shown: a phone video stored sideways with a display
         # rotation is analysed upright, so its sizes swap.
-        first = next(_decoded(container, stream), None)
+        first = next(decoded_frames(container, stream), None)
         if first is None:
             raise VideoUnreadable(TRUNCATED)
-        if _rotation(first) % 2:
+        if rotation_turns(first) % 2:
             width, height = height, width
         return VideoMetadata(
             codec=context.name,
@@ -243,9 +243,9 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
     """The first frame at or after each instant 0, 1/fps, 2/fps, ... (each frame at most once)."""
     if not frames_per_second > 0 or math.isinf(frames_per_second):
         raise ValueError(f"frames_per_second must be a positive number, not {frames_per_second}")
-    with _open(path) as (container, stream):
+    with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
-        rate = _frame_rate(stream)
+        rate = frame_rate_of(stream)
         constant_rate = stream.base_rate is not None and stream.base_rate == stream.average_rate
         time_base = stream.time_base
         # Timestamps count from the start of the file as a player shows it: the
@@ -257,7 +257,7 @@ def sample(path: Path, frames_per_second: float) -> Iterator[SampledFrame]:
         next_instant = 0  # index k of the next instant k / fps
         frame_number = -1
         seconds = 0.0
-        for frame in _decoded(container, stream):
+        for frame in decoded_frames(container, stream):
             frame_number += 1
             if frame.pts is not None and time_base:
                 seconds = float(frame.pts * time_base) - start

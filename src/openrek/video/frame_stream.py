@@ -24,7 +24,14 @@ import numpy as np
 # Reusing decode.py's checked opening (MP4/MOV demuxer only, codec and frame-size
 # limits), its damaged-packet handling and its rotation reading keeps one definition
 # of what a readable video is.
-from openrek.video.decode import TRUNCATED, VideoUnreadable, _decoded, _frame_rate, _open, _rotation
+from openrek.video.decode import (
+    TRUNCATED,
+    VideoUnreadable,
+    decoded_frames,
+    frame_rate_of,
+    open_video,
+    rotation_turns,
+)
 
 # Luma planes read directly: 8-bit planar YUV. Other formats are converted to yuv420p
 # first (which keeps their colour range).
@@ -56,7 +63,7 @@ class Frame:
         self._frame = frame
         self.number = number
         self._full_range = full_range
-        self._turns = _rotation(frame)
+        self._turns = rotation_turns(frame)
 
     def rgb(self, width: int, height: int) -> UInt8Array:
         """The picture, upright, scaled to width x height (bicubic, as FFmpeg's default)."""
@@ -95,10 +102,10 @@ def frame_stream(
 ) -> Iterator[tuple[StreamInfo, Iterator[Frame]]]:
     """The stream's rate and colour range, and its frames in order. A set `stop`
     raises Stopping between two frames."""
-    with _open(path) as (container, stream):
+    with open_video(path) as (container, stream):
         stream.thread_type = "AUTO"
         context = stream.codec_context
-        rate = _frame_rate(stream) or Fraction(25)
+        rate = frame_rate_of(stream) or Fraction(25)
         full_range = context.color_range == 2 or "yuvj" in (context.pix_fmt or "")
         constant_rate = stream.base_rate is not None and stream.base_rate == stream.average_rate
         yield StreamInfo(rate, full_range), _frames(container, stream, rate, constant_rate, full_range, stop)
@@ -116,7 +123,7 @@ def _frames(
     first_pts: int | None = None
     count = 0
     last_number = -1
-    for frame in _decoded(container, stream):
+    for frame in decoded_frames(container, stream):
         if stop is not None and stop.is_set():
             raise Stopping
         number = count
