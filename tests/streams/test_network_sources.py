@@ -69,7 +69,7 @@ def test_http_source_drop_and_reconnect_and_running_limit(
     store.put_source("web", f"http://127.0.0.1:{served.port}/cam.mp4")
     store.put_source("web2", f"http://127.0.0.1:{served.port}/cam.mp4")
     store.close()
-    kinesis(moto_endpoint).create_stream(StreamName="failures", ShardCount=1)
+    kinesis(moto_endpoint).create_stream(StreamName="web-records", ShardCount=1)
     env = {
         "OPENREK_KINESIS_ENDPOINT_URL": moto_endpoint,
         "OPENREK_MAX_RUNNING_STREAM_PROCESSORS": "1",
@@ -79,8 +79,8 @@ def test_http_source_drop_and_reconnect_and_running_limit(
     try:
         client = rekognition_client(server.url)
         client.create_collection(CollectionId="staff")
-        client.create_stream_processor(Name="web", **definition("web"))
-        client.create_stream_processor(Name="web2", **definition("web2"))
+        client.create_stream_processor(Name="web", **definition("web", "web-records"))
+        client.create_stream_processor(Name="web2", **definition("web2", "web-records"))
         client.start_stream_processor(Name="web")
         with pytest.raises(ClientError) as refused:
             client.start_stream_processor(Name="web2")  # one may run at once here
@@ -88,22 +88,22 @@ def test_http_source_drop_and_reconnect_and_running_limit(
 
         assert wait_for(client, "web", {"RUNNING"}) == "RUNNING"
         began = time.monotonic()
-        while not read_records(moto_endpoint, "failures") and time.monotonic() - began < 20:
+        while not read_records(moto_endpoint, "web-records") and time.monotonic() - began < 20:
             time.sleep(0.3)
-        assert read_records(moto_endpoint, "failures")
+        assert read_records(moto_endpoint, "web-records")
         # Played at its own rate, not as fast as it downloads: ~5 records a second.
         time.sleep(2)
-        assert len(read_records(moto_endpoint, "failures")) <= 5 * (time.monotonic() - began) + 3
+        assert len(read_records(moto_endpoint, "web-records")) <= 5 * (time.monotonic() - began) + 3
 
         served.down()  # the camera goes away: the processor keeps RUNNING and retries
         time.sleep(6)
         assert client.describe_stream_processor(Name="web")["Status"] == "RUNNING"
-        count = len(read_records(moto_endpoint, "failures"))
+        count = len(read_records(moto_endpoint, "web-records"))
         served.up()  # and comes back on the same address
         deadline = time.monotonic() + 60
-        while len(read_records(moto_endpoint, "failures")) <= count and time.monotonic() < deadline:
+        while len(read_records(moto_endpoint, "web-records")) <= count and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert len(read_records(moto_endpoint, "failures")) > count
+        assert len(read_records(moto_endpoint, "web-records")) > count
 
         client.stop_stream_processor(Name="web")
         assert wait_for(client, "web", {"STOPPED"}) == "STOPPED"

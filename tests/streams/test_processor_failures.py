@@ -17,12 +17,12 @@ from tests.video.clips import make_clip, pattern
 pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
 
 
-def definition(stream: str) -> dict[str, Any]:
+def definition(stream: str, output: str = "failures") -> dict[str, Any]:
     return {
         "Input": {
             "KinesisVideoStream": {"Arn": f"arn:aws:kinesisvideo:us-east-1:000000000000:stream/{stream}/1"}
         },
-        "Output": {"KinesisDataStream": {"Arn": OUTPUT_ARN.replace("door-events", "failures")}},
+        "Output": {"KinesisDataStream": {"Arn": OUTPUT_ARN.replace("door-events", output)}},
         "Settings": {"FaceSearch": {"CollectionId": "staff"}},
         "RoleArn": "arn:aws:iam::000000000000:role/rekognition",
     }

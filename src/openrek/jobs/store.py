@@ -12,13 +12,12 @@ import json
 import os
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from openrek.storage.sqlite.locked import LockedConnection
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
 
@@ -64,28 +63,10 @@ class JobStore:
         self._results_dir = data_dir / "jobs"
         self._results_dir.mkdir(parents=True, exist_ok=True)
         self._path = data_dir / "jobs.sqlite3"
-        self._lock = threading.Lock()  # one connection, used by one thread at a time
-        self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")  # an acknowledged JobId survives power loss
-        with self._transaction() as conn:
-            for statement in _SCHEMA.split(";"):
-                conn.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        self._db = LockedConnection(self._path, _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def create(
         self, api: str, request: dict[str, Any], client_token: str | None, max_in_progress: int
@@ -96,7 +77,7 @@ class JobStore:
         TooManyJobs when max_in_progress jobs are running (checked in the same
         transaction as the insert, so concurrent Starts cannot pass the limit)."""
         request_json = json.dumps(request, sort_keys=True)
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             if client_token is not None:
                 row = conn.execute(
                     "SELECT job_id, request_json FROM jobs WHERE api = ? AND client_token = ?",
@@ -122,8 +103,8 @@ class JobStore:
         return job, True
 
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            return self._get(self._conn, job_id)
+        with self._db.reading() as conn:
+            return self._get(conn, job_id)
 
     def _get(self, conn: sqlite3.Connection, job_id: str) -> Job | None:
         row = conn.execute(
@@ -144,20 +125,20 @@ class JobStore:
             query += " AND (created_at < ? OR (created_at = ? AND job_id < ?))"
             args += [after.created_at, after.created_at, after.job_id]
         query += " ORDER BY created_at DESC, job_id DESC LIMIT ?"
-        with self._lock:
-            ids = [row[0] for row in self._conn.execute(query, (*args, limit))]
-            jobs = [self._get(self._conn, job_id) for job_id in ids]
+        with self._db.reading() as conn:
+            ids = [row[0] for row in conn.execute(query, (*args, limit))]
+            jobs = [self._get(conn, job_id) for job_id in ids]
         return [job for job in jobs if job is not None]
 
     def in_progress(self) -> list[Job]:
-        with self._lock:
+        with self._db.reading() as conn:
             ids = [
                 row[0]
-                for row in self._conn.execute(
+                for row in conn.execute(
                     "SELECT job_id FROM jobs WHERE status = ? ORDER BY created_at", (IN_PROGRESS,)
                 )
             ]
-            jobs = [self._get(self._conn, job_id) for job_id in ids]
+            jobs = [self._get(conn, job_id) for job_id in ids]
         return [job for job in jobs if job is not None]
 
     def succeed(self, job_id: str, results: dict[str, Any]) -> None:
@@ -175,7 +156,7 @@ class JobStore:
         self._finish(job_id, FAILED, message)
 
     def _finish(self, job_id: str, status: str, message: str | None) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE jobs SET status = ?, status_message = ?, finished_at = ? WHERE job_id = ?",
                 (status, message, time.time(), job_id),

@@ -8,14 +8,12 @@ from typing import Any
 
 from openrek.jobs.media_analysis import read_manifest
 from openrek.jobs.runner import INTERNAL_FAILURE
-from openrek.jobs.store import FAILED, SUCCEEDED, Job, TokenReused, TooManyJobs
-from openrek.operations.video import job_or_404
+from openrek.jobs.store import FAILED, SUCCEEDED, Job
+from openrek.operations.video import job_or_404, submit_job
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
-    IdempotentParameterMismatchException,
     InvalidPaginationTokenException,
     InvalidParameterException,
-    LimitExceededException,
     ResourceNotFoundException,
 )
 from openrek.s3_output import S3Output
@@ -67,21 +65,7 @@ def start_media_analysis_job(params: dict[str, Any], services: Services) -> dict
             "KmsKeyId needs an S3 endpoint that encrypts with it: set OPENREK_S3_ENDPOINT_URL on the server"
         )
     read_manifest(services, params["Input"]["S3Object"])  # missing, empty or too large: refused now
-    jobs = services.video_jobs
-    request = {k: v for k, v in params.items() if k != "ClientRequestToken"}
-    try:
-        job, created = jobs.store.create(API, request, params.get("ClientRequestToken"), jobs.max_in_progress)
-    except TokenReused:
-        raise IdempotentParameterMismatchException(
-            "ClientRequestToken was used before with different parameters"
-        ) from None
-    except TooManyJobs:
-        raise LimitExceededException(
-            f"{jobs.max_in_progress} jobs are already in progress; wait for one to finish"
-        ) from None
-    if created:
-        jobs.runner.submit(job)
-    return {"JobId": job.job_id}
+    return submit_job(API, params, services)
 
 
 def failure_details(status_message: str) -> dict[str, str]:

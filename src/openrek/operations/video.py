@@ -35,6 +35,12 @@ def start_job(api: str, params: dict[str, Any], services: Services) -> dict[str,
             "NotificationChannel needs an SNS endpoint: set OPENREK_SNS_ENDPOINT_URL on the server"
         )
     jobs.locator.check(params["Video"])  # a missing object is an error now, not a failed job
+    return submit_job(api, params, services)
+
+
+def submit_job(api: str, params: dict[str, Any], services: Services) -> dict[str, Any]:
+    """A new job from a checked request, or the one its ClientRequestToken started."""
+    jobs = services.video_jobs
     request = {k: v for k, v in params.items() if k != "ClientRequestToken"}
     try:
         job, created = jobs.store.create(api, request, params.get("ClientRequestToken"), jobs.max_in_progress)

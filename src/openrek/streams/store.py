@@ -11,14 +11,12 @@ the next one.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from openrek.storage.sqlite.locked import LockedConnection
 
 STOPPED, STARTING, RUNNING, FAILED, STOPPING, UPDATING = (
     "STOPPED",
@@ -105,34 +103,14 @@ def _processor(row: tuple[Any, ...]) -> StreamProcessor:
 class StreamStore:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()  # one connection, used by one thread at a time
-        self._conn = sqlite3.connect(
-            data_dir / "streams.sqlite3", isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        with self._transaction() as conn:
-            for statement in _SCHEMA.split(";"):
-                conn.execute(statement)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        self._db = LockedConnection(data_dir / "streams.sqlite3", _SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     # The operator's registry of live sources.
     def put_source(self, name: str, url: str) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO video_streams (name, url, registered_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET url = excluded.url, registered_at = excluded.registered_at",
@@ -140,24 +118,22 @@ class StreamStore:
             )
 
     def source(self, name: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute("SELECT url FROM video_streams WHERE name = ?", (name,)).fetchone()
+        with self._db.reading() as conn:
+            row = conn.execute("SELECT url FROM video_streams WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def sources(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return [
-                (r[0], r[1]) for r in self._conn.execute("SELECT name, url FROM video_streams ORDER BY name")
-            ]
+        with self._db.reading() as conn:
+            return [(r[0], r[1]) for r in conn.execute("SELECT name, url FROM video_streams ORDER BY name")]
 
     def delete_source(self, name: str) -> bool:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             return conn.execute("DELETE FROM video_streams WHERE name = ?", (name,)).rowcount > 0
 
     # Stream processors.
     def create(self, name: str, arn: str, definition: dict[str, Any], tags: dict[str, str]) -> None:
         now = time.time()
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             if conn.execute("SELECT 1 FROM stream_processors WHERE name = ?", (name,)).fetchone():
                 raise ProcessorExists(name)
             conn.execute(
@@ -166,27 +142,23 @@ class StreamStore:
             )
 
     def get(self, name: str) -> StreamProcessor:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM stream_processors WHERE name = ?", (name,)
-            ).fetchone()
+        with self._db.reading() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise ProcessorMissing(name)
         return _processor(row)
 
     def by_arn(self, arn: str) -> StreamProcessor:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM stream_processors WHERE arn = ?", (arn,)
-            ).fetchone()
+        with self._db.reading() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise ProcessorMissing(arn)
         return _processor(row)
 
     def page(self, after: str | None, limit: int) -> list[StreamProcessor]:
         """Up to `limit` processors in name order, after the name `after`."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as conn:
+            rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE name > ? ORDER BY name LIMIT ?",
                 (after or "", limit),
             ).fetchall()
@@ -194,15 +166,15 @@ class StreamStore:
 
     def with_status(self, *statuses: str) -> list[StreamProcessor]:
         marks = ",".join("?" * len(statuses))
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as conn:
+            rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE status IN ({marks}) ORDER BY updated_at",
                 statuses,
             ).fetchall()
         return [_processor(row) for row in rows]
 
     def delete(self, name: str) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise ProcessorMissing(name)
@@ -214,7 +186,7 @@ class StreamStore:
         self, name: str, session_id: str, start_request: dict[str, Any], max_running: int
     ) -> StreamProcessor:
         """STOPPED or FAILED -> STARTING with a new session, unless `max_running` are active."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise ProcessorMissing(name)
@@ -235,7 +207,7 @@ class StreamStore:
 
     def renew_session(self, name: str, session_id: str) -> StreamProcessor:
         """A processor a stopped server left running: STARTING again, with a new session."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE stream_processors SET status = ?, status_message = NULL, session_id = ?, "
                 "updated_at = ? WHERE name = ?",
@@ -248,7 +220,7 @@ class StreamStore:
     ) -> bool:
         """Moves the processor to `status` (only from one of `only_from`, when given);
         False when it was not in one of those, or is gone."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
             if row is None or (only_from and row[0] not in only_from):
                 return False
@@ -261,7 +233,7 @@ class StreamStore:
     def update_definition(self, name: str, definition: dict[str, Any]) -> str:
         """Replaces the definition of a STOPPED, FAILED or RUNNING processor (a running
         session takes it up at its next frame); returns the status it had."""
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise ProcessorMissing(name)
@@ -274,7 +246,7 @@ class StreamStore:
         return str(row[0])
 
     def set_tags(self, name: str, tags: dict[str, str]) -> None:
-        with self._transaction() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "UPDATE stream_processors SET tags_json = ? WHERE name = ?", (json.dumps(tags), name)
             )
