@@ -38,10 +38,10 @@ def test_unknown_operation(server) -> None:
 
 def test_operation_not_implemented_names_itself(server) -> None:
     body = assert_aws_error(
-        post(server.url, "RekognitionService.RecognizeCelebrities", "{}"),
+        post(server.url, "RekognitionService.CreateFaceLivenessSession", "{}"),
         "UnsupportedOperationException",
     )
-    assert "RecognizeCelebrities" in body["Message"]
+    assert "CreateFaceLivenessSession" in body["Message"]
 
 
 def test_every_model_operation_answers_aws_shaped(server) -> None:

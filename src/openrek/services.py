@@ -28,6 +28,7 @@ from openrek.storage.base import FaceStore
 from openrek.storage.sqlite import SqliteFaceStore
 
 if TYPE_CHECKING:
+    from openrek.celebrities.gallery import CelebrityGallery
     from openrek.inference.labels.labeler import Labeler
     from openrek.inference.labels.objects import ObjectDetector
     from openrek.inference.moderation.moderator import Moderator
@@ -133,6 +134,7 @@ class Services:
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
     _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
     _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
+    _celebrities: Lazy[CelebrityGallery] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._objects = Lazy(self._build_object_detector)
@@ -144,6 +146,7 @@ class Services:
         self._video_jobs = Lazy(self._build_video_jobs)
         self._stream_processors = Lazy(self._build_stream_processors)
         self._shot_boundaries = Lazy(self._build_shot_boundaries)
+        self._celebrities = Lazy(self._build_celebrities)
 
     @classmethod
     def start(
@@ -200,6 +203,16 @@ class Services:
 
     def _build_shot_boundaries(self) -> Session:
         return open_session(self._model_store().path("shot-boundaries"), self.settings.runtime)
+
+    @property
+    def celebrities(self) -> CelebrityGallery:
+        """The operator's celebrity gallery under the data directory, opened on first use."""
+        return self._celebrities.get()
+
+    def _build_celebrities(self) -> CelebrityGallery:
+        from openrek.celebrities.gallery import CelebrityGallery
+
+        return CelebrityGallery(self.settings.data_dir)
 
     @property
     def stream_processors(self) -> StreamProcessors:
@@ -301,3 +314,6 @@ class Services:
             jobs.close(wait_for_jobs)
         if self._store is not None:
             self._store.close()
+        gallery = self._celebrities.built()
+        if gallery is not None:
+            gallery.close()

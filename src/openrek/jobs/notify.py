@@ -25,6 +25,7 @@ NOTIFIED_API = {
     "StartPersonTracking": "PERSON_TRACKING",
     "StartContentModeration": "CONTENT_MODERATION",
     "StartSegmentDetection": "SEGMENT_DETECTION",
+    "StartCelebrityRecognition": "CELEBRITY_RECOGNITION",
 }
 
 

@@ -36,6 +36,8 @@ DEFAULT_FRAMES_PER_SECOND = {
     # Moderation's two models cost about 45 ms a frame on 2 cores; 2 a second catches
     # what is on screen for half a second for under 0.1 s of work per video second.
     "StartContentModeration": 2.0,
+    # A celebrity is a face: sampled as densely as face search, matched once per look.
+    "StartCelebrityRecognition": 5.0,
 }
 
 

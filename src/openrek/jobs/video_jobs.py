@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from openrek.jobs.celebrity_recognition import recognise_celebrities_in_video
 from openrek.jobs.content_moderation import moderate_video
 from openrek.jobs.face_detection import detect_faces_in_video
 from openrek.jobs.face_search import search_faces_in_video
@@ -32,6 +33,7 @@ ANALYSES: Mapping[str, Callable[[Services, Job], dict[str, Any]]] = {
     "StartContentModeration": moderate_video,
     "StartMediaAnalysisJob": analyse_media,  # bulk image analysis: not a video, the same runner
     "StartSegmentDetection": detect_segments_in_video,
+    "StartCelebrityRecognition": recognise_celebrities_in_video,
 }
 
 # Told how far a job has got: the job and the fraction of its video analysed (0..1).

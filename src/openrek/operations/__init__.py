@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openrek.operations import (
+    celebrities,
     collection_faces,
     collections,
     compare_faces,
@@ -63,6 +64,7 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         tags,
         content_moderation,
         media_analysis,
+        celebrities,
     )
     for name, handler in module.HANDLERS.items()
 }

@@ -185,6 +185,16 @@ def get_segment_detection(params: dict[str, Any], services: Services) -> dict[st
     return with_stream_metadata(get_job("StartSegmentDetection", "Segments", params, services), services)
 
 
+def start_celebrity_recognition(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    return start_job("StartCelebrityRecognition", params, services)
+
+
+def get_celebrity_recognition(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    by_id = params.get("SortBy", "TIMESTAMP") == "ID"
+    order = (lambda seen: (seen["Celebrity"]["Id"], seen["Timestamp"])) if by_id else None
+    return get_job("StartCelebrityRecognition", "Celebrities", params, services, order)
+
+
 HANDLERS: dict[str, Handler[Services]] = {
     "StartFaceDetection": start_face_detection,
     "GetFaceDetection": get_face_detection,
@@ -198,4 +208,6 @@ HANDLERS: dict[str, Handler[Services]] = {
     "GetPersonTracking": get_person_tracking,
     "StartSegmentDetection": start_segment_detection,
     "GetSegmentDetection": get_segment_detection,
+    "StartCelebrityRecognition": start_celebrity_recognition,
+    "GetCelebrityRecognition": get_celebrity_recognition,
 }
