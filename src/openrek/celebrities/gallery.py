@@ -76,7 +76,8 @@ class Celebrity:
 
 @dataclass(frozen=True)
 class FaceVectors:
-    """Every gallery vector of one FaceModelVersion: row i belongs to `owners[i]`."""
+    """Every gallery vector of one FaceModelVersion: row i belongs to `owners[i]`; the
+    rows of one celebrity are adjacent."""
 
     version: str
     owners: tuple[str, ...]
@@ -216,8 +217,10 @@ class CelebrityGallery:
                     (version,),
                 ).fetchall()
             celebrities = {c.celebrity_id: c for c in self.everyone()}
-            owners = tuple(row[0] for row in rows if row[0] in celebrities)
-            vectors = [np.frombuffer(row[1], np.float32) for row in rows if row[0] in celebrities]
+            # Grouped by celebrity, so matching takes each one's best with one reduceat.
+            kept = sorted((row for row in rows if row[0] in celebrities), key=lambda row: str(row[0]))
+            owners = tuple(str(row[0]) for row in kept)
+            vectors = [np.frombuffer(row[1], np.float32) for row in kept]
             matrix = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
             cached = FaceVectors(version, owners, matrix, celebrities)
             self._cached[version] = cached

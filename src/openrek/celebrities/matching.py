@@ -32,16 +32,14 @@ class Recognition:
 
 def best_cosines(faces: np.ndarray, gallery: FaceVectors) -> tuple[list[str], np.ndarray]:
     """The gallery's celebrity ids and, for each face (row), its best cosine with each of them."""
-    ids = sorted(set(gallery.owners))
+    owners = np.array(gallery.owners)
+    # The first row of each celebrity's group (gallery rows are grouped by celebrity).
+    starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else np.array([], int)
+    ids = [str(owners[start]) for start in starts]
     if len(faces) == 0 or not ids:
         return ids, np.zeros((len(faces), len(ids)), np.float32)
-    column = {celebrity_id: i for i, celebrity_id in enumerate(ids)}
-    owner_columns = np.array([column[owner] for owner in gallery.owners])
     cosines = faces @ gallery.vectors.T  # (faces, gallery vectors)
-    best = np.full((len(faces), len(ids)), -1.0, np.float32)
-    for col in range(len(ids)):
-        best[:, col] = cosines[:, owner_columns == col].max(axis=1)
-    return ids, best
+    return ids, np.maximum.reduceat(cosines, starts, axis=1)
 
 
 def recognise(
@@ -51,14 +49,9 @@ def recognise(
     if not faces or len(gallery) == 0:
         return [None] * len(faces)
     ids, best = best_cosines(np.stack(faces), gallery)
+    rows, cols = np.nonzero(best >= min_cosine)  # few: most faces are nobody's
     pairs = sorted(
-        (
-            (float(best[f, c]), f, c)
-            for f in range(len(faces))
-            for c in range(len(ids))
-            if best[f, c] >= min_cosine
-        ),
-        reverse=True,
+        ((float(best[f, c]), int(f), int(c)) for f, c in zip(rows, cols, strict=True)), reverse=True
     )
     found: list[Recognition | None] = [None] * len(faces)
     taken: set[int] = set()
