@@ -31,6 +31,7 @@ FEATURE_OPERATIONS = {
     "people": "StartPersonTracking",
     "moderation": "StartContentModeration",
     "segments": "StartSegmentDetection",
+    "celebrities": "StartCelebrityRecognition",
 }
 
 

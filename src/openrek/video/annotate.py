@@ -41,6 +41,10 @@ def marks_of(api: str, item: dict[str, Any], width: int, height: int) -> list[Ma
         person, best = item["Person"], item["FaceMatches"][0]
         caption = f"#{person['Index']} {_name(best)} {best['Similarity']:.0f}%"
         return [Mark("faces", box_points(person["BoundingBox"], width, height), caption)]
+    if api == "StartCelebrityRecognition":
+        celebrity = item["Celebrity"]
+        caption = f"{celebrity['Name']} {celebrity['Confidence']:.0f}%"
+        return [Mark("faces", box_points(celebrity["BoundingBox"], width, height), caption)]
     if api == "StartPersonTracking":
         person = item["Person"]
         if "BoundingBox" not in person:
@@ -64,6 +68,7 @@ ITEMS = {
     "StartFaceDetection": "Faces",
     "StartFaceSearch": "Persons",
     "StartPersonTracking": "Persons",
+    "StartCelebrityRecognition": "Celebrities",
     "StartTextDetection": "TextDetections",
     "StartLabelDetection": "Labels",
 }
