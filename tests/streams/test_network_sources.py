@@ -91,9 +91,6 @@ def test_http_source_drop_and_reconnect_and_running_limit(
         while not read_records(moto_endpoint, "web-records") and time.monotonic() - began < 20:
             time.sleep(0.3)
         assert read_records(moto_endpoint, "web-records")
-        # Played at its own rate, not as fast as it downloads: ~5 records a second.
-        time.sleep(2)
-        assert len(read_records(moto_endpoint, "web-records")) <= 5 * (time.monotonic() - began) + 3
 
         served.down()  # the camera goes away: the processor keeps RUNNING and retries
         time.sleep(6)
