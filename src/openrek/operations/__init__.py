@@ -14,6 +14,8 @@ from openrek.operations import (
     collections,
     compare_faces,
     content_moderation,
+    custom_labels_projects,
+    custom_labels_versions,
     faces,
     labels,
     media_analysis,
@@ -63,6 +65,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         tags,
         content_moderation,
         media_analysis,
+        custom_labels_projects,
+        custom_labels_versions,
     )
     for name, handler in module.HANDLERS.items()
 }
