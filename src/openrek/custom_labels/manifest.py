@@ -66,7 +66,7 @@ class Entry:
     def listed(self) -> str:
         """The entry as ListDatasetEntries gives it: a JSON object line. A line that is
         not one is wrapped, with its reasons, so the caller can still find and fix it."""
-        if self.line.startswith("{") and self.line.endswith("}") and not self.errors[:1] == (NOT_OBJECT,):
+        if self.line.startswith("{") and self.line.endswith("}") and self.errors[:1] != (NOT_OBJECT,):
             return self.line
         return json.dumps({"invalid-line": self.line, "errors": list(self.errors)})
 
