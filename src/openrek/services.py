@@ -29,6 +29,7 @@ from openrek.storage.sqlite import SqliteFaceStore
 
 if TYPE_CHECKING:
     from openrek.celebrities.gallery import CelebrityGallery
+    from openrek.custom_labels.service import CustomLabels
     from openrek.inference.labels.labeler import Labeler
     from openrek.inference.labels.objects import ObjectDetector
     from openrek.inference.moderation.moderator import Moderator
@@ -135,6 +136,7 @@ class Services:
     _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
     _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
     _celebrities: Lazy[CelebrityGallery] = field(init=False, repr=False)
+    _custom_labels: Lazy[CustomLabels] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._objects = Lazy(self._build_object_detector)
@@ -147,6 +149,7 @@ class Services:
         self._stream_processors = Lazy(self._build_stream_processors)
         self._shot_boundaries = Lazy(self._build_shot_boundaries)
         self._celebrities = Lazy(self._build_celebrities)
+        self._custom_labels = Lazy(self._build_custom_labels)
 
     @classmethod
     def start(
@@ -213,6 +216,16 @@ class Services:
         from openrek.celebrities.gallery import CelebrityGallery
 
         return CelebrityGallery(self.settings.data_dir)
+
+    @property
+    def custom_labels(self) -> CustomLabels:
+        """Custom Labels projects and models: their store under the data directory, opened on first use."""
+        return self._custom_labels.get()
+
+    def _build_custom_labels(self) -> CustomLabels:
+        from openrek.custom_labels.service import CustomLabels
+
+        return CustomLabels(self)
 
     @property
     def stream_processors(self) -> StreamProcessors:
@@ -309,6 +322,9 @@ class Services:
         streams = self._stream_processors.built()
         if streams is not None:
             streams.close()
+        custom_labels = self._custom_labels.built()
+        if custom_labels is not None:
+            custom_labels.close()
         jobs = self._video_jobs.built()
         if jobs is not None:
             jobs.close(wait_for_jobs)

@@ -15,6 +15,8 @@ from openrek.operations import (
     collections,
     compare_faces,
     content_moderation,
+    custom_labels_projects,
+    custom_labels_versions,
     faces,
     labels,
     media_analysis,
@@ -65,6 +67,8 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         content_moderation,
         media_analysis,
         celebrities,
+        custom_labels_projects,
+        custom_labels_versions,
     )
     for name, handler in module.HANDLERS.items()
 }

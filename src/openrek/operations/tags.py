@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openrek.operations import custom_labels_projects
 from openrek.operations.collections import collection_by_arn, tag_collection, untag_collection
 from openrek.operations.stream_processors import (
     processor_by_arn,
@@ -19,9 +20,16 @@ def _is_stream_processor(arn: str) -> bool:
     return arn.split(":", 5)[-1].startswith("streamprocessor/")
 
 
+def _is_custom_labels(arn: str) -> bool:
+    """A Custom Labels project or one of its model versions."""
+    return arn.split(":", 5)[-1].startswith("project/")
+
+
 def tag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     arn = params["ResourceArn"]
-    if _is_stream_processor(arn):
+    if _is_custom_labels(arn):
+        custom_labels_projects.tag_resource(services, arn, params["Tags"])
+    elif _is_stream_processor(arn):
         tag_stream_processor(processor_by_arn(services, arn), params["Tags"], services)
     else:
         tag_collection(collection_by_arn(services, arn), params["Tags"], services)
@@ -30,7 +38,9 @@ def tag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
 
 def untag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     arn = params["ResourceArn"]
-    if _is_stream_processor(arn):
+    if _is_custom_labels(arn):
+        custom_labels_projects.untag_resource(services, arn, params["TagKeys"])
+    elif _is_stream_processor(arn):
         untag_stream_processor(processor_by_arn(services, arn), params["TagKeys"], services)
     else:
         untag_collection(collection_by_arn(services, arn), params["TagKeys"], services)
@@ -39,6 +49,8 @@ def untag_resource(params: dict[str, Any], services: Services) -> dict[str, Any]
 
 def list_tags_for_resource(params: dict[str, Any], services: Services) -> dict[str, Any]:
     arn = params["ResourceArn"]
+    if _is_custom_labels(arn):
+        return {"Tags": dict(custom_labels_projects.tags_of(services, arn))}
     if _is_stream_processor(arn):
         return {"Tags": dict(processor_by_arn(services, arn).tags)}
     return {"Tags": dict(collection_by_arn(services, arn).tags)}

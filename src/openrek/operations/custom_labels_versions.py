@@ -1,0 +1,281 @@
+"""Custom Labels model versions: CreateProjectVersion (training), Describe, Start,
+Stop, Delete, Copy, and DetectCustomLabels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrek.custom_labels.detection import SIDE, DetectionHead
+from openrek.custom_labels.manifest import Entry
+from openrek.custom_labels.service import TrainingSpec
+from openrek.custom_labels.store import (
+    COPYING_COMPLETED,
+    COPYING_IN_PROGRESS,
+    CREATE_COMPLETE,
+    RUNNING,
+    STARTING,
+    STOPPED,
+    TRAINING_COMPLETED,
+    TRAINING_IN_PROGRESS,
+    UPDATE_COMPLETE,
+    Project,
+    Version,
+    now,
+)
+from openrek.operations.collections import check_tags
+from openrek.operations.custom_labels_projects import custom_labels, paged, project_exact, project_or_404
+from openrek.protocol.dispatch import Handler
+from openrek.protocol.errors import (
+    InvalidParameterException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    ResourceNotReadyException,
+)
+from openrek.services import Services
+
+STARTABLE = (TRAINING_COMPLETED, STOPPED, COPYING_COMPLETED)
+STOPPABLE = (RUNNING, STARTING)
+BUSY = (TRAINING_IN_PROGRESS, COPYING_IN_PROGRESS, STARTING, RUNNING)
+MAX_RESULTS_DEFAULT = 100  # labels a DetectCustomLabels answer lists at most unless MaxResults says otherwise
+
+
+def version_or_404(services: Services, arn: str) -> tuple[Project, Version]:
+    project = project_or_404(services, arn)
+    for version in project.versions.values():
+        if version.arn == arn:
+            return project, version
+    raise ResourceNotFoundException(f"The project version {arn} does not exist")
+
+
+def _new_version(services: Services, project: Project, params: dict[str, Any], status: str) -> Version:
+    name = params["VersionName"]
+    tags = params.get("Tags") or {}
+    check_tags(tags)
+    output = params["OutputConfig"]
+    if not output.get("S3Bucket"):
+        raise InvalidParameterException("OutputConfig.S3Bucket is required")
+    if name in project.versions:
+        raise ResourceInUseException(f"The project already has a version named {name}")
+    created = now()
+    return Version(
+        name=name,
+        arn=f"{project.arn.rsplit('/', 1)[0]}/version/{name}/{int(created * 1000)}",
+        created=created,
+        output_config=dict(output),
+        status=status,
+        description=params.get("VersionDescription"),
+        tags=dict(tags),
+        kms_key_id=params.get("KmsKeyId"),
+    )
+
+
+def create_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    project = project_exact(services, params["ProjectArn"])
+    service = custom_labels(services)
+    training, testing = params.get("TrainingData"), params.get("TestingData")
+    spec = _training_spec(services, project, training, testing)
+    with service.store.lock:
+        version = _new_version(services, project, params, TRAINING_IN_PROGRESS)
+        version.training_input, version.testing_input = training, testing
+        project.versions[version.name] = version
+        service.store.save()
+    service.train(project, version, spec)
+    return {"ProjectVersionArn": version.arn}
+
+
+def _training_spec(
+    services: Services, project: Project, training: dict[str, Any] | None, testing: dict[str, Any] | None
+) -> Any:
+    """What training will read: the project's datasets, or the manifests the request names."""
+    service = custom_labels(services)
+    if training is None:
+        train_set = project.datasets.get("TRAIN")
+        if train_set is None:
+            raise InvalidParameterException(
+                "The project has no TRAIN dataset and the request no TrainingData"
+            )
+        for dataset in project.datasets.values():
+            if dataset.status not in (CREATE_COMPLETE, UPDATE_COMPLETE):
+                raise ResourceInUseException(f"The dataset {dataset.arn} is {dataset.status}")
+
+        def from_datasets() -> TrainingSpec:
+            return TrainingSpec(
+                service.store.entries(project.name, "TRAIN"), service.store.entries(project.name, "TEST")
+            )
+
+        return from_datasets
+    if project.datasets:
+        raise InvalidParameterException("TrainingData cannot be given for a project that has datasets")
+
+    def assets(data: dict[str, Any] | None) -> list[Entry]:
+        entries: list[Entry] = []
+        for asset in (data or {}).get("Assets") or []:
+            s3_object = (asset.get("GroundTruthManifest") or {}).get("S3Object")
+            if s3_object:
+                entries += service.read_manifest(s3_object)
+        return entries
+
+    if testing is not None and not testing.get("AutoCreate") and not testing.get("Assets"):
+        raise InvalidParameterException("TestingData needs Assets or AutoCreate")
+
+    def from_manifests() -> TrainingSpec:
+        return TrainingSpec(assets(training), assets(testing))
+
+    return from_manifests
+
+
+def describe_version(version: Version) -> dict[str, Any]:
+    described: dict[str, Any] = {
+        "ProjectVersionArn": version.arn,
+        "CreationTimestamp": version.created,
+        "Status": version.status,
+        "StatusMessage": version.status_message,
+        "OutputConfig": version.output_config,
+        "Feature": "CUSTOM_LABELS",
+    }
+    optional = {
+        "MinInferenceUnits": version.min_inference_units,
+        "MaxInferenceUnits": version.max_inference_units,
+        "BillableTrainingTimeInSeconds": version.training_seconds,
+        "TrainingEndTimestamp": version.training_end,
+        "KmsKeyId": version.kms_key_id,
+        "SourceProjectVersionArn": version.source_version_arn,
+        "VersionDescription": version.description,
+    }
+    described.update({k: v for k, v in optional.items() if v is not None})
+    if version.training_input is not None:
+        described["TrainingDataResult"] = {"Input": version.training_input}
+    if version.testing_input is not None:
+        described["TestingDataResult"] = {"Input": version.testing_input}
+    if version.f1_score is not None and version.summary_key is not None:
+        described["EvaluationResult"] = {
+            "F1Score": version.f1_score,
+            "Summary": {
+                "S3Object": {"Bucket": version.output_config["S3Bucket"], "Name": version.summary_key}
+            },
+        }
+    return described
+
+
+def describe_project_versions(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    project = project_exact(services, params["ProjectArn"])
+    names = params.get("VersionNames")
+    with custom_labels(services).store.lock:
+        # Newest first, as AWS lists them.
+        found = [
+            describe_version(v)
+            for v in sorted(project.versions.values(), key=lambda v: -v.created)
+            if names is None or v.name in names
+        ]
+    return paged(found, params, "ProjectVersionDescriptions")
+
+
+def start_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    project, version = version_or_404(services, params["ProjectVersionArn"])
+    units, most = params["MinInferenceUnits"], params.get("MaxInferenceUnits")
+    if units < 1 or (most is not None and most < units):
+        raise InvalidParameterException("MinInferenceUnits must be at least 1 and at most MaxInferenceUnits")
+    service = custom_labels(services)
+    with service.store.lock:
+        if version.status not in STARTABLE:
+            raise ResourceInUseException(f"The project version is {version.status} and cannot be started")
+        # Accepted and reported; one server process answers for every unit.
+        version.min_inference_units, version.max_inference_units = units, most
+        service.start(project, version)
+        service.store.save()
+        return {"Status": version.status}
+
+
+def stop_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    _, version = version_or_404(services, params["ProjectVersionArn"])
+    service = custom_labels(services)
+    with service.store.lock:
+        if version.status not in STOPPABLE:
+            raise ResourceInUseException(f"The project version is {version.status} and cannot be stopped")
+        service.stop(version)
+        service.store.save()
+        return {"Status": version.status}
+
+
+def delete_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    project, version = version_or_404(services, params["ProjectVersionArn"])
+    service = custom_labels(services)
+    with service.store.lock:
+        if version.status in BUSY:
+            raise ResourceInUseException(
+                f"The project version is {version.status}; stop it or wait before deleting"
+            )
+        del project.versions[version.name]
+        service.remove_version_files(project, version)
+        service.store.save()
+    return {"Status": "DELETING"}
+
+
+def copy_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    source_project = project_exact(services, params["SourceProjectArn"])
+    _, source = version_or_404(services, params["SourceProjectVersionArn"])
+    if not params["SourceProjectVersionArn"].startswith(source_project.arn.rsplit("/", 1)[0] + "/"):
+        raise InvalidParameterException("The source version is not in the source project")
+    target_project = project_exact(services, params["DestinationProjectArn"])
+    service = custom_labels(services)
+    with service.store.lock:
+        if not source.files:
+            raise ResourceInUseException(
+                f"The source version is {source.status}; only a trained model can be copied"
+            )
+        version = _new_version(services, target_project, params, COPYING_IN_PROGRESS)
+        version.files = dict(source.files)
+        version.f1_score, version.summary_key = source.f1_score, source.summary_key
+        version.output_config = dict(params["OutputConfig"])
+        version.source_version_arn = source.arn
+        if source.summary_key is not None:
+            version.output_config = dict(source.output_config)  # where the evaluation summary lies
+        target_project.versions[version.name] = version
+        service.store.save()
+    service.copy((source_project, source), (target_project, version))
+    return {"ProjectVersionArn": version.arn}
+
+
+def detect_custom_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
+    _, version = version_or_404(services, params["ProjectVersionArn"])
+    service = custom_labels(services)
+    model = service.running_model(version.arn)
+    if version.status != RUNNING or model is None:
+        raise ResourceNotReadyException(f"The project version is {version.status}, not RUNNING")
+    image = services.load_image(params["Image"])
+    min_confidence = params.get("MinConfidence")
+    max_results = params.get("MaxResults", MAX_RESULTS_DEFAULT)
+
+    def shown(label: str, confidence: float) -> bool:
+        # Without MinConfidence, each label's assumed threshold from training applies, as on AWS.
+        floor = model.thresholds.get(label, 50.0) if min_confidence is None else min_confidence
+        return confidence >= floor
+
+    labels: list[dict[str, Any]] = []
+    if isinstance(model.head, DetectionHead):
+        for found in model.head.detect(service.backbone.feature_map(image.rgb, SIDE)):
+            confidence = found.confidence * 100
+            if shown(found.label, confidence):
+                left, top, right, bottom = found.box
+                box = {"Width": right - left, "Height": bottom - top, "Left": left, "Top": top}
+                labels.append(
+                    {"Name": found.label, "Confidence": confidence, "Geometry": {"BoundingBox": box}}
+                )
+    else:
+        probabilities = model.head.probabilities(service.backbone.features([image.rgb]))[0] * 100
+        for label, confidence in zip(model.head.labels, probabilities.tolist(), strict=True):
+            if shown(label, confidence):
+                labels.append({"Name": label, "Confidence": confidence})
+    labels.sort(key=lambda label: -label["Confidence"])
+    return {"CustomLabels": labels[:max_results]}
+
+
+HANDLERS: dict[str, Handler[Services]] = {
+    "CreateProjectVersion": create_project_version,
+    "DescribeProjectVersions": describe_project_versions,
+    "StartProjectVersion": start_project_version,
+    "StopProjectVersion": stop_project_version,
+    "DeleteProjectVersion": delete_project_version,
+    "CopyProjectVersion": copy_project_version,
+    "DetectCustomLabels": detect_custom_labels,
+}
