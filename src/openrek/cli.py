@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from openrek.cli_celebrities import add_celebrity_commands
+from openrek.cli_custom_labels import add_custom_labels_commands
 from openrek.cli_streams import add_stream_commands
 from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.cli_video import add_video_commands
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_stream_commands(commands)
     add_watch_command(commands)
     add_celebrity_commands(commands)
+    add_custom_labels_commands(commands)
     return parser
 
 

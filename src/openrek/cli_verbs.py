@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore import xform_name
-from botocore.model import ListShape
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from openrek.protocol.service_model import operation_model
 
@@ -64,6 +64,26 @@ VERBS: dict[str, tuple[str, tuple[str, ...]]] = {
     "start-media-analysis-job": ("StartMediaAnalysisJob", ()),
     "get-media-analysis-job": ("GetMediaAnalysisJob", ()),
     "list-media-analysis-jobs": ("ListMediaAnalysisJobs", ()),
+    "create-project": ("CreateProject", ()),
+    "describe-projects": ("DescribeProjects", ()),
+    "delete-project": ("DeleteProject", ()),
+    "create-dataset": ("CreateDataset", ()),
+    "describe-dataset": ("DescribeDataset", ()),
+    "list-dataset-entries": ("ListDatasetEntries", ()),
+    "list-dataset-labels": ("ListDatasetLabels", ()),
+    "update-dataset-entries": ("UpdateDatasetEntries", ()),
+    "distribute-dataset-entries": ("DistributeDatasetEntries", ()),
+    "delete-dataset": ("DeleteDataset", ()),
+    "create-project-version": ("CreateProjectVersion", ()),
+    "describe-project-versions": ("DescribeProjectVersions", ()),
+    "start-project-version": ("StartProjectVersion", ()),
+    "stop-project-version": ("StopProjectVersion", ()),
+    "detect-custom-labels": ("DetectCustomLabels", ("Image",)),
+    "delete-project-version": ("DeleteProjectVersion", ()),
+    "copy-project-version": ("CopyProjectVersion", ()),
+    "put-project-policy": ("PutProjectPolicy", ()),
+    "list-project-policies": ("ListProjectPolicies", ()),
+    "delete-project-policy": ("DeleteProjectPolicy", ()),
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 SCALARS: dict[str, Callable[[str], Any]] = {"string": str, "integer": int, "long": int, "float": float}
@@ -121,6 +141,11 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
                     required=required,
                     choices=getattr(member.member, "enum", None) or None,
                 )
+            elif member.type_name == "boolean":
+                # As the AWS CLI spells them: --labeled / --no-labeled
+                parser.add_argument(
+                    _option(name), dest=name, action=argparse.BooleanOptionalAction, required=required
+                )
             elif member.type_name == "map":
                 parser.add_argument(
                     _option(name),
@@ -141,11 +166,29 @@ def add_verbs(commands: Any, run: Callable[[argparse.Namespace], int]) -> None:
 def _params(args: argparse.Namespace, operation: str) -> dict[str, Any]:
     model = operation_model(operation)
     assert model is not None and model.input_shape is not None
+    members = model.input_shape.members
     return {
-        name: getattr(args, name)
-        for name in model.input_shape.members
+        name: _blob_text_as_bytes(members[name], getattr(args, name))
+        for name in members
         if getattr(args, name, None) is not None
     }
+
+
+def _blob_text_as_bytes(shape: Shape, value: Any) -> Any:
+    """Blobs inside JSON options (UpdateDatasetEntries' Changes.GroundTruth) are given as
+    text; boto3 and the in-process client both send bytes as the blob's base64."""
+    if shape.type_name == "blob" and isinstance(value, str):
+        return value.encode()
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
+        return {
+            key: _blob_text_as_bytes(shape.members[key], item) if key in shape.members else item
+            for key, item in value.items()
+        }
+    if isinstance(shape, ListShape) and isinstance(value, list):
+        return [_blob_text_as_bytes(shape.member, item) for item in value]
+    if isinstance(shape, MapShape) and isinstance(value, dict):
+        return {key: _blob_text_as_bytes(shape.value, item) for key, item in value.items()}
+    return value
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:

@@ -154,7 +154,12 @@ class CustomLabels:
         try:
             data = spec()
             model = train(
-                data.train, data.test, self.read_image, self.backbone, started + self.max_training_seconds
+                data.train,
+                data.test,
+                self.read_image,
+                self.backbone,
+                started + self.max_training_seconds,
+                lambda fraction, _text: self._report_training(version, fraction),
             )
             pins = save_model(model, self.store.version_dir(project.name, version.name))
             summary_key = self._write_summary(project, version, model)
@@ -178,6 +183,11 @@ class CustomLabels:
             version.training_end = now()
             version.status, version.status_message = TRAINING_COMPLETED, "The model is ready to run."
             self.store.save()
+
+    def _report_training(self, version: Version, fraction: float) -> None:
+        # AWS's StatusMessage is free text; a percentage in it lets a client draw progress.
+        with self.store.lock:
+            version.status_message = f"The model is being trained ({round(100 * fraction)}% done)."
 
     def _fail_training(self, version: Version, message: str, started: float) -> None:
         with self.store.lock:
