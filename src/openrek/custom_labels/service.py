@@ -96,7 +96,10 @@ class CustomLabels:
                     elif version.status == STOPPING:
                         version.status, version.status_message = STOPPED, "The model is stopped."
                     elif version.status in (RUNNING, STARTING):
-                        self.start(project, version)
+                        # Loaded before the request that built this service is answered:
+                        # a model that was RUNNING serves it (a one-shot in-process CLI
+                        # call, or the first DetectCustomLabels after a restart).
+                        self.start(project, version, wait=True)
             self.store.save()
 
     @property
@@ -222,7 +225,7 @@ class CustomLabels:
         return key
 
     # Running versions
-    def start(self, project: Project, version: Version) -> None:
+    def start(self, project: Project, version: Version, wait: bool = False) -> None:
         version.status, version.status_message = STARTING, "The model is starting."
 
         def work() -> None:
@@ -241,7 +244,10 @@ class CustomLabels:
                     version.status, version.status_message = RUNNING, "The model is running."
                     self.store.save()
 
-        self._background.submit(work)
+        if wait:
+            work()
+        else:
+            self._background.submit(work)
 
     def stop(self, version: Version) -> None:
         version.status, version.status_message = STOPPING, "The model is stopping."
