@@ -17,12 +17,13 @@ from typing import Any
 
 from botocore import xform_name
 from botocore.exceptions import ClientError
+from botocore.parsers import create_parser
 
 from openrek.config import Settings
 from openrek.operations import HANDLERS
 from openrek.protocol.dispatch import Dispatcher
 from openrek.protocol.errors import RekognitionError
-from openrek.protocol.service_model import service_model, to_wire
+from openrek.protocol.service_model import operation_model, service_model, to_wire
 from openrek.services import Services
 
 
@@ -39,6 +40,7 @@ class Client:
         self._services = Services.start(settings)
         self._dispatcher = Dispatcher(HANDLERS, self._services)
         self._methods = {xform_name(op): op for op in service_model().operation_names}
+        self._parser = create_parser("json")
 
     def close(self) -> None:
         """Finish the video jobs this client started (no server will resume them), then
@@ -77,6 +79,12 @@ class Client:
                 "ResponseMetadata": {"RequestId": request_id, "HTTPStatusCode": error.status},
             }
             raise ClientError(response, operation) from None  # type: ignore[arg-type]
-        result = dict(result)
-        result["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200}
-        return result
+        # Read back as boto3 reads a server's answer (timestamps as datetimes, blobs as
+        # bytes), so code written for boto3 sees the same types here.
+        model = operation_model(operation)
+        assert model is not None and model.output_shape is not None  # every operation answers a structure
+        parsed: dict[str, Any] = self._parser.parse(
+            {"body": to_wire(result), "headers": {}, "status_code": 200}, model.output_shape
+        )
+        parsed["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200}
+        return parsed
