@@ -31,6 +31,13 @@ def test_in_process_client_matches_server(client: Client, rekognition, photos: P
     for mine, theirs in zip(local["FaceDetails"], remote["FaceDetails"], strict=True):
         assert mine["BoundingBox"] == pytest.approx(theirs["BoundingBox"], abs=1e-6)
         assert mine["Gender"] == theirs["Gender"]
+    # The same Python types as boto3's: a timestamp is a datetime, not epoch seconds.
+    rekognition.create_collection(CollectionId="typed")
+    client.create_collection(CollectionId="typed")
+    mine_described = client.describe_collection(CollectionId="typed")
+    theirs_described = rekognition.describe_collection(CollectionId="typed")
+    assert type(mine_described["CreationTimestamp"]) is type(theirs_described["CreationTimestamp"])
+    assert set(mine_described) == set(theirs_described)
 
 
 def test_in_process_client_raises_client_error(client: Client) -> None:
