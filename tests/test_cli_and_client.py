@@ -197,6 +197,10 @@ def test_non_storage_operations_leave_nothing_on_disk(models, photos: Path, tmp_
         photo = (photos / "face_recognition/obama.jpg").read_bytes()
         client.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
         client.compare_faces(SourceImage={"Bytes": photo}, TargetImage={"Bytes": photo})
+        client.detect_labels(Image={"Bytes": photo}, MaxLabels=5)
+        client.detect_moderation_labels(Image={"Bytes": photo})
+        # Against an empty gallery: every face unrecognised, and no gallery file made for it.
+        assert client.recognize_celebrities(Image={"Bytes": photo})["CelebrityFaces"] == []
     assert not data_dir.exists()
 
 

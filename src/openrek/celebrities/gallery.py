@@ -111,17 +111,36 @@ def checked_details(name: str, urls: Sequence[str], known_gender: str | None) ->
 
 class CelebrityGallery:
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        self._data_dir = data_dir
         self.path = data_dir / GALLERY_FILE
-        self._db = LockedConnection(self.path, _SCHEMA)
-        with self._db.reading() as conn:
-            conn.execute("PRAGMA foreign_keys=ON")
+        # Opened when the file exists or the first celebrity is added: recognising
+        # faces against no gallery writes nothing to the data directory, as a
+        # non-storage operation must not.
+        self._opened: LockedConnection | None = None
+        self._open_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._cached_version: int | None = None
         self._cached: dict[str, FaceVectors] = {}
 
+    def _database(self, create: bool = False) -> LockedConnection | None:
+        with self._open_lock:
+            if self._opened is None and (create or self.path.exists()):
+                self._data_dir.mkdir(parents=True, exist_ok=True)
+                self._opened = LockedConnection(self.path, _SCHEMA)
+                with self._opened.reading() as conn:
+                    conn.execute("PRAGMA foreign_keys=ON")
+            return self._opened
+
+    @property
+    def _db(self) -> LockedConnection:
+        database = self._database(create=True)
+        assert database is not None
+        return database
+
     def close(self) -> None:
-        self._db.close()
+        with self._open_lock:
+            if self._opened is not None:
+                self._opened.close()
 
     # ------------------------------------------------------------------ changes
 
@@ -160,6 +179,8 @@ class CelebrityGallery:
 
     def remove(self, celebrity_id: str) -> bool:
         """Whether there was such a celebrity (its faces go with it)."""
+        if self._database() is None:
+            return False
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM celebrity_faces WHERE celebrity_id = ?", (celebrity_id,))
             removed = conn.execute("DELETE FROM celebrities WHERE id = ?", (celebrity_id,)).rowcount > 0
@@ -183,7 +204,10 @@ class CelebrityGallery:
         return self._celebrities("", ())
 
     def _celebrities(self, where: str, args: tuple[str, ...]) -> list[Celebrity]:
-        with self._db.reading() as conn:
+        database = self._database()
+        if database is None:
+            return []
+        with database.reading() as conn:
             rows = conn.execute(
                 "SELECT c.id, c.name, c.urls, c.known_gender, f.face_model_version, COUNT(f.seq) "
                 f"FROM celebrities c LEFT JOIN celebrity_faces f ON f.celebrity_id = c.id {where} "
@@ -201,8 +225,11 @@ class CelebrityGallery:
 
     def face_vectors(self, version: str) -> FaceVectors:
         """The gallery's vectors of `version`, re-read only when the file has changed."""
+        database = self._database()
+        if database is None:
+            return FaceVectors(version, (), np.zeros((0, 0), np.float32), {})
         with self._cache_lock:
-            with self._db.reading() as conn:
+            with database.reading() as conn:
                 data_version = int(conn.execute("PRAGMA data_version").fetchone()[0])
                 if data_version != self._cached_version:
                     # Another connection (or this one) committed: everything cached may be stale.
