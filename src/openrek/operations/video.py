@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from openrek.jobs.label_detection import label_segments
-from openrek.jobs.store import IN_PROGRESS, Job, TokenReused, TooManyJobs
+from openrek.jobs.store import IN_PROGRESS, SUCCEEDED, Job, TokenReused, TooManyJobs
 from openrek.operations.collections import collection_or_404
 from openrek.operations.labels import label_filter_of
 from openrek.operations.segments import segment_request_checked, with_stream_metadata
@@ -110,11 +110,6 @@ def get_job(
     size = min(size, DEFAULT_MAX_RESULTS)
     response["VideoMetadata"] = results["VideoMetadata"]
     response.update({key: value for key, value in results.items() if key.endswith("ModelVersion")})
-    if api == "StartLabelDetection":  # the one Get whose answer echoes how it was asked
-        response["GetRequestMetadata"] = {
-            "SortBy": params.get("SortBy", "TIMESTAMP"),
-            "AggregateBy": params.get("AggregateBy", "TIMESTAMPS"),
-        }
     response[items_key] = items[start : start + size]
     if start + size < len(items):
         response["NextToken"] = _page_token(job, start + size)
@@ -134,10 +129,45 @@ def start_face_search(params: dict[str, Any], services: Services) -> dict[str, A
     return start_job("StartFaceSearch", params, services)
 
 
+def _person_order(params: dict[str, Any]) -> Callable[[dict[str, Any]], Any] | None:
+    """SortBy INDEX: each person's sightings together, in time order; else as stored."""
+    if params.get("SortBy", "TIMESTAMP") != "INDEX":
+        return None
+    return lambda person: (person["Person"]["Index"], person["Timestamp"])
+
+
+def get_labelled_job(
+    api: str, items_key: str, label_key: str, params: dict[str, Any], services: Services
+) -> dict[str, Any]:
+    """GetLabelDetection and GetContentModeration: each sampled frame's labels, or
+    (AggregateBy SEGMENTS) consecutive sightings of a label as one segment; SortBy
+    TIMESTAMP or NAME; and the GetRequestMetadata that echoes both choices, as AWS's does."""
+    sort_by = params.get("SortBy", "TIMESTAMP")
+    aggregate_by = params.get("AggregateBy", "TIMESTAMPS")
+
+    def by_name(item: dict[str, Any]) -> tuple[str, int]:
+        return item[label_key]["Name"], item["Timestamp"]
+
+    def segments(results: dict[str, Any]) -> list[dict[str, Any]]:
+        duration = int(results["VideoMetadata"]["DurationMillis"])
+        interval = int(results["FrameIntervalMillis"])
+        return label_segments(results[items_key], interval, duration, key=label_key)
+
+    response = get_job(
+        api,
+        items_key,
+        params,
+        services,
+        order=by_name if sort_by == "NAME" else None,
+        aggregate=segments if aggregate_by == "SEGMENTS" else None,
+    )
+    if response["JobStatus"] == SUCCEEDED:
+        response["GetRequestMetadata"] = {"SortBy": sort_by, "AggregateBy": aggregate_by}
+    return response
+
+
 def get_face_search(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    by_index = params.get("SortBy", "TIMESTAMP") == "INDEX"
-    order = (lambda person: (person["Person"]["Index"], person["Timestamp"])) if by_index else None
-    return get_job("StartFaceSearch", "Persons", params, services, order)
+    return get_job("StartFaceSearch", "Persons", params, services, _person_order(params))
 
 
 def start_text_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -155,16 +185,7 @@ def start_label_detection(params: dict[str, Any], services: Services) -> dict[st
 
 
 def get_label_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    by_name = params.get("SortBy", "TIMESTAMP") == "NAME"
-    order = (lambda item: (item["Label"]["Name"], item["Timestamp"])) if by_name else None
-    aggregate = None
-    if params.get("AggregateBy", "TIMESTAMPS") == "SEGMENTS":
-
-        def aggregate(results: dict[str, Any]) -> list[dict[str, Any]]:
-            duration = int(results["VideoMetadata"]["DurationMillis"])
-            return label_segments(results["Labels"], int(results["FrameIntervalMillis"]), duration)
-
-    return get_job("StartLabelDetection", "Labels", params, services, order, aggregate)
+    return get_labelled_job("StartLabelDetection", "Labels", "Label", params, services)
 
 
 def start_person_tracking(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -172,9 +193,7 @@ def start_person_tracking(params: dict[str, Any], services: Services) -> dict[st
 
 
 def get_person_tracking(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    by_index = params.get("SortBy", "TIMESTAMP") == "INDEX"
-    order = (lambda person: (person["Person"]["Index"], person["Timestamp"])) if by_index else None
-    return get_job("StartPersonTracking", "Persons", params, services, order)
+    return get_job("StartPersonTracking", "Persons", params, services, _person_order(params))
 
 
 def start_segment_detection(params: dict[str, Any], services: Services) -> dict[str, Any]:
