@@ -8,10 +8,10 @@ file, synced, renamed), so a reader never sees half a results file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from openrek.atomic_files import write_atomically
 
 
 class OutputUnwritable(Exception):
@@ -48,16 +48,7 @@ class S3Output:
         if not target.is_relative_to(bucket_dir) or target == bucket_dir or key.endswith("/"):
             raise OutputUnwritable(f"The output key {key!r} is not a valid object name")
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".openrek-", suffix=".partial")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(body)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(partial, target)
-            finally:
-                Path(partial).unlink(missing_ok=True)
+            write_atomically(target, body)
         except OSError as error:
             raise OutputUnwritable(f"Could not write s3://{bucket}/{key}: {error.strerror}") from None
 

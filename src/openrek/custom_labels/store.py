@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openrek.atomic_files import write_atomically
 from openrek.custom_labels.manifest import Entry, parse_line
 
 # Project statuses
@@ -107,19 +106,6 @@ def _project_from_json(data: dict[str, Any]) -> Project:
     project.versions = {k: Version(**v) for k, v in data["versions"].items()}
     project.policies = {k: Policy(**v) for k, v in data["policies"].items()}
     return project
-
-
-def write_atomically(path: Path, body: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".openrek-", suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(body)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    finally:
-        Path(partial).unlink(missing_ok=True)
 
 
 class CustomLabelsStore:

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from openrek.atomic_files import write_atomically
 from openrek.custom_labels.backbone import Backbone
 from openrek.custom_labels.classification import CannotTrain, ClassificationHead, train_classifier
 from openrek.custom_labels.detection import SIDE, BoxedImage, Detection, DetectionHead, iou, train_detector
 from openrek.custom_labels.evaluation import LabelResult, average_precision, best_threshold
 from openrek.custom_labels.manifest import Entry
-from openrek.custom_labels.store import write_atomically
 from openrek.models.registry import sha256_of
 
 CLASSIFICATION, DETECTION = "classification", "detection"

@@ -9,7 +9,6 @@ discarded) or a complete one, never a duplicated or partial result.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openrek.atomic_files import write_atomically
 from openrek.storage.sqlite.locked import LockedConnection
 
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
@@ -143,13 +143,7 @@ class JobStore:
 
     def succeed(self, job_id: str, results: dict[str, Any]) -> None:
         """Results reach their final name before the status says they exist."""
-        final = self.results_path(job_id)
-        partial = final.with_suffix(".partial")
-        with partial.open("w") as out:
-            json.dump(results, out)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(final)
+        write_atomically(self.results_path(job_id), json.dumps(results).encode())
         self._finish(job_id, SUCCEEDED, None)
 
     def fail(self, job_id: str, message: str) -> None:

