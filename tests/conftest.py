@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from botocore.config import Config
 from openrek.config import Settings
 from openrek.inference.session import OnnxSession, TfliteSession
 from openrek.models.store import ModelStore
+from tests.postgres_server import EmbeddedPostgres
 from tools.eval_data import eval_data_dir, fetch
 
 
@@ -130,6 +132,7 @@ FIXTURE_MARKS = {
     "photos": "needs_photos",
     "server": "needs_server",
     "moto_endpoint": "needs_moto",
+    "postgres": "needs_postgres",
 }
 # A server loads the models at start-up.
 IMPLIED_MARKS = {"needs_server": "needs_models"}
@@ -214,6 +217,21 @@ def read_http_response(sock: socket.socket) -> str:
             break
         body += chunk
     return (head + b"\r\n\r\n" + body).decode("latin-1")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL with pgvector on a free loopback port, for the whole session.
+    Tests take a database of their own from it (`postgres.create_database`)."""
+    server = EmbeddedPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: EmbeddedPostgres) -> str:
+    """A fresh, empty database on the session's PostgreSQL."""
+    return postgres.create_database(f"t_{uuid.uuid4().hex[:16]}")
 
 
 @pytest.fixture(scope="session")

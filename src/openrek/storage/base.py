@@ -1,4 +1,4 @@
-"""The storage contract every backend implements (SQLite now, PostgreSQL later).
+"""The storage contract every backend implements (embedded SQLite, shared PostgreSQL).
 
 Stores keep face vectors and metadata, never image bytes. Every method is safe to
 call from several threads at once; every write is atomic and durable once it
@@ -17,6 +17,11 @@ import numpy as np
 
 class StoreError(Exception):
     """Base of the errors a store raises; operations map them to AWS errors."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now (restarting, failing over, overloaded);
+    the request may be retried. Nothing it was asked to do was acknowledged."""
 
 
 class CollectionExists(StoreError):
@@ -42,10 +47,14 @@ class UserFaceLimit(StoreError):
 class StoreUnusable(StoreError):
     """The database cannot be opened (not a database, corrupt, unreadable)."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         super().__init__(
-            f"the database {path} cannot be used ({reason}); move it aside to start with "
-            "empty collections, or restore it from a backup"
+            f"the database {path} cannot be used ({reason}); "
+            + (
+                "check the URL and that the pgvector extension is installed"
+                if isinstance(path, str)
+                else "move it aside to start with empty collections, or restore it from a backup"
+            )
         )
         self.path = path
 

@@ -1,7 +1,7 @@
 """The embedded default storage backend: one SQLite file plus an in-memory vector index.
 
 Modules: `schema` (tables, connection settings), `connections` (pool, transactions),
-`rows` (row <-> dataclass), `tokens` (page tokens), `vectors` (numpy vector index),
+`rows` (row <-> dataclass), `vectors` (numpy vector index),
 `index_cache` (keeps each collection's index in step with the database), `store` (the
 `FaceStore` implementation).
 """

@@ -42,6 +42,7 @@ from ..base import (
     UserRecord,
 )
 from ..keyed_locks import KeyedLocks
+from ..page_tokens import Cursor, PageTokens
 from .connections import ConnectionPool, chunks, placeholders, write_transaction
 from .index_cache import CollectionState, IndexCache
 from .rows import (
@@ -58,7 +59,6 @@ from .rows import (
     vectors_of,
 )
 from .schema import NewerSchemaError, initialise
-from .tokens import Cursor, PageTokens
 from .vectors import EXACT_LIMIT
 
 # How long a ClientRequestToken's answer is remembered.

@@ -21,7 +21,7 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from ..base import InvalidPageToken
+from .base import InvalidPageToken
 
 _VERSION = 1
 _MAC_BYTES = 8

@@ -1,8 +1,8 @@
 """Contract tests of the `FaceStore` protocol, run against every backend.
 
-Only SQLite exists today; a PostgreSQL backend joins by adding a `Backend` to `_backends()`
-(how to open a store on a shared database in this process, and in a child process). The
-tests at the end exercise SQLite's vector index below the protocol.
+Each backend says how to open another store object on the same database, in this process
+and in a child process: SQLite on one file, PostgreSQL on a fresh database of a real
+server. The tests at the end exercise SQLite's vector index below the protocol.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from openrek.storage.base import (
     UserFaceLimit,
     UserMissing,
 )
+from openrek.storage.postgres import PostgresFaceStore
 from openrek.storage.sqlite import SqliteFaceStore
 from openrek.storage.sqlite.vectors import VectorIndex
 
@@ -48,9 +49,25 @@ class Backend:
     child_open: str  # Python statements that bind `store` in a child process
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.needs_postgres)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     opened: list[FaceStore] = []
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+
+        def open_postgres() -> FaceStore:
+            # A low exact limit, so the contract runs through the HNSW path too.
+            store = PostgresFaceStore(url, exact_limit=40)
+            opened.append(store)
+            return store
+
+        child = (
+            f"from openrek.storage.postgres import PostgresFaceStore\nstore = PostgresFaceStore({url!r})\n"
+        )
+        yield Backend(request.param, open_postgres, child)
+        for store in opened:
+            store.close()
+        return
     path = tmp_path / "openrek.sqlite3"
 
     def open_store() -> FaceStore:

@@ -1,0 +1,128 @@
+"""The PostgreSQL schema, as numbered migrations applied in order.
+
+`schema_migrations` records each version applied. Every process that opens the store
+calls `migrate`, and `openrek db migrate` does it ahead of a roll-out; both run under one
+advisory lock, so many servers starting at once apply each migration exactly once. A
+database migrated by a newer openrek (a version this code does not know) is refused
+rather than written to.
+
+Text columns that are listed in order use COLLATE "C": pages come in byte order whatever
+locale the operator's database was created with, as they do on SQLite.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from ..base import StoreError
+
+# Any constant of our own: the lock only serialises openrek's migrators.
+_MIGRATION_LOCK = 0x6F70656E72656B  # "openrek"
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "collections, faces, users, requests",
+        """
+CREATE EXTENSION IF NOT EXISTS vector;
+
+CREATE TABLE meta (
+    key text PRIMARY KEY,
+    value text NOT NULL
+);
+
+CREATE TABLE collections (
+    pk bigserial PRIMARY KEY,
+    collection_id text COLLATE "C" NOT NULL UNIQUE,
+    arn text NOT NULL UNIQUE,
+    face_model_version text NOT NULL,
+    created_at double precision NOT NULL,
+    tags jsonb NOT NULL DEFAULT '{}',
+    dimension integer,
+    face_count bigint NOT NULL DEFAULT 0
+);
+
+-- model_version and dimension repeat the collection's on every face: each face model
+-- version has its own partial HNSW index (see ann.py), and an index predicate can only
+-- name the row's own columns.
+CREATE TABLE faces (
+    seq bigserial PRIMARY KEY,
+    collection_pk bigint NOT NULL REFERENCES collections(pk) ON DELETE CASCADE,
+    face_id text COLLATE "C" NOT NULL,
+    image_id text NOT NULL,
+    external_image_id text,
+    box_width double precision NOT NULL,
+    box_height double precision NOT NULL,
+    box_left double precision NOT NULL,
+    box_top double precision NOT NULL,
+    confidence double precision NOT NULL,
+    user_id text COLLATE "C",
+    indexed_at double precision NOT NULL,
+    model_version text NOT NULL,
+    dimension integer NOT NULL,
+    embedding vector NOT NULL
+);
+CREATE UNIQUE INDEX faces_by_id ON faces (collection_pk, face_id);
+CREATE INDEX faces_by_user ON faces (collection_pk, user_id) WHERE user_id IS NOT NULL;
+
+CREATE TABLE users (
+    collection_pk bigint NOT NULL REFERENCES collections(pk) ON DELETE CASCADE,
+    user_id text COLLATE "C" NOT NULL,
+    status text NOT NULL,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (collection_pk, user_id)
+);
+
+CREATE TABLE requests (
+    scope text NOT NULL,
+    token text NOT NULL,
+    fingerprint text NOT NULL,
+    response_json text NOT NULL,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (scope, token)
+);
+CREATE INDEX requests_by_age ON requests (created_at);
+""",
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+class NewerSchemaError(StoreError):
+    pass
+
+
+def migrate(conn: psycopg.Connection) -> list[int]:
+    """Apply the migrations this database lacks; returns the versions applied now."""
+    applied_now: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+            "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        unknown = sorted(v for v in done if v > LATEST)
+        if unknown:
+            raise NewerSchemaError(
+                f"the database has schema version {unknown[-1]}, newer than this openrek's {LATEST}; "
+                "upgrade openrek on this host"
+            )
+        for version, description, ddl in MIGRATIONS:
+            if version in done:
+                continue
+            conn.execute(ddl.encode())  # several statements: sent as one simple query
+            conn.execute(
+                "INSERT INTO schema_migrations (version, description) VALUES (%s, %s)", (version, description)
+            )
+            applied_now.append(version)
+    return applied_now
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
