@@ -50,7 +50,7 @@ def free_port() -> int:
 class ServerProcess:
     """`openrek serve` in a child process, as a user starts it."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.data_dir = data_dir
         self.url = f"http://127.0.0.1:{self.port}"
@@ -58,7 +58,17 @@ class ServerProcess:
         full_env = {**os.environ, "OPENREK_MODELS_DIR": str(models_dir()), **(env or {})}
         self._log_handle = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "openrek", "serve", "--port", str(self.port), "--data-dir", str(data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "openrek",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                *args,
+            ],
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             env=full_env,

@@ -86,7 +86,17 @@ class EmbeddedPostgres:
                 shutil.chown(self.log, self._user)
             # Locale C: the same byte order as SQLite's for every listing.
             self._run(
-                "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--locale=C", "-E", "UTF8"
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--locale=C",
+                "-E",
+                "UTF8",
+                "--no-sync",
             )
         self._pg_ctl("start")
         return self

@@ -14,18 +14,21 @@ from typing import Any
 
 from openrek.cli_celebrities import add_celebrity_commands
 from openrek.cli_custom_labels import add_custom_labels_commands
+from openrek.cli_database import add_database_commands, add_database_option
 from openrek.cli_streams import add_stream_commands
 from openrek.cli_verbs import add_connection_options, add_verbs
 from openrek.cli_video import add_video_commands
 from openrek.cli_watch import add_watch_command
+from openrek.cli_worker import add_worker_command
 from openrek.config import DEFAULT_PORT, ConfigurationError, Settings
 from openrek.models.store import ModelMissingError, ModelStore
-from openrek.storage.base import StoreUnusable
+from openrek.storage.base import StoreUnavailable, StoreUnusable
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         data_dir=getattr(args, "data_dir", None),
+        database_url=getattr(args, "database", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
@@ -34,30 +37,36 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     from openrek.services import Services
     from openrek.serving import listen, serve
-    from openrek.storage.sqlite import SqliteFaceStore
+    from openrek.storage.backends import open_face_store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = _settings(args)
+    if args.no_run_jobs and not settings.database.shared:
+        raise ConfigurationError(
+            "--no-run-jobs leaves jobs to `openrek worker`s: it needs --database postgresql://..."
+        )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ConfigurationError(
             f"cannot use {settings.data_dir} as the data directory: {error.strerror}"
         ) from None
-    # An unusable database or port stops start-up here, before seconds go into models.
-    SqliteFaceStore(settings.database_path).close()
+    # An unusable database or port stops start-up here, before seconds go into models
+    # (a PostgreSQL database is migrated here too).
+    open_face_store(settings.database).close()
     sock = listen(settings.host, settings.port)
     services = Services.start(settings)
     _ = services.store
-    resumed = services.video_jobs.runner.resume()  # jobs a stopped or killed server left running
-    if resumed:
-        logging.getLogger("openrek").info("re-running %d unfinished video job(s)", resumed)
+    if not args.no_run_jobs:
+        resumed = services.video_jobs.runner.resume()  # jobs a stopped or killed server left running
+        if resumed:
+            logging.getLogger("openrek").info("re-running %d unfinished video job(s)", resumed)
     restarted = services.stream_processors.runner.resume()  # processors a stopped server left running
     if restarted:
         logging.getLogger("openrek").info("restarting %d stream processor(s)", restarted)
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
-        f"(data in {settings.data_dir}, models in {settings.models_dir})",
+        f"(database {settings.database.describe()}, data in {settings.data_dir}, models in {settings.models_dir})",
         flush=True,
     )
     serve(services, sock)
@@ -171,7 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT})")
     serve.add_argument("--data-dir", type=Path, default=None, help="where state is kept")
+    add_database_option(serve)
+    serve.add_argument(
+        "--no-run-jobs",
+        action="store_true",
+        help="with a shared database: answer requests only, and leave jobs to `openrek worker` processes",
+    )
     serve.set_defaults(run=_serve)
+
+    add_database_commands(commands)
+    add_worker_command(commands)
 
     models = commands.add_parser("models", help="fetch or list the model files")
     models.add_argument("models_command", choices=["pull", "list"])
@@ -208,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (ModelMissingError, ConfigurationError, StoreUnusable) as error:
+    except (ModelMissingError, ConfigurationError, StoreUnusable, StoreUnavailable) as error:
         # Start-up problems the user can fix: one line that says what to do, no traceback.
         print(f"openrek: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openrek.inference.session import RuntimeSettings
+from openrek.storage.backends import Database, DatabaseUrlError, parse_database_url
 
 DEFAULT_PORT = 8765
 
@@ -79,6 +80,7 @@ def _path(_name: str, text: str) -> Path:
 # Environment variable -> (Settings field, how its text is read).
 _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_DATA_DIR": ("data_dir", _path),
+    "OPENREK_DATABASE_URL": ("database_url", _text),
     "OPENREK_MODELS_DIR": ("models_dir", _path),
     "OPENREK_ACCESS_KEYS": ("access_keys", lambda _name, text: parse_access_keys(text)),
     "OPENREK_S3_ENDPOINT_URL": ("s3_endpoint_url", _text),
@@ -94,6 +96,7 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_VIDEO_FPS": ("video_frames_per_second", _positive_number),
     "OPENREK_MAX_CONCURRENT_JOBS": ("max_concurrent_jobs", _whole_number),
     "OPENREK_JOB_WORKERS": ("job_workers", _whole_number),
+    "OPENREK_JOB_LEASE_S": ("job_lease_seconds", _positive_number),
     "OPENREK_MAX_VIDEO_BYTES": ("max_video_bytes", _whole_number),
     "OPENREK_MAX_VIDEO_SECONDS": ("max_video_seconds", _positive_number),
     "OPENREK_STREAM_FPS": ("stream_frames_per_second", _positive_number),
@@ -104,6 +107,9 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=_default_data_dir)
+    # Where collections, jobs and the rest are kept (storage/backends.py): unset is the
+    # embedded SQLite file under the data directory; postgresql://... is shared by servers.
+    database_url: str | None = None
     models_dir: Path = field(default_factory=_default_models_dir)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
@@ -134,6 +140,9 @@ class Settings:
     video_frames_per_second: float | None = None
     max_concurrent_jobs: int = 20
     job_workers: int = 1
+    # With a shared database: how long a worker's claim on a job holds without renewal,
+    # i.e. how soon another worker re-runs the job of one that died.
+    job_lease_seconds: float = 30.0
     # A stored video over either is refused (VideoTooLargeException): AWS's 10 GB and 6 h.
     max_video_bytes: int = 10 * 1024**3
     max_video_seconds: float = 6 * 3600.0
@@ -150,6 +159,13 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "openrek.sqlite3"
+
+    @property
+    def database(self) -> Database:
+        try:
+            return parse_database_url(self.database_url, self.database_path)
+        except DatabaseUrlError as error:
+            raise ConfigurationError(str(error)) from None
 
     @property
     def s3_dir(self) -> Path:

@@ -24,8 +24,8 @@ from openrek.inference.faces.mesh import FaceMesh
 from openrek.inference.session import Session, open_session
 from openrek.models.store import ModelStore
 from openrek.protocol.errors import InvalidParameterException
+from openrek.storage.backends import open_face_store
 from openrek.storage.base import FaceStore
-from openrek.storage.sqlite import SqliteFaceStore
 
 if TYPE_CHECKING:
     from openrek.celebrities.gallery import CelebrityGallery
@@ -288,7 +288,7 @@ class Services:
         with self._store_lock:
             if self._store is None:
                 self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-                self._store = SqliteFaceStore(self.settings.database_path)
+                self._store = open_face_store(self.settings.database)
             return self._store
 
     @property

@@ -1,14 +1,21 @@
 """Runs jobs on worker threads of this process.
 
 The runner only knows the store and, per API, a function from a job to its results.
-A later runner can take jobs from a shared queue in separate worker processes with
-the same functions; this one is the embedded default.
+
+- Embedded store: the process that creates a job runs it (`submit`), and re-runs what
+  a stopped process left IN_PROGRESS when it starts again (`resume`).
+- Shared store (PostgreSQL): jobs are claimed. `start_claiming` runs a loop that claims
+  jobs while it has free workers, and renews the leases of those it runs; a server
+  started with `--no-run-jobs` never claims, and `openrek worker` only claims.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -28,6 +35,13 @@ class JobFailed(Exception):
     """A job that cannot finish for a reason its caller should read (str(error))."""
 
 
+# A claim lasts this long unless renewed; the runner renews every third of it. A worker
+# that dies leaves its jobs to others after at most this long.
+DEFAULT_LEASE_S = 30.0
+# How often an idle claiming loop asks the database for work.
+CLAIM_POLL_S = 1.0
+
+
 class JobRunner:
     def __init__(
         self,
@@ -35,23 +49,77 @@ class JobRunner:
         analyses: Mapping[str, Analysis],
         workers: int,
         finished: Callable[[Job, str], None] | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         self._store = store
         self._analyses = analyses
         self._finished = finished
+        self._workers = workers
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="openrek-job")
         # Set when the process stops: running jobs end between two frames (see rates.results_per_frame).
         self.stopping = threading.Event()
+        self.lease_s = lease_s
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._running: dict[str, Job] = {}
+        self._running_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._claimer: threading.Thread | None = None
 
     def submit(self, job: Job) -> None:
+        """A job just created: run it here (embedded), or wake this process's claiming
+        loop, if it has one (shared; any worker may take it)."""
+        if self._store.shared:
+            self._wake.set()
+            return
         self._executor.submit(self._run, job)
 
     def resume(self) -> int:
-        """Re-run, from the start, the jobs a stopped or killed process left IN_PROGRESS."""
+        """Embedded: re-run, from the start, the jobs a stopped or killed process left
+        IN_PROGRESS. Shared: start claiming (such jobs are claimed once their lease ends)."""
+        if self._store.shared:
+            self.start_claiming()
+            return 0
         unfinished = self._store.in_progress()
         for job in unfinished:
             self.submit(job)
         return len(unfinished)
+
+    def start_claiming(self) -> None:
+        if self._claimer is None:
+            self._claimer = threading.Thread(target=self._claim_loop, name="openrek-job-claims", daemon=True)
+            self._claimer.start()
+
+    def _claim_loop(self) -> None:
+        last_renewal = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                if time.monotonic() - last_renewal >= self.lease_s / 3:
+                    with self._running_lock:
+                        held = list(self._running)
+                    self._store.renew(self.worker_name, held, self.lease_s)
+                    last_renewal = time.monotonic()
+                job = None
+                with self._running_lock:
+                    free = len(self._running) < self._workers
+                if free:
+                    job = self._store.claim(self.worker_name, self.lease_s)
+                if job is not None:
+                    with self._running_lock:
+                        self._running[job.job_id] = job
+                    self._executor.submit(self._run_claimed, job)
+                    continue  # maybe more work, and maybe more free workers
+            except Exception:  # the database restarting: keep trying, the leases say who owns what
+                log.warning("claiming jobs failed; retrying", exc_info=True)
+            self._wake.wait(CLAIM_POLL_S)
+            self._wake.clear()
+
+    def _run_claimed(self, job: Job) -> None:
+        try:
+            self._run(job)
+        finally:
+            with self._running_lock:
+                self._running.pop(job.job_id, None)
+            self._wake.set()
 
     def _run(self, job: Job) -> None:
         try:
@@ -60,18 +128,17 @@ class JobRunner:
             log.info("job %s interrupted by the server stopping; it re-runs at the next start", job.job_id)
             return
         except (VideoUnreadable, JobFailed) as reason:
-            self._store.fail(job.job_id, str(reason))
-            status = FAILED
+            recorded, status = self._store.fail(job, str(reason)), FAILED
         except RekognitionError as error:  # e.g. the object vanished from S3 after Start
-            self._store.fail(job.job_id, f"{error.code}: {error.message}")
-            status = FAILED
+            recorded, status = self._store.fail(job, f"{error.code}: {error.message}"), FAILED
         except Exception:
             log.exception("job %s (%s) failed", job.job_id, job.api)
-            self._store.fail(job.job_id, INTERNAL_FAILURE)
-            status = FAILED
+            recorded, status = self._store.fail(job, INTERNAL_FAILURE), FAILED
         else:
-            self._store.succeed(job.job_id, results)
-            status = SUCCEEDED
+            recorded, status = self._store.succeed(job, results), SUCCEEDED
+        if not recorded:
+            log.warning("job %s was taken over by another worker; this run's result is dropped", job.job_id)
+            return
         if self._finished is not None:
             self._finished(job, status)
 

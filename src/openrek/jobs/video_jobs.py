@@ -16,7 +16,7 @@ from openrek.jobs.notify import Notifier
 from openrek.jobs.person_tracking import track_people_in_video
 from openrek.jobs.runner import JobRunner
 from openrek.jobs.segment_detection import detect_segments_in_video
-from openrek.jobs.store import Job, JobStore
+from openrek.jobs.store import Job, open_job_store
 from openrek.jobs.text_detection import detect_text_in_video
 from openrek.video.location import VideoLocator
 
@@ -45,7 +45,7 @@ class VideoJobs:
         self, services: Services, locator: VideoLocator | None = None, progress: Progress | None = None
     ) -> None:
         settings = services.settings
-        self.store = JobStore(settings.data_dir)
+        self.store = open_job_store(settings)
         self.locator = locator or VideoLocator(
             settings.s3_dir, settings.s3_endpoint_url, settings.max_video_bytes, settings.max_video_seconds
         )
@@ -59,6 +59,7 @@ class VideoJobs:
             {api: partial(analysis, services) for api, analysis in ANALYSES.items()},
             workers=settings.job_workers,
             finished=self.notifier.job_finished if self.notifier else None,
+            lease_s=settings.job_lease_seconds,
         )
 
     def close(self, wait: bool = False) -> None:

@@ -84,6 +84,36 @@ CREATE TABLE requests (
 CREATE INDEX requests_by_age ON requests (created_at);
 """,
     ),
+    (
+        2,
+        "video and bulk-analysis jobs, claimed by workers under a lease",
+        """
+CREATE TABLE jobs (
+    job_id text COLLATE "C" PRIMARY KEY,
+    api text NOT NULL,
+    status text NOT NULL,
+    status_message text,
+    request_json text NOT NULL,
+    client_token text,
+    job_tag text,
+    created_at double precision NOT NULL,
+    finished_at double precision,
+    -- The claim: which worker runs the job, until when its lease holds, and how many
+    -- claims the job has had (a result is recorded only by the current one).
+    worker text,
+    lease_until timestamptz,
+    attempt integer NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX jobs_by_token ON jobs (api, client_token) WHERE client_token IS NOT NULL;
+CREATE INDEX jobs_waiting ON jobs (created_at) WHERE status = 'IN_PROGRESS';
+CREATE INDEX jobs_newest ON jobs (api, created_at DESC, job_id DESC);
+
+CREATE TABLE job_results (
+    job_id text COLLATE "C" PRIMARY KEY REFERENCES jobs(job_id) ON DELETE CASCADE,
+    results_json text NOT NULL
+);
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
