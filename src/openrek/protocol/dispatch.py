@@ -17,6 +17,7 @@ from openrek.protocol.errors import (
 )
 from openrek.protocol.service_model import operation_model
 from openrek.protocol.validation import parse_request
+from openrek.storage.base import StoreUnavailable
 
 log = logging.getLogger("openrek")
 
@@ -56,6 +57,11 @@ class Dispatcher(Generic[ServicesT]):
                 return handler(params, self._services)
         except RekognitionError:
             raise
+        except StoreUnavailable as error:
+            # The database is restarting or unreachable: nothing was done, a retry may work
+            # (boto3 retries InternalServerError by itself). One line, no traceback.
+            log.warning("%s: %s", operation, error)
+            raise InternalServerError("The database is unavailable; retry the request") from None
         except Exception:
             # Never a traceback on the wire: log it here, answer AWS's shape.
             log.exception("%s failed", operation)
