@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from openrek.celebrities.gallery import KNOWN_GENDERS, Celebrity, CelebrityGallery, GalleryError
+from openrek.celebrities.gallery import KNOWN_GENDERS, Celebrity, Gallery, GalleryError, open_gallery
+from openrek.cli_database import add_database_option
 
 
 def add_celebrity_commands(commands: Any) -> None:
@@ -53,12 +54,13 @@ def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="the server's data directory (default OPENREK_DATA_DIR)"
     )
+    add_database_option(parser)
 
 
-def _gallery(args: argparse.Namespace) -> CelebrityGallery:
+def _gallery(args: argparse.Namespace) -> Gallery:
     from openrek.config import Settings
 
-    return CelebrityGallery(Settings.from_env(data_dir=args.data_dir).data_dir)
+    return open_gallery(Settings.from_env(data_dir=args.data_dir, database_url=args.database))
 
 
 def _json(celebrity: Celebrity) -> dict[str, Any]:
@@ -72,7 +74,7 @@ def _add(args: argparse.Namespace) -> int:
     from openrek.protocol.errors import RekognitionError
     from openrek.services import build_embedders, build_face_analyzer
 
-    settings = Settings.from_env(data_dir=args.data_dir)
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database)
     models = ModelStore(settings.models_dir)
     analyzer = build_face_analyzer(models, settings)
     embedders = build_embedders(models, settings)
@@ -86,7 +88,7 @@ def _add(args: argparse.Namespace) -> int:
     except (GalleryError, RekognitionError, OSError) as error:
         print(f"openrek celebrities add: {_message(error)}; nothing was added", file=sys.stderr)
         return 1
-    gallery = CelebrityGallery(settings.data_dir)
+    gallery = open_gallery(settings)
     try:
         celebrity = gallery.add(args.name, args.urls, args.gender, enrolments)
     except GalleryError as error:

@@ -28,7 +28,7 @@ from openrek.storage.backends import open_face_store
 from openrek.storage.base import FaceStore
 
 if TYPE_CHECKING:
-    from openrek.celebrities.gallery import CelebrityGallery
+    from openrek.celebrities.gallery import Gallery
     from openrek.custom_labels.service import CustomLabels
     from openrek.inference.labels.labeler import Labeler
     from openrek.inference.labels.objects import ObjectDetector
@@ -135,7 +135,7 @@ class Services:
     _video_jobs: Lazy[VideoJobs] = field(init=False, repr=False)
     _stream_processors: Lazy[StreamProcessors] = field(init=False, repr=False)
     _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
-    _celebrities: Lazy[CelebrityGallery] = field(init=False, repr=False)
+    _celebrities: Lazy[Gallery] = field(init=False, repr=False)
     _custom_labels: Lazy[CustomLabels] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -208,14 +208,14 @@ class Services:
         return open_session(self._model_store().path("shot-boundaries"), self.settings.runtime)
 
     @property
-    def celebrities(self) -> CelebrityGallery:
+    def celebrities(self) -> Gallery:
         """The operator's celebrity gallery under the data directory, opened on first use."""
         return self._celebrities.get()
 
-    def _build_celebrities(self) -> CelebrityGallery:
-        from openrek.celebrities.gallery import CelebrityGallery
+    def _build_celebrities(self) -> Gallery:
+        from openrek.celebrities.gallery import open_gallery
 
-        return CelebrityGallery(self.settings.data_dir)
+        return open_gallery(self.settings)
 
     @property
     def custom_labels(self) -> CustomLabels:

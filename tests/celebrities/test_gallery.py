@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from openrek.celebrities.gallery import GALLERY_FILE, CelebrityGallery, Enrolment, GalleryError
+from openrek.celebrities.gallery import GALLERY_FILE, CelebrityGallery, Enrolment, Gallery, GalleryError
 from openrek.celebrities.matching import recognise
+from openrek.celebrities.postgres_gallery import PostgresCelebrityGallery
+
+OpenGallery = Callable[[], Gallery]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.needs_postgres)])
+def open_gallery(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenGallery]:
+    """Another gallery object on the same store: the same file, or the same database."""
+    opened: list[Gallery] = []
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+    def open_one() -> Gallery:
+        gallery: Gallery = PostgresCelebrityGallery(url) if url else CelebrityGallery(tmp_path)
+        opened.append(gallery)
+        return gallery
+
+    yield open_one
+    for gallery in opened:
+        gallery.close()
 
 
 def unit(*values: float) -> np.ndarray:
@@ -21,21 +41,20 @@ def enrolment(vector: np.ndarray, version: str = "1.0") -> Enrolment:
     return Enrolment(photo_sha256="0" * 64, vectors={version: vector})
 
 
-def test_a_celebrity_keeps_its_id_and_details_across_reopening(tmp_path: Path) -> None:
-    gallery = CelebrityGallery(tmp_path)
+def test_a_celebrity_keeps_its_id_and_details_across_reopening(open_gallery: OpenGallery) -> None:
+    gallery = open_gallery()
     added = gallery.add("Ada Lovelace", ["https://example.org/ada"], "Female", [enrolment(unit(1, 0, 0))])
     assert re.fullmatch(r"[0-9A-Za-z]{8}", added.celebrity_id)
     gallery.close()
-    reopened = CelebrityGallery(tmp_path)
+    reopened = open_gallery()
     again = reopened.get(added.celebrity_id)
     assert again == added
-    assert again.info() == {
+    assert again is not None and again.info() == {
         "Name": "Ada Lovelace",
         "Urls": ["https://example.org/ada"],
         "KnownGender": {"Type": "Female"},
     }
-    assert dict(again.faces) == {"1.0": 1}
-    reopened.close()
+    assert again is not None and dict(again.faces) == {"1.0": 1}
 
 
 def test_no_photo_is_kept_only_vectors(tmp_path: Path) -> None:
@@ -49,8 +68,8 @@ def test_no_photo_is_kept_only_vectors(tmp_path: Path) -> None:
     assert "KnownGender" not in CelebrityGallery(tmp_path).everyone()[0].info()
 
 
-def test_bad_details_are_refused(tmp_path: Path) -> None:
-    gallery = CelebrityGallery(tmp_path)
+def test_bad_details_are_refused(open_gallery: OpenGallery) -> None:
+    gallery = open_gallery()
     with pytest.raises(GalleryError):
         gallery.add(" ", [], None, [enrolment(unit(1, 0))])
     with pytest.raises(GalleryError):
@@ -60,9 +79,9 @@ def test_bad_details_are_refused(tmp_path: Path) -> None:
     assert gallery.everyone() == []
 
 
-def test_a_reader_sees_another_connections_changes(tmp_path: Path) -> None:
-    """The server reads while `openrek celebrities add` (another process) writes."""
-    server_side, cli_side = CelebrityGallery(tmp_path), CelebrityGallery(tmp_path)
+def test_a_reader_sees_another_connections_changes(open_gallery: OpenGallery) -> None:
+    """The server reads while `openrek celebrities add` (another process, or host) writes."""
+    server_side, cli_side = open_gallery(), open_gallery()
     assert len(server_side.face_vectors("1.0")) == 0
     ada = cli_side.add("Ada", [], None, [enrolment(unit(1, 0, 0)), enrolment(unit(0.9, 0.1, 0))])
     vectors = server_side.face_vectors("1.0")
@@ -72,8 +91,8 @@ def test_a_reader_sees_another_connections_changes(tmp_path: Path) -> None:
     assert len(server_side.face_vectors("1.0")) == 0
 
 
-def test_each_celebrity_is_one_face_of_a_picture(tmp_path: Path) -> None:
-    gallery = CelebrityGallery(tmp_path)
+def test_each_celebrity_is_one_face_of_a_picture(open_gallery: OpenGallery) -> None:
+    gallery = open_gallery()
     ada = gallery.add("Ada", [], None, [enrolment(unit(1, 0, 0)), enrolment(unit(0, 0, 1))])
     bob = gallery.add("Bob", [], None, [enrolment(unit(0, 1, 0))])
     vectors = gallery.face_vectors("1.0")

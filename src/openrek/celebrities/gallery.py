@@ -1,4 +1,5 @@
-"""The celebrity gallery: names, links and face vectors in `<data-dir>/celebrities.sqlite3`.
+"""The celebrity gallery: names, links and face vectors in `<data-dir>/celebrities.sqlite3`
+(or, with a shared database, in PostgreSQL: postgres_gallery.py).
 
 Each face vector carries the FaceModelVersion of the model that made it: vectors of
 two versions are not comparable, so a face is only ever matched against vectors of
@@ -21,9 +22,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
+from openrek.config import Settings
 from openrek.storage.sqlite.locked import LockedConnection
 
 GALLERY_FILE = "celebrities.sqlite3"
@@ -107,6 +110,54 @@ def checked_details(name: str, urls: Sequence[str], known_gender: str | None) ->
         raise GalleryError(f"at most {MAX_URLS} URLs per celebrity")
     if known_gender is not None and known_gender not in KNOWN_GENDERS:
         raise GalleryError(f"known gender must be one of {', '.join(KNOWN_GENDERS)}, not {known_gender!r}")
+
+
+def celebrities_from_rows(rows: Sequence[tuple[Any, ...]]) -> list[Celebrity]:
+    """Celebrities from (id, name, urls JSON, gender, face model version, face count) rows,
+    one per celebrity and version, in the order given."""
+    by_id: dict[str, Celebrity] = {}
+    for celebrity_id, name, urls, gender, version, count in rows:
+        known = by_id.get(celebrity_id)
+        faces = dict(known.faces) if known else {}
+        if version is not None:
+            faces[version] = int(count)
+        by_id[celebrity_id] = Celebrity(celebrity_id, name, tuple(json.loads(urls)), gender, faces)
+    return list(by_id.values())
+
+
+def face_vectors_from_rows(
+    version: str, rows: Sequence[tuple[Any, ...]], everyone: Sequence[Celebrity]
+) -> FaceVectors:
+    """FaceVectors from (celebrity id, float32 vector bytes) rows."""
+    celebrities = {c.celebrity_id: c for c in everyone}
+    # Grouped by celebrity, so matching takes each one's best with one reduceat.
+    kept = sorted((row for row in rows if row[0] in celebrities), key=lambda row: str(row[0]))
+    owners = tuple(str(row[0]) for row in kept)
+    vectors = [np.frombuffer(bytes(row[1]), np.float32) for row in kept]
+    matrix = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
+    return FaceVectors(version, owners, matrix, celebrities)
+
+
+class Gallery(Protocol):
+    """What RecognizeCelebrities and `openrek celebrities` use; SQLite (this module) or
+    PostgreSQL (postgres_gallery.py) behind it."""
+
+    def add(
+        self, name: str, urls: Sequence[str], known_gender: str | None, enrolments: Sequence[Enrolment]
+    ) -> Celebrity: ...
+    def remove(self, celebrity_id: str) -> bool: ...
+    def get(self, celebrity_id: str) -> Celebrity | None: ...
+    def everyone(self) -> list[Celebrity]: ...
+    def face_vectors(self, version: str) -> FaceVectors: ...
+    def close(self) -> None: ...
+
+
+def open_gallery(settings: Settings) -> Gallery:
+    if settings.database.postgres_url is not None:
+        from openrek.celebrities.postgres_gallery import PostgresCelebrityGallery
+
+        return PostgresCelebrityGallery(settings.database.postgres_url)
+    return CelebrityGallery(settings.data_dir)
 
 
 class CelebrityGallery:
@@ -214,14 +265,7 @@ class CelebrityGallery:
                 "GROUP BY c.id, f.face_model_version ORDER BY c.added_at, c.id, f.face_model_version",
                 args,
             ).fetchall()
-        by_id: dict[str, Celebrity] = {}
-        for celebrity_id, name, urls, gender, version, count in rows:
-            known = by_id.get(celebrity_id)
-            faces = dict(known.faces) if known else {}
-            if version is not None:
-                faces[version] = int(count)
-            by_id[celebrity_id] = Celebrity(celebrity_id, name, tuple(json.loads(urls)), gender, faces)
-        return list(by_id.values())
+        return celebrities_from_rows(rows)
 
     def face_vectors(self, version: str) -> FaceVectors:
         """The gallery's vectors of `version`, re-read only when the file has changed."""
@@ -243,12 +287,6 @@ class CelebrityGallery:
                     "ORDER BY seq",
                     (version,),
                 ).fetchall()
-            celebrities = {c.celebrity_id: c for c in self.everyone()}
-            # Grouped by celebrity, so matching takes each one's best with one reduceat.
-            kept = sorted((row for row in rows if row[0] in celebrities), key=lambda row: str(row[0]))
-            owners = tuple(str(row[0]) for row in kept)
-            vectors = [np.frombuffer(row[1], np.float32) for row in kept]
-            matrix = np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
-            cached = FaceVectors(version, owners, matrix, celebrities)
+            cached = face_vectors_from_rows(version, rows, self.everyone())
             self._cached[version] = cached
             return cached

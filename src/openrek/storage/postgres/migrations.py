@@ -114,6 +114,35 @@ CREATE TABLE job_results (
 );
 """,
     ),
+    (
+        3,
+        "the celebrity gallery",
+        """
+CREATE TABLE celebrities (
+    id text COLLATE "C" PRIMARY KEY,
+    name text NOT NULL,
+    urls text NOT NULL,
+    known_gender text,
+    added_at double precision NOT NULL
+);
+-- Matching is a numpy product over a few thousand vectors at most, done in each server:
+-- raw float32 bytes, like SQLite's, rather than a pgvector column.
+CREATE TABLE celebrity_faces (
+    seq bigserial PRIMARY KEY,
+    celebrity_id text COLLATE "C" NOT NULL REFERENCES celebrities(id) ON DELETE CASCADE,
+    face_model_version text NOT NULL,
+    vector bytea NOT NULL,
+    photo_sha256 text NOT NULL
+);
+CREATE INDEX celebrity_faces_by_version ON celebrity_faces (face_model_version);
+-- Bumped by every change, so each server knows when to re-read the vectors it caches.
+CREATE TABLE celebrity_gallery_generation (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    generation bigint NOT NULL
+);
+INSERT INTO celebrity_gallery_generation (generation) VALUES (0);
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
