@@ -2,9 +2,9 @@
 project, datasets from adapter manifests in the data directory's bucket folder,
 training, and DetectModerationLabels with ProjectVersion on images never trained on.
 
-What the adapter is taught (tests/custom_labels/moderation_sets.py): Alcohol, which the
-base model cannot name, from clip art of beer, wine and cocktails against drinks
-without alcohol; and that party photos of women in dresses are safe, which the base
+What the adapter is taught (tests/custom_labels/moderation_sets.py): Violence, which the
+base model cannot name, from clip art of guns, blades and a grenade against everyday
+tools; and that party photos of women in dresses are safe, which the base
 model gets wrong once (face-api/sample2.jpg, Swimwear or Underwear 50.7). The TEST
 dataset holds the held-out images: the adapter never trains on them.
 """
@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from openrek.custom_labels.manifest import moderation_line
 from tests.conftest import ServerProcess
 from tests.custom_labels.helpers import dataset_status, put_object, version_status
-from tests.custom_labels.moderation_sets import ALCOHOL, DRESSED, SOFT_DRINKS, image_bytes
+from tests.custom_labels.moderation_sets import ALCOHOL, DRESSED, TOOLS, WEAPONS, image_bytes
 from tests.custom_labels.scenes import PORTRAITS, SCENES
 from tests.shapes import assert_valid_output
 
@@ -29,13 +29,13 @@ BUCKET = "adapter-data"
 OUTPUT = {"S3Bucket": BUCKET, "S3KeyPrefix": "evaluation/"}
 SWIMWEAR = "Swimwear or Underwear"
 OTHERS = [name for name in PORTRAITS + SCENES if name not in DRESSED]  # safe photos of other kinds
-TRAIN = [(name, ["Alcohol"]) for name in ALCOHOL[:6]] + [
-    (name, []) for name in SOFT_DRINKS[:10] + DRESSED[1:] + OTHERS[::3]
+TRAIN = [(name, ["Violence"]) for name in WEAPONS[:7]] + [
+    (name, []) for name in TOOLS[:10] + DRESSED[1:] + OTHERS[::3]
 ]
-HELD_OUT_ALCOHOL = ALCOHOL[6:]
+HELD_OUT_WEAPONS = WEAPONS[7:]
 HELD_OUT_PHOTOS = [DRESSED[0], *OTHERS[1::3][:2]]
-HELD_OUT = [(name, ["Alcohol"]) for name in HELD_OUT_ALCOHOL] + [
-    (name, []) for name in SOFT_DRINKS[10:14] + HELD_OUT_PHOTOS
+HELD_OUT = [(name, ["Violence"]) for name in HELD_OUT_WEAPONS] + [
+    (name, []) for name in TOOLS[10:14] + HELD_OUT_PHOTOS
 ]
 
 
@@ -80,7 +80,7 @@ def test_an_adapter_learns_a_category_and_unlearns_a_false_positive(
 
     train_key = _manifest(server, photos, "train.manifest", TRAIN)
     # One more line names a second-level category: an error entry, as AWS takes top-level ones only.
-    bad = moderation_line(f"s3://{BUCKET}/images/{ALCOHOL[0]}", ["Alcoholic Beverages"])
+    bad = moderation_line(f"s3://{BUCKET}/images/{WEAPONS[0]}", ["Weapons"])
     body = (server.data_dir / "s3" / BUCKET / train_key).read_text() + "\n" + bad
     put_object(server.data_dir, BUCKET, train_key, body.encode())
     test_key = _manifest(server, photos, "test.manifest", HELD_OUT)
@@ -107,8 +107,9 @@ def test_an_adapter_learns_a_category_and_unlearns_a_false_positive(
     assert summary["EvaluationDetails"]["NumberOfTestingImages"] == len(HELD_OUT)
     assert summary["EvaluationDetails"]["NumberOfTrainingImages"] == len(TRAIN)
     by_label = {r["Label"]: r for r in summary["LabelEvaluationResults"]}
-    assert by_label["Alcohol"]["NumberOfTestingImages"] == len(HELD_OUT_ALCOHOL)
-    assert by_label["Alcohol"]["BaseModelMetrics"]["TruePositives"] == 0  # the base model cannot name it
+    assert by_label["Violence"]["NumberOfTestingImages"] == len(HELD_OUT_WEAPONS)
+    assert by_label["Violence"]["BaseModelMetrics"]["TruePositives"] == 0  # the base model cannot name it
+    assert by_label["Violence"]["Metrics"]["TruePositives"] >= 2
     assert by_label[SWIMWEAR]["BaseModelMetrics"]["FalsePositives"] == 1  # sample2
     assert by_label[SWIMWEAR]["Metrics"]["FalsePositives"] == 0
     assert trained["EvaluationResult"]["F1Score"] == pytest.approx(
@@ -128,12 +129,12 @@ def test_an_adapter_learns_a_category_and_unlearns_a_false_positive(
     # The false positive it was taught to drop, on a photo it never saw.
     assert SWIMWEAR in _top_level(detect(DRESSED[0], adapter=False))
     assert SWIMWEAR not in _top_level(detect(DRESSED[0], adapter=True))
-    # The category it was taught, on held-out drinks; the base model never names it.
-    answers = [detect(name, adapter=True)["ModerationLabels"] for name in HELD_OUT_ALCOHOL]
-    found = [label for labels in answers for label in labels if label["Name"] == "Alcohol"]
-    assert found, answers  # at the default MinConfidence (50) at least one held-out drawing
+    # The category it was taught, on held-out weapons; the base model never names it.
+    answers = [detect(name, adapter=True)["ModerationLabels"] for name in HELD_OUT_WEAPONS]
+    found = [label for labels in answers for label in labels if label["Name"] == "Violence"]
+    assert len(found) >= 2, answers  # at the default MinConfidence (50), 2 of the 4 drawings or more
     assert all(label["ParentName"] == "" and label["TaxonomyLevel"] == 1 for label in found)
-    assert "Alcohol" not in _top_level(detect(HELD_OUT_ALCOHOL[0], adapter=False), 0)
+    assert "Violence" not in _top_level(detect(HELD_OUT_WEAPONS[0], adapter=False), 0)
     # Photos of other kinds keep the base model's answer at the default MinConfidence.
     for name in HELD_OUT_PHOTOS[1:]:
         assert _top_level(detect(name, adapter=True)) == _top_level(detect(name, adapter=False)), name

@@ -229,7 +229,7 @@ class TrainedAdapter:
     def f1(self) -> float:
         """EvaluationResult.F1Score: micro-averaged over every head's decisions on the test
         images (1.0 when nothing is unsafe and nothing was flagged)."""
-        return _pooled(self.adapter).f1
+        return round(_pooled(self.adapter).f1, 4)
 
     @property
     def results(self) -> list[LabelResult]:
