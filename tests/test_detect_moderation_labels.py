@@ -191,12 +191,13 @@ def test_drawing_reports_content_type(rekognition, photos: Path) -> None:
     assert response["ModerationLabels"] == []
 
 
-def test_adapters_and_human_review_are_refused(rekognition, photos: Path) -> None:
+def test_unknown_adapters_and_human_review_are_refused(rekognition, photos: Path) -> None:
+    # Trained adapters: tests/custom_labels/test_adapters.py.
     image = {"Bytes": (photos / "skimage/coffee.png").read_bytes()}
     with pytest.raises(ClientError) as adapter:
         rekognition.detect_moderation_labels(Image=image, ProjectVersion=ADAPTER)
     assert adapter.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert "adapters are not supported" in adapter.value.response["Error"]["Message"]
+    assert "does not exist" in adapter.value.response["Error"]["Message"]
     loop = {
         "HumanLoopName": "review-1",
         "FlowDefinitionArn": "arn:aws:sagemaker:us-east-1:000000000000:flow-definition/f",

@@ -192,7 +192,7 @@ def test_a_missing_manifest_fails_the_dataset_and_bad_arns_are_not_found(rekogni
     with pytest.raises(ClientError) as missing:
         rekognition.describe_dataset(DatasetArn=train.replace("cl-missing", "cl-nobody"))
     assert _code(missing) == "ResourceNotFoundException"
-    with pytest.raises(ClientError) as moderation:
+    with pytest.raises(ClientError) as moderation:  # AutoUpdate is required for an adapter project
         rekognition.create_project(ProjectName="cl-adapter", Feature="CONTENT_MODERATION")
     assert _code(moderation) == "InvalidParameterException"
 

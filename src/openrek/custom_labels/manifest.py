@@ -11,6 +11,10 @@ format:
 - `groundtruth/object-detection`: the value holds `image_size` and `annotations`
   (boxes in pixels: `class_id`, `left`, `top`, `width`, `height`), named by `class-map`.
 
+A content-moderation adapter's line has no metadata: `content-moderation-groundtruth`
+is `{"ModerationLabels": [{"Name": <top-level category>}, ...]}`, an empty list for
+an image with no unsafe content (which is a label too: "nothing here").
+
 A line that cannot be read is kept with its reasons (it counts in ErrorEntries); it
 never stops the rest of the manifest from being read.
 """
@@ -21,9 +25,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from openrek.inference.moderation.taxonomy import TOP_LEVEL_CATEGORIES
+
 CLASSIFICATION = "groundtruth/image-classification"
 MULTILABEL = "groundtruth/image-classification-multilabel"
 DETECTION = "groundtruth/object-detection"
+MODERATION = "content-moderation-groundtruth"
 MAX_LINE_CHARS = 100_000
 NOT_OBJECT = "The line is not a JSON object"  # DatasetEntry's limit in the service model
 
@@ -48,10 +55,12 @@ class Entry:
     image_size: tuple[int, int] | None  # (width, height) of a bounding-box attribute
     has_box_attribute: bool  # labelled for detection, even with no objects in it
     errors: tuple[str, ...]
+    # labelled for a moderation adapter, even with no unsafe content in it
+    has_moderation_attribute: bool = False
 
     @property
     def labeled(self) -> bool:
-        return bool(self.labels) or self.has_box_attribute
+        return bool(self.labels) or self.has_box_attribute or self.has_moderation_attribute
 
     @property
     def all_labels(self) -> tuple[str, ...]:
@@ -100,6 +109,12 @@ def parse_line(line: str) -> Entry:
     errors: list[str] = []
     image_size: tuple[int, int] | None = None
     has_boxes = False
+    moderation = MODERATION in record
+    if moderation:
+        try:
+            labels.extend(_moderation_names(record[MODERATION]))
+        except _Malformed as why:
+            errors.append(f"{MODERATION}: {why}")
     for name, value in record.items():
         metadata = record.get(f"{name}-metadata")
         if name == "source-ref" or name.endswith("-metadata") or not isinstance(metadata, dict):
@@ -127,11 +142,28 @@ def parse_line(line: str) -> Entry:
         image_size,
         has_boxes,
         tuple(errors),
+        moderation,
     )
 
 
 class _Malformed(ValueError):
     pass
+
+
+def _moderation_names(value: Any) -> list[str]:
+    if not isinstance(value, dict) or not isinstance(value.get("ModerationLabels"), list):
+        raise _Malformed("ModerationLabels is missing or not a list")
+    names = []
+    for label in value["ModerationLabels"]:
+        name = label.get("Name") if isinstance(label, dict) else None
+        if name not in TOP_LEVEL_CATEGORIES:
+            # AWS trains adapters on top-level categories only; a deeper or unknown name
+            # would be silently dropped there, so it is an error entry here.
+            raise _Malformed(
+                f"{name!r} is not a top-level moderation category ({', '.join(TOP_LEVEL_CATEGORIES)})"
+            )
+        names.append(name)
+    return names
 
 
 def _label_text(value: Any) -> str:
@@ -224,6 +256,14 @@ def classification_line(source_ref: str, label: str, job: str = "openrek") -> st
         },
     }
     return json.dumps(record)
+
+
+def moderation_line(source_ref: str, labels: list[str]) -> str:
+    """A content-moderation adapter's manifest line (labels: top-level categories, or
+    none for an image with no unsafe content)."""
+    return json.dumps(
+        {"source-ref": source_ref, MODERATION: {"ModerationLabels": [{"Name": n} for n in labels]}}
+    )
 
 
 def detection_line(

@@ -16,10 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from openrek.custom_labels.adapters import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    AdapterHead,
+    TrainedAdapter,
+    load_adapter,
+    save_adapter,
+    train_adapter,
+)
+from openrek.custom_labels.adapters import summary_file as adapter_summary
 from openrek.custom_labels.backbone import Backbone, build_backbone
 from openrek.custom_labels.classification import CannotTrain
 from openrek.custom_labels.manifest import Entry, parse_manifest
 from openrek.custom_labels.store import (
+    CONTENT_MODERATION,
     COPYING_COMPLETED,
     COPYING_FAILED,
     CREATE_COMPLETE,
@@ -39,7 +49,7 @@ from openrek.custom_labels.store import (
     Version,
     now,
 )
-from openrek.custom_labels.training import LoadedModel, load_model, save_model, train
+from openrek.custom_labels.training import LoadedModel, TrainedModel, load_model, save_model, train
 from openrek.imaging.decode import decode_image
 from openrek.imaging.limits import ImageLimits
 from openrek.protocol.errors import RekognitionError
@@ -71,6 +81,8 @@ class CustomLabels:
         self._backbone: Backbone | None = None
         self._backbone_lock = threading.Lock()
         self._running: dict[str, LoadedModel] = {}  # version ARN -> model
+        self._adapters: dict[str, AdapterHead] = {}  # version ARN -> loaded adapter
+        self._adapters_lock = threading.Lock()
         self.max_training_seconds = MAX_TRAINING_SECONDS
         self._recover()
 
@@ -156,15 +168,21 @@ class CustomLabels:
         started = time.monotonic()
         try:
             data = spec()
-            model = train(
-                data.train,
-                data.test,
-                self.read_image,
-                self.backbone,
-                started + self.max_training_seconds,
-                lambda fraction, _text: self._report_training(version, fraction),
-            )
-            pins = save_model(model, self.store.version_dir(project.name, version.name))
+            model: TrainedModel | TrainedAdapter
+            folder = self.store.version_dir(project.name, version.name)
+            if project.feature == CONTENT_MODERATION:
+                model = self._train_adapter(version, data, started)
+                pins = save_adapter(model, folder)
+            else:
+                model = train(
+                    data.train,
+                    data.test,
+                    self.read_image,
+                    self.backbone,
+                    started + self.max_training_seconds,
+                    lambda fraction, _text: self._report_training(version, fraction),
+                )
+                pins = save_model(model, folder)
             summary_key = self._write_summary(project, version, model)
         except (CannotTrain, OutputUnwritable) as why:
             self._fail_training(version, str(why), started)
@@ -180,12 +198,35 @@ class CustomLabels:
 
         with self.store.lock:
             version.files = pins
-            version.f1_score = model_f1(model.results)
+            version.f1_score = model.f1 if isinstance(model, TrainedAdapter) else model_f1(model.results)
             version.summary_key = summary_key
             version.training_seconds = max(1, round(time.monotonic() - started))
             version.training_end = now()
             version.status, version.status_message = TRAINING_COMPLETED, "The model is ready to run."
             self.store.save()
+
+    def _train_adapter(self, version: Version, data: TrainingSpec, started: float) -> TrainedAdapter:
+        config = (version.feature_config or {}).get("ContentModeration") or {}
+        return train_adapter(
+            data.train,
+            data.test,
+            self.read_image,
+            self.backbone,
+            self._services.moderator.evidence,
+            float(config.get("ConfidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD)),
+            started + self.max_training_seconds,
+            lambda fraction, _text: self._report_training(version, fraction),
+        )
+
+    def adapter(self, project: Project, version: Version) -> AdapterHead:
+        """A trained adapter, loaded (and its files checked against their pins) on first use:
+        adapters need no StartProjectVersion."""
+        with self._adapters_lock:
+            loaded = self._adapters.get(version.arn)
+            if loaded is None:
+                loaded = load_adapter(self.store.version_dir(project.name, version.name), version.files)
+                self._adapters[version.arn] = loaded
+            return loaded
 
     def _report_training(self, version: Version, fraction: float) -> None:
         # AWS's StatusMessage is free text; a percentage in it lets a client draw progress.
@@ -207,14 +248,17 @@ class CustomLabels:
         from openrek.custom_labels.training import DETECTION
 
         finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        body = summary_file(
-            version.arn,
-            finished,
-            model.results,
-            model.training_images,
-            model.testing_images,
-            model.kind == DETECTION,
-        )
+        if isinstance(model, TrainedAdapter):
+            body = adapter_summary(version.arn, finished, model)
+        else:
+            body = summary_file(
+                version.arn,
+                finished,
+                model.results,
+                model.training_images,
+                model.testing_images,
+                model.kind == DETECTION,
+            )
         output = version.output_config
         prefix = output.get("S3KeyPrefix") or ""
         key = f"{prefix}EvaluationSummary-{project.name}-{version.name}.json"
@@ -281,6 +325,7 @@ class CustomLabels:
         self._background.submit(work)
 
     def remove_version_files(self, project: Project, version: Version) -> None:
+        self._adapters.pop(version.arn, None)
         shutil.rmtree(self.store.version_dir(project.name, version.name), ignore_errors=True)
 
     def close(self) -> None:

@@ -21,6 +21,8 @@ from typing import Any
 from openrek.atomic_files import write_atomically
 from openrek.custom_labels.manifest import Entry, parse_line
 
+# Project features
+CUSTOM_LABELS, CONTENT_MODERATION = "CUSTOM_LABELS", "CONTENT_MODERATION"
 # Project statuses
 CREATED = "CREATED"
 # Dataset statuses
@@ -75,6 +77,7 @@ class Version:
     files: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256
     source_version_arn: str | None = None
     training_input: dict[str, Any] | None = None  # TrainingData as requested
+    feature_config: dict[str, Any] | None = None  # CreateProjectVersion's FeatureConfig, as given
     testing_input: dict[str, Any] | None = None
 
 
@@ -92,7 +95,7 @@ class Project:
     name: str
     arn: str
     created: float
-    feature: str = "CUSTOM_LABELS"
+    feature: str = CUSTOM_LABELS
     auto_update: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     datasets: dict[str, Dataset] = field(default_factory=dict)  # by kind

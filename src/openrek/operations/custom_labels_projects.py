@@ -18,8 +18,10 @@ import numpy as np
 from openrek.custom_labels.manifest import Entry, parse_line
 from openrek.custom_labels.service import CustomLabels
 from openrek.custom_labels.store import (
+    CONTENT_MODERATION,
     CREATE_COMPLETE,
     CREATE_IN_PROGRESS,
+    CUSTOM_LABELS,
     UPDATE_COMPLETE,
     Dataset,
     Missing,
@@ -40,7 +42,6 @@ from openrek.protocol.errors import (
 )
 from openrek.services import Services
 
-CUSTOM_LABELS, CONTENT_MODERATION = "CUSTOM_LABELS", "CONTENT_MODERATION"
 DEFAULT_PAGE = 100
 MAX_POLICIES = 5  # AWS: at most 5 policies a project
 
@@ -128,10 +129,10 @@ def paged(items: list[Any], params: dict[str, Any], key: str, default: int = DEF
 def create_project(params: dict[str, Any], services: Services) -> dict[str, Any]:
     name = params["ProjectName"]
     feature = params.get("Feature", CUSTOM_LABELS)
-    if feature == CONTENT_MODERATION:
-        raise InvalidParameterException(
-            "Content moderation adapters (Feature CONTENT_MODERATION) are not available on this server yet"
-        )
+    if feature == CONTENT_MODERATION and "AutoUpdate" not in params:
+        # AWS: "Required argument for Content Moderation". The base model here never
+        # changes under an adapter, so ENABLED has nothing to retrain for; it is kept.
+        raise InvalidParameterException("AutoUpdate is required for a CONTENT_MODERATION project")
     tags = params.get("Tags") or {}
     check_tags(tags)
     created = now()

@@ -9,9 +9,11 @@ from openrek.custom_labels.detection import SIDE, DetectionHead
 from openrek.custom_labels.manifest import Entry
 from openrek.custom_labels.service import TrainingSpec
 from openrek.custom_labels.store import (
+    CONTENT_MODERATION,
     COPYING_COMPLETED,
     COPYING_IN_PROGRESS,
     CREATE_COMPLETE,
+    CUSTOM_LABELS,
     RUNNING,
     STARTING,
     STOPPED,
@@ -22,8 +24,14 @@ from openrek.custom_labels.store import (
     Version,
     now,
 )
+from openrek.inference.moderation.taxonomy import MODEL_VERSION
 from openrek.operations.collections import check_tags
-from openrek.operations.custom_labels_projects import custom_labels, paged, project_exact, project_or_404
+from openrek.operations.custom_labels_projects import (
+    custom_labels,
+    paged,
+    project_exact,
+    project_or_404,
+)
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
     InvalidParameterException,
@@ -37,6 +45,11 @@ STARTABLE = (TRAINING_COMPLETED, STOPPED, COPYING_COMPLETED)
 STOPPABLE = (RUNNING, STARTING)
 BUSY = (TRAINING_IN_PROGRESS, COPYING_IN_PROGRESS, STARTING, RUNNING)
 MAX_RESULTS_DEFAULT = 100  # labels a DetectCustomLabels answer lists at most unless MaxResults says otherwise
+
+
+def _not_an_adapter(project: Project, cannot: str) -> None:
+    if project.feature == CONTENT_MODERATION:
+        raise InvalidParameterException(f"A content moderation adapter cannot be {cannot}")
 
 
 def version_or_404(services: Services, arn: str) -> tuple[Project, Version]:
@@ -72,11 +85,15 @@ def _new_version(services: Services, project: Project, params: dict[str, Any], s
 def create_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project = project_exact(services, params["ProjectArn"])
     service = custom_labels(services)
+    feature_config = params.get("FeatureConfig")
+    if feature_config is not None and project.feature != CONTENT_MODERATION:
+        raise InvalidParameterException("FeatureConfig applies to CONTENT_MODERATION projects (adapters)")
     training, testing = params.get("TrainingData"), params.get("TestingData")
     spec = _training_spec(services, project, training, testing)
     with service.store.lock:
         version = _new_version(services, project, params, TRAINING_IN_PROGRESS)
         version.training_input, version.testing_input = training, testing
+        version.feature_config = feature_config
         project.versions[version.name] = version
         service.store.save()
     service.train(project, version, spec)
@@ -124,15 +141,19 @@ def _training_spec(
     return from_manifests
 
 
-def describe_version(version: Version) -> dict[str, Any]:
+def describe_version(version: Version, feature: str = CUSTOM_LABELS) -> dict[str, Any]:
     described: dict[str, Any] = {
         "ProjectVersionArn": version.arn,
         "CreationTimestamp": version.created,
         "Status": version.status,
         "StatusMessage": version.status_message,
         "OutputConfig": version.output_config,
-        "Feature": "CUSTOM_LABELS",
+        "Feature": feature,
     }
+    if feature == CONTENT_MODERATION:
+        described["BaseModelVersion"] = MODEL_VERSION  # the moderation model the adapter was trained over
+        if version.feature_config is not None:
+            described["FeatureConfig"] = version.feature_config
     optional = {
         "MinInferenceUnits": version.min_inference_units,
         "MaxInferenceUnits": version.max_inference_units,
@@ -163,7 +184,7 @@ def describe_project_versions(params: dict[str, Any], services: Services) -> dic
     with custom_labels(services).store.lock:
         # Newest first, as AWS lists them.
         found = [
-            describe_version(v)
+            describe_version(v, project.feature)
             for v in sorted(project.versions.values(), key=lambda v: -v.created)
             if names is None or v.name in names
         ]
@@ -172,6 +193,7 @@ def describe_project_versions(params: dict[str, Any], services: Services) -> dic
 
 def start_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project, version = version_or_404(services, params["ProjectVersionArn"])
+    _not_an_adapter(project, "started: call DetectModerationLabels with ProjectVersion once it is trained")
     units, most = params["MinInferenceUnits"], params.get("MaxInferenceUnits")
     if units < 1 or (most is not None and most < units):
         raise InvalidParameterException("MinInferenceUnits must be at least 1 and at most MaxInferenceUnits")
@@ -187,7 +209,8 @@ def start_project_version(params: dict[str, Any], services: Services) -> dict[st
 
 
 def stop_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    _, version = version_or_404(services, params["ProjectVersionArn"])
+    project, version = version_or_404(services, params["ProjectVersionArn"])
+    _not_an_adapter(project, "stopped: it runs only inside DetectModerationLabels calls that name it")
     service = custom_labels(services)
     with service.store.lock:
         if version.status not in STOPPABLE:
@@ -214,6 +237,7 @@ def delete_project_version(params: dict[str, Any], services: Services) -> dict[s
 def copy_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     source_project = project_exact(services, params["SourceProjectArn"])
     _, source = version_or_404(services, params["SourceProjectVersionArn"])
+    _not_an_adapter(source_project, "copied (AWS copies Custom Labels versions only)")
     if not params["SourceProjectVersionArn"].startswith(source_project.arn.rsplit("/", 1)[0] + "/"):
         raise InvalidParameterException("The source version is not in the source project")
     target_project = project_exact(services, params["DestinationProjectArn"])
@@ -237,7 +261,10 @@ def copy_project_version(params: dict[str, Any], services: Services) -> dict[str
 
 
 def detect_custom_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    _, version = version_or_404(services, params["ProjectVersionArn"])
+    project, version = version_or_404(services, params["ProjectVersionArn"])
+    _not_an_adapter(
+        project, "used by DetectCustomLabels: pass it to DetectModerationLabels as ProjectVersion"
+    )
     service = custom_labels(services)
     model = service.running_model(version.arn)
     if version.status != RUNNING or model is None:

@@ -54,8 +54,8 @@ def start_media_analysis_job(params: dict[str, Any], services: Services) -> dict
     if "ProjectVersion" in config:
         # Running the base model instead would hand back un-adapted results as adapted ones.
         raise ResourceNotFoundException(
-            f"The adapter {config['ProjectVersion']} was not found: openrek runs the base "
-            "moderation model only; custom moderation adapters are not supported"
+            f"The adapter {config['ProjectVersion']} was not found for bulk analysis: openrek's "
+            "bulk jobs run the base moderation model only; DetectModerationLabels takes adapters"
         )
     settings = services.settings
     if "KmsKeyId" in params and not S3Output(settings.s3_dir, settings.s3_endpoint_url).encrypts:

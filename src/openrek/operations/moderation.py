@@ -49,27 +49,37 @@ def content_types(evidence: Evidence, min_confidence: float) -> list[dict[str, o
 
 
 def detect_moderation_labels(params: dict[str, Any], services: Services) -> dict[str, Any]:
-    # Both name resources that cannot exist here; answering without them would hand
-    # back unreviewed or un-adapted results as if the request had been honoured.
-    if "ProjectVersion" in params:
-        raise ResourceNotFoundException(
-            f"The adapter {params['ProjectVersion']} was not found: openrek runs the base "
-            "moderation model only; custom moderation adapters are not supported"
-        )
+    # A flow definition cannot exist here; answering without it would hand back
+    # unreviewed results as if the request had been honoured.
     if "HumanLoopConfig" in params:
         flow = params["HumanLoopConfig"].get("FlowDefinitionArn", "")
         raise ResourceNotFoundException(
             f"The flow definition {flow} was not found: openrek has no Amazon Augmented AI "
             "human review; call without HumanLoopConfig"
         )
+    adapter = None
+    if "ProjectVersion" in params:
+        from openrek.operations.moderation_adapters import adapter_or_error
+
+        adapter = adapter_or_error(services, params["ProjectVersion"])  # before the image is read
     image = services.load_image(params["Image"])
     min_confidence = float(params.get("MinConfidence", DEFAULT_MIN_CONFIDENCE))
     evidence = services.moderator.evidence(image.rgb)
-    return {
-        "ModerationLabels": moderation_labels(evidence, min_confidence),
+    if adapter is None:
+        labels = moderation_labels(evidence, min_confidence)
+    else:
+        from openrek.custom_labels.adapters import adapted_labels
+
+        features = services.custom_labels.backbone.features([image.rgb])[0]
+        labels = adapted_labels(adapter, evidence, features, min_confidence)
+    response: dict[str, Any] = {
+        "ModerationLabels": labels,
         "ModerationModelVersion": MODEL_VERSION,
         "ContentTypes": content_types(evidence, min_confidence),
     }
+    if adapter is not None:
+        response["ProjectVersion"] = params["ProjectVersion"]  # AWS echoes the adapter it used
+    return response
 
 
 HANDLERS: dict[str, Handler[Services]] = {"DetectModerationLabels": detect_moderation_labels}

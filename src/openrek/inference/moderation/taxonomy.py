@@ -63,6 +63,21 @@ PARENTS: dict[str, str] = {
     "Female Swimwear or Underwear": SWIMWEAR,
 }
 
+# Every top-level category of the v7 taxonomy, detected or not: the names a content-
+# moderation adapter's manifest may use (AWS's adapters take top-level categories only).
+TOP_LEVEL_CATEGORIES = (
+    EXPLICIT,
+    NON_EXPLICIT,
+    SWIMWEAR,
+    "Violence",
+    "Visually Disturbing",
+    "Drugs & Tobacco",
+    "Alcohol",
+    "Rude Gestures",
+    "Gambling",
+    "Hate Symbols",
+)
+
 NSFWJS_CLASSES = ("Drawing", "Hentai", "Neutral", "Porn", "Sexy")
 CONTENT_TYPES = ("Illustrated",)  # what nsfwjs's classes tell; "Animated" is never told
 
