@@ -70,9 +70,13 @@ def load_postgres(url: str, vectors: np.ndarray) -> tuple[float, float, int, int
             conn.cursor() as cur,
             cur.copy(
                 "COPY faces (collection_pk, face_id, image_id, box_width, box_height, box_left, box_top, "
-                "confidence, indexed_at, model_version, dimension, embedding) FROM STDIN"
+                "confidence, indexed_at, model_version, dimension, embedding) FROM STDIN WITH (FORMAT BINARY)"
             ) as copy,
         ):
+            copy.set_types(
+                ["int8", "text", "text", "float8", "float8", "float8", "float8", "float8", "float8", "text", "int4",
+                 "vector"]
+            )  # fmt: skip
             for i, v in enumerate(vectors):
                 copy.write_row(
                     (pk, face_id(i), face_id(i), 0.21, 0.34, 0.4, 0.12, 99.9, 0.0, VERSION, len(v), v)
