@@ -60,10 +60,9 @@ def postgres_cpu_seconds(postgres: EmbeddedPostgres) -> float:
     return total
 
 
-def run(urls: list[str], photos: list[bytes], requests: int) -> tuple[float, int]:
+def run(urls: list[str], photos: list[bytes], requests: int, collection: str = "bench") -> tuple[float, int]:
     """(seconds, faces indexed) for `requests` IndexFaces spread over the servers."""
-    for url in urls[:1]:
-        rekognition_client(url).create_collection(CollectionId="bench")
+    rekognition_client(urls[0]).create_collection(CollectionId=collection)
     next_request = iter(range(requests))
     lock = threading.Lock()
     faces = [0]
@@ -76,7 +75,7 @@ def run(urls: list[str], photos: list[bytes], requests: int) -> tuple[float, int
             if i is None:
                 return
             answer = rek[i % len(rek)].index_faces(
-                CollectionId="bench", Image={"Bytes": photos[i % len(photos)]}, MaxFaces=100
+                CollectionId=collection, Image={"Bytes": photos[i % len(photos)]}, MaxFaces=100
             )
             with lock:
                 faces[0] += len(answer["FaceRecords"])
@@ -106,7 +105,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="openrek-bench-") as tmp:
         server = ServerProcess(Path(tmp) / "embedded", env=env)
         try:
-            run([server.url], photos[:1], 6)  # warm-up: models loaded, first requests done
+            run([server.url], photos[:1], 6, "warm-up")  # warm-up: models loaded, first requests done
             seconds, faces = run([server.url], photos, args.requests)
         finally:
             server.stop()
