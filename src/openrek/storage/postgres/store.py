@@ -43,6 +43,7 @@ from ..base import (
 )
 from ..keyed_locks import KeyedLocks
 from ..page_tokens import Cursor, PageTokens
+from ..records import faces_scope, user_status_sql, users_scope, vectors_of
 from . import ann
 from .connections import CONNECT_TIMEOUT_S, connection, open_pool, redact, transaction
 from .migrations import NewerSchemaError, migrate
@@ -55,12 +56,7 @@ _FACE_COLUMNS = (
     "confidence, user_id, indexed_at, embedding"
 )
 _USER_COLUMNS = "user_id, status, created_at"
-# AWS's UserStatus: CREATED while a user has no faces, ACTIVE once it has.
-_USER_STATUS_SQL = (
-    "UPDATE users SET status = CASE WHEN EXISTS (SELECT 1 FROM faces "
-    "WHERE faces.collection_pk = users.collection_pk AND faces.user_id = users.user_id) "
-    "THEN 'ACTIVE' ELSE 'CREATED' END WHERE collection_pk = %s AND user_id = %s"
-)
+_USER_STATUS_SQL = user_status_sql("%s")
 
 
 def _collection(row: tuple[Any, ...]) -> Collection:
@@ -81,23 +77,6 @@ def _face(row: tuple[Any, ...]) -> FaceRecord:
         user_id=user_id,
         indexed_at=indexed_at,
     )
-
-
-def _faces_scope(collection_id: str, face_ids: list[str] | None, user_id: str | None) -> str:
-    ids = (
-        "*"
-        if face_ids is None
-        else hashlib.blake2b("\n".join(sorted(set(face_ids))).encode(), digest_size=16).hexdigest()
-    )
-    return f"faces\x00{collection_id}\x00{user_id if user_id is not None else '*'}\x00{ids}"
-
-
-def _unit_rows(faces: list[FaceRecord]) -> np.ndarray:
-    flat = [np.asarray(face.vector, dtype=np.float32).reshape(-1) for face in faces]
-    dims = {len(v) for v in flat}
-    if len(dims) != 1 or 0 in dims:
-        raise ValueError(f"face vectors must share one non-zero dimension, got {sorted(dims)}")
-    return np.stack(flat)
 
 
 class PostgresFaceStore:
@@ -263,7 +242,7 @@ class PostgresFaceStore:
             with connection(self._pool) as conn:
                 self._pk(conn, collection_id)
             return
-        vectors = _unit_rows(faces)
+        vectors = vectors_of(faces)
         dimension = int(vectors.shape[1])
         version = self._version_of(collection_id)
         self._ensure_index(version, dimension)
@@ -334,7 +313,7 @@ class PostgresFaceStore:
         user_id: str | None = None,
     ) -> Page[FaceRecord]:
         limit = max(1, limit)
-        scope = _faces_scope(collection_id, face_ids, user_id)
+        scope = faces_scope(collection_id, face_ids, user_id)
         after = self._tokens.decode(scope, token).key if token is not None else None
         with connection(self._pool) as conn:
             pk = self._pk(conn, collection_id)
@@ -446,7 +425,7 @@ class PostgresFaceStore:
 
     def list_users(self, collection_id: str, token: str | None, limit: int) -> Page[UserRecord]:
         limit = max(1, limit)
-        scope = f"users\x00{collection_id}"
+        scope = users_scope(collection_id)
         after = self._tokens.decode(scope, token).key if token is not None else ""
         with connection(self._pool) as conn:
             pk = self._pk(conn, collection_id)

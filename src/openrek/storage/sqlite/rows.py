@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..base import Collection, FaceRecord, UserRecord
+from ..records import user_status_sql
 
 COLLECTION_COLUMNS = "pk, collection_id, arn, face_model_version, created_at, tags"
 
@@ -20,13 +20,7 @@ FACE_COLUMNS = (
 
 USER_COLUMNS = "user_id, status, created_at"
 
-# UserStatus as AWS defines it: CREATED while a user has no faces, ACTIVE once it has.
-# (UPDATING / CREATING describe asynchronous work, which this store never leaves pending.)
-USER_STATUS_SQL = (
-    "UPDATE users SET status = CASE WHEN EXISTS (SELECT 1 FROM faces "
-    "WHERE faces.collection_pk = users.collection_pk AND faces.user_id = users.user_id) "
-    "THEN 'ACTIVE' ELSE 'CREATED' END WHERE collection_pk = ? AND user_id = ?"
-)
+USER_STATUS_SQL = user_status_sql("?")
 
 
 def collection_from_row(row: tuple[Any, ...]) -> Collection:
@@ -54,15 +48,6 @@ def user_from_row(row: tuple[Any, ...]) -> UserRecord:
     return UserRecord(*row)
 
 
-def vectors_of(faces: list[FaceRecord]) -> np.ndarray:
-    """(n, dim) float32 matrix of the faces' vectors; all must share one dimension."""
-    flat = [np.asarray(face.vector, dtype=np.float32).reshape(-1) for face in faces]
-    dims = {len(v) for v in flat}
-    if len(dims) != 1 or 0 in dims:
-        raise ValueError(f"face vectors must share one non-zero dimension, got {sorted(dims)}")
-    return np.stack(flat)
-
-
 def face_params(pk: int, faces: list[FaceRecord], vectors: np.ndarray) -> list[tuple[Any, ...]]:
     """INSERT parameters in FACE_INSERT_SQL order."""
     now = time.time()
@@ -83,12 +68,3 @@ FACE_INSERT_SQL = (
     "box_height, box_left, box_top, confidence, user_id, indexed_at, vector) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def faces_scope(collection_id: str, face_ids: list[str] | None, user_id: str | None) -> str:
-    """The listing a ListFaces page token belongs to: same collection and same filters."""
-    if face_ids is None:
-        ids = "*"
-    else:
-        ids = hashlib.blake2b("\n".join(sorted(set(face_ids))).encode(), digest_size=16).hexdigest()
-    return f"faces\x00{collection_id}\x00{user_id if user_id is not None else '*'}\x00{ids}"

@@ -43,6 +43,7 @@ from ..base import (
 )
 from ..keyed_locks import KeyedLocks
 from ..page_tokens import Cursor, PageTokens
+from ..records import faces_scope, users_scope, vectors_of
 from .connections import ConnectionPool, chunks, placeholders, write_transaction
 from .index_cache import CollectionState, IndexCache
 from .rows import (
@@ -54,9 +55,7 @@ from .rows import (
     collection_from_row,
     face_from_row,
     face_params,
-    faces_scope,
     user_from_row,
-    vectors_of,
 )
 from .schema import NewerSchemaError, initialise
 from .vectors import EXACT_LIMIT
@@ -445,7 +444,7 @@ class SqliteFaceStore:
 
     def list_users(self, collection_id: str, token: str | None, limit: int) -> Page[UserRecord]:
         limit = max(1, limit)
-        scope = f"users\x00{collection_id}"
+        scope = users_scope(collection_id)
         after = self._tokens.decode(scope, token).key if token is not None else ""
         with self._reading() as conn:
             pk = self._pk(conn, collection_id)
