@@ -92,7 +92,9 @@ class StreamRunner:
         settings = services.settings
         self.capacity = settings.max_running_stream_processors
         self.lease_s = settings.job_lease_seconds
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:streams"
+        # Who holds a claim: this host, process and runner (a process may have two runners,
+        # e.g. in tests; they must not renew each other's claims).
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:streams-{id(self):x}"
         self._wake = threading.Event()
         self._claimer: threading.Thread | None = None
 
