@@ -30,8 +30,9 @@ from typing import Any
 
 import psycopg
 
-from openrek.storage.postgres.connections import connection, open_pool, transaction
-from openrek.storage.postgres.migrations import migrate
+from openrek.storage.base import StoreUnavailable, StoreUnusable
+from openrek.storage.postgres.connections import CONNECT_TIMEOUT_S, connection, open_pool, redact, transaction
+from openrek.storage.postgres.migrations import NewerSchemaError, migrate
 from openrek.streams.store import (
     ACTIVE,
     FAILED,
@@ -77,8 +78,15 @@ class PostgresStreamStore:
     shared = True
 
     def __init__(self, url: str) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            migrate(conn)
+        # `openrek video-streams` opens this store first: a database it cannot use is one
+        # line that says so, as for `openrek serve`.
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
+                migrate(conn)
+        except psycopg.OperationalError as error:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL at {redact(url)} ({error})") from None
+        except (NewerSchemaError, psycopg.Error) as error:
+            raise StoreUnusable(redact(url), str(error)) from None
         self._pool = open_pool(url, max_size=4, name="openrek-streams")
 
     def close(self) -> None:

@@ -31,7 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from openrek.storage.base import CollectionMissing
+from openrek.storage.base import CollectionMissing, StoreUnavailable
 from openrek.streams.analyses import open_analysis
 from openrek.streams.pacing import frames_to_analyse
 from openrek.streams.session import SessionAnalysis, SessionEnd
@@ -251,13 +251,18 @@ class StreamRunner:
                 except Exception:  # the lease then ends by itself
                     log.warning("releasing stream processor %s failed", session.name, exc_info=True)
             return
-        self._store.set_status(
-            session.name,
-            status,
-            message,
-            only_from=(STARTING, RUNNING, STOPPING),
-            claim=self._claim_of(session),
-        )
+        try:
+            self._store.set_status(
+                session.name,
+                status,
+                message,
+                only_from=(STARTING, RUNNING, STOPPING),
+                claim=self._claim_of(session),
+            )
+        except StoreUnavailable:
+            # Shared store: the processor stays claimed until the lease ends, and is then
+            # run again by whoever claims it.
+            log.warning("stream processor %s ended %s but the database is unavailable", session.name, status)
 
     def _claim_of(self, session: _Session) -> int | None:
         """What a status write is fenced by: the session's claim on a shared store."""
