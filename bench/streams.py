@@ -39,7 +39,7 @@ from video_jobs import CLIP, first_frame_jpeg, resized_clip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from openrek.streams.store import StreamStore
+from openrek.streams.sqlite_store import SqliteStreamStore
 from tools.eval_data import eval_data_dir
 
 KEYS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -132,7 +132,7 @@ def main() -> None:
 
         seconds = probe(clip).duration_millis / 1000
         data = root / "data"
-        store = StreamStore(data)
+        store = SqliteStreamStore(data)
         for count in args.counts:
             for i in range(count):
                 store.put_source(f"bench{count}-{i}", str(clip))

@@ -61,9 +61,10 @@ def _serve(args: argparse.Namespace) -> int:
         resumed = services.video_jobs.runner.resume()  # jobs a stopped or killed server left running
         if resumed:
             logging.getLogger("openrek").info("re-running %d unfinished video job(s)", resumed)
-    restarted = services.stream_processors.runner.resume()  # processors a stopped server left running
-    if restarted:
-        logging.getLogger("openrek").info("restarting %d stream processor(s)", restarted)
+        # Processors a stopped server left running (embedded), or claiming them (shared).
+        restarted = services.stream_processors.runner.resume()
+        if restarted:
+            logging.getLogger("openrek").info("restarting %d stream processor(s)", restarted)
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(database {settings.database.describe()}, data in {settings.data_dir}, models in {settings.models_dir})",
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-run-jobs",
         action="store_true",
-        help="with a shared database: answer requests only, and leave jobs to `openrek worker` processes",
+        help="with a shared database: answer requests only, and leave jobs and stream processors "
+        "to `openrek worker` processes",
     )
     serve.set_defaults(run=_serve)
 

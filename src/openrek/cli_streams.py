@@ -3,7 +3,9 @@
 A stream processor's input is a Kinesis Video stream ARN,
 `arn:aws:kinesisvideo:<region>:<account>:stream/<NAME>/<id>`; openrek reads the source
 registered here under NAME: an rtsp://, http(s):// URL or a local video file. The
-registry is in the data directory, so a running server sees changes at once.
+registry is in the database (the data directory's, or the shared one named by --database
+or OPENREK_DATABASE_URL, which every server and worker then resolves alike), so a running
+server sees changes at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 from typing import Any
+
+from openrek.cli_database import add_database_option
 
 
 def add_stream_commands(commands: Any) -> None:
@@ -26,15 +30,16 @@ def add_stream_commands(commands: Any) -> None:
     delete.add_argument("name")
     for parser in (put, listing, delete):
         parser.add_argument("--data-dir", type=Path, default=None, help="default: OPENREK_DATA_DIR")
+        add_database_option(parser)
         parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from openrek.config import Settings
     from openrek.streams.sources import SourceFailed, check_url, is_network
-    from openrek.streams.store import StreamStore
+    from openrek.streams.store import open_stream_store
 
-    store = StreamStore(Settings.from_env(data_dir=args.data_dir).data_dir)
+    store = open_stream_store(Settings.from_env(data_dir=args.data_dir, database_url=args.database))
     try:
         if args.streams_command == "put":
             url = args.url if is_network(args.url) else str(Path(args.url).resolve())

@@ -1,8 +1,11 @@
-"""`openrek worker`: a process that runs jobs from a shared database, with no HTTP server.
+"""`openrek worker`: a process that runs jobs and stream processors from a shared database,
+with no HTTP server.
 
 Start any number, on any hosts, beside `openrek serve` processes on the same
 `--database postgresql://...`. Each claims jobs while it has free job workers
-(OPENREK_JOB_WORKERS); media must be where every host can read it (OPENREK_S3_ENDPOINT_URL).
+(OPENREK_JOB_WORKERS) and stream processors while it runs fewer than
+OPENREK_MAX_RUNNING_STREAM_PROCESSORS; media must be where every host can read it
+(OPENREK_S3_ENDPOINT_URL), and the registered video streams where every worker can open them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from openrek.config import ConfigurationError, Settings
 
 def add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = commands.add_parser(
-        "worker", help="run stored-video and bulk-analysis jobs from a shared database"
+        "worker", help="run stored-video and bulk-analysis jobs and stream processors from a shared database"
     )
     worker.add_argument("--data-dir", type=Path, default=None, help="local scratch and model settings")
     add_database_option(worker)
@@ -47,12 +50,16 @@ def _worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     runner = services.video_jobs.runner
     runner.start_claiming()
+    streams = services.stream_processors.runner
+    streams.start_claiming()
     print(
         f"openrek worker {runner.worker_name} taking jobs from {settings.database.describe()} "
-        f"({settings.job_workers} at a time)",
+        f"({settings.job_workers} at a time), and stream processors as {streams.holder} "
+        f"({streams.capacity} at a time)",
         flush=True,
     )
     stop.wait()
-    # Jobs cut short here are claimed again by another worker once their lease ends.
+    # Jobs cut short here are claimed again by another worker once their lease ends;
+    # stream processors are released for another process to claim at once.
     services.close(wait_for_jobs=False)
     return 0

@@ -140,8 +140,8 @@ class Settings:
     video_frames_per_second: float | None = None
     max_concurrent_jobs: int = 20
     job_workers: int = 1
-    # With a shared database: how long a worker's claim on a job holds without renewal,
-    # i.e. how soon another worker re-runs the job of one that died.
+    # With a shared database: how long a worker's claim on a job (or a stream processor)
+    # holds without renewal, i.e. how soon another worker takes over from one that died.
     job_lease_seconds: float = 30.0
     # A stored video over either is refused (VideoTooLargeException): AWS's 10 GB and 6 h.
     max_video_bytes: int = 10 * 1024**3

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from openrek.streams.store import StreamStore
+from openrek.streams.sqlite_store import SqliteStreamStore
 from tests.conftest import ServerProcess, free_port, rekognition_client
 from tests.streams.test_face_search_processor import kinesis, read_records
 from tests.streams.test_processor_failures import definition, wait_for
@@ -65,7 +65,7 @@ def test_http_source_drop_and_reconnect_and_running_limit(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    store = StreamStore(data)
+    store = SqliteStreamStore(data)
     store.put_source("web", f"http://127.0.0.1:{served.port}/cam.mp4")
     store.put_source("web2", f"http://127.0.0.1:{served.port}/cam.mp4")
     store.close()

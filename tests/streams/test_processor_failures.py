@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from openrek.streams.store import StreamStore
+from openrek.streams.sqlite_store import SqliteStreamStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.streams.test_face_search_processor import OUTPUT_ARN, kinesis, read_records, status_of
 from tests.test_s3_endpoint import S3_KEYS
@@ -29,7 +29,7 @@ def definition(stream: str, output: str = "failures") -> dict[str, Any]:
 
 
 def session_of(data: Path, name: str) -> str | None:
-    store = StreamStore(data)
+    store = SqliteStreamStore(data)
     try:
         return store.get(name).session_id
     finally:
@@ -52,7 +52,7 @@ def test_sources_that_fail_end_the_session_failed_and_a_killed_server_resumes(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    store = StreamStore(data)
+    store = SqliteStreamStore(data)
     store.put_source("refused", "rtsp://127.0.0.1:9/live")  # nothing listens on port 9
     clip = make_clip(tmp_path / "long.mp4", [(pattern(), 30 * 10)], fps=10)  # 30 s, no faces
     store.put_source("lobby", str(clip))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from openrek.streams.runner import StreamRunner
-from openrek.streams.store import StreamStore
+from openrek.streams.store import StreamStore, open_stream_store
 
 if TYPE_CHECKING:
     from openrek.services import Services
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 class StreamProcessors:
     def __init__(self, services: Services) -> None:
-        self.store = StreamStore(services.settings.data_dir)
+        self.store: StreamStore = open_stream_store(services.settings)
         self.runner = StreamRunner(services, self.store)
         self.max_running = services.settings.max_running_stream_processors
 

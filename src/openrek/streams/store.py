@@ -1,22 +1,22 @@
-"""Stream processors and the video streams they read, on disk in `<data-dir>/streams.sqlite3`.
+"""What a stream store is: the video-stream registry and the stream processors.
 
-Two tables. `video_streams` is the operator's registry (`openrek video-streams put NAME
-URL`): the live source a Kinesis Video stream ARN's name stands for. A server reads
-it each time a processor starts, so a registration made while it runs is seen.
-`stream_processors` holds each processor's definition as the caller gave it, its
-status and tags; a processor left RUNNING by a stopped server is started again by
-the next one.
+Two implementations, chosen from the database URL (`open_stream_store`):
+- `sqlite_store.SqliteStreamStore` (embedded default): `<data-dir>/streams.sqlite3`; the
+  one server that answers also runs every processor, and starts again at start-up the
+  ones it left running.
+- `postgres_store.PostgresStreamStore`: both in the shared database, so every host
+  resolves the same stream names and sees the same processors. A RUNNING processor is
+  **claimed** by one process (`FOR UPDATE SKIP LOCKED`) under a lease it renews; a
+  process that dies loses its processors when the lease ends and another takes them
+  over with a new session. Stop is a status the holder reads at its next renewal.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from openrek.storage.sqlite.locked import LockedConnection
+from openrek.config import Settings
 
 STOPPED, STARTING, RUNNING, FAILED, STOPPING, UPDATING = (
     "STOPPED",
@@ -27,26 +27,6 @@ STOPPED, STARTING, RUNNING, FAILED, STOPPING, UPDATING = (
     "UPDATING",
 )
 ACTIVE = (STARTING, RUNNING, STOPPING)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS video_streams (
-    name TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    registered_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS stream_processors (
-    name TEXT PRIMARY KEY,
-    arn TEXT NOT NULL UNIQUE,
-    definition_json TEXT NOT NULL,
-    status TEXT NOT NULL,
-    status_message TEXT,
-    session_id TEXT,
-    start_json TEXT,
-    tags_json TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-)
-"""
 
 
 class ProcessorExists(Exception):
@@ -77,176 +57,81 @@ class StreamProcessor:
     tags: dict[str, str]
     created_at: float
     updated_at: float
+    # Shared stores: which claim of the session this is (1 for the first process to run
+    # it, 2 for the one that took over, ...); only that claim may change its status.
+    claim: int = 0
 
 
-_COLUMNS = (
-    "name, arn, definition_json, status, status_message, session_id, start_json, tags_json, "
-    "created_at, updated_at"
-)
+class StreamStore(Protocol):
+    # True when other processes may run this store's processors: running ones are then
+    # claimed from the store rather than run by the server that started them.
+    shared: bool
 
+    def close(self) -> None: ...
 
-def _processor(row: tuple[Any, ...]) -> StreamProcessor:
-    return StreamProcessor(
-        name=row[0],
-        arn=row[1],
-        definition=json.loads(row[2]),
-        status=row[3],
-        status_message=row[4],
-        session_id=row[5],
-        start_request=json.loads(row[6]) if row[6] else None,
-        tags=json.loads(row[7]),
-        created_at=row[8],
-        updated_at=row[9],
-    )
-
-
-class StreamStore:
-    def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._db = LockedConnection(data_dir / "streams.sqlite3", _SCHEMA)
-
-    def close(self) -> None:
-        self._db.close()
-
-    # The operator's registry of live sources.
-    def put_source(self, name: str, url: str) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO video_streams (name, url, registered_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET url = excluded.url, registered_at = excluded.registered_at",
-                (name, url, time.time()),
-            )
-
-    def source(self, name: str) -> str | None:
-        with self._db.reading() as conn:
-            row = conn.execute("SELECT url FROM video_streams WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def sources(self) -> list[tuple[str, str]]:
-        with self._db.reading() as conn:
-            return [(r[0], r[1]) for r in conn.execute("SELECT name, url FROM video_streams ORDER BY name")]
-
-    def delete_source(self, name: str) -> bool:
-        with self._db.transaction() as conn:
-            return conn.execute("DELETE FROM video_streams WHERE name = ?", (name,)).rowcount > 0
+    # The operator's registry of live sources: stream name -> URL.
+    def put_source(self, name: str, url: str) -> None: ...
+    def source(self, name: str) -> str | None: ...
+    def sources(self) -> list[tuple[str, str]]: ...
+    def delete_source(self, name: str) -> bool: ...
 
     # Stream processors.
-    def create(self, name: str, arn: str, definition: dict[str, Any], tags: dict[str, str]) -> None:
-        now = time.time()
-        with self._db.transaction() as conn:
-            if conn.execute("SELECT 1 FROM stream_processors WHERE name = ?", (name,)).fetchone():
-                raise ProcessorExists(name)
-            conn.execute(
-                f"INSERT INTO stream_processors ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?)",
-                (name, arn, json.dumps(definition), STOPPED, json.dumps(tags), now, now),
-            )
-
-    def get(self, name: str) -> StreamProcessor:
-        with self._db.reading() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            raise ProcessorMissing(name)
-        return _processor(row)
-
-    def by_arn(self, arn: str) -> StreamProcessor:
-        with self._db.reading() as conn:
-            row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE arn = ?", (arn,)).fetchone()
-        if row is None:
-            raise ProcessorMissing(arn)
-        return _processor(row)
-
-    def page(self, after: str | None, limit: int) -> list[StreamProcessor]:
-        """Up to `limit` processors in name order, after the name `after`."""
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM stream_processors WHERE name > ? ORDER BY name LIMIT ?",
-                (after or "", limit),
-            ).fetchall()
-        return [_processor(row) for row in rows]
-
-    def with_status(self, *statuses: str) -> list[StreamProcessor]:
-        marks = ",".join("?" * len(statuses))
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM stream_processors WHERE status IN ({marks}) ORDER BY updated_at",
-                statuses,
-            ).fetchall()
-        return [_processor(row) for row in rows]
-
-    def delete(self, name: str) -> None:
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise ProcessorMissing(name)
-            if row[0] in ACTIVE or row[0] == UPDATING:
-                raise WrongStatus(row[0])
-            conn.execute("DELETE FROM stream_processors WHERE name = ?", (name,))
-
+    def create(self, name: str, arn: str, definition: dict[str, Any], tags: dict[str, str]) -> None: ...
+    def get(self, name: str) -> StreamProcessor: ...
+    def by_arn(self, arn: str) -> StreamProcessor: ...
+    def page(self, after: str | None, limit: int) -> list[StreamProcessor]: ...
+    def with_status(self, *statuses: str) -> list[StreamProcessor]: ...
+    def delete(self, name: str) -> None: ...
     def begin_session(
         self, name: str, session_id: str, start_request: dict[str, Any], max_running: int
     ) -> StreamProcessor:
-        """STOPPED or FAILED -> STARTING with a new session, unless `max_running` are active."""
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise ProcessorMissing(name)
-            if row[0] not in (STOPPED, FAILED):
-                raise WrongStatus(row[0])
-            marks = ",".join("?" * len(ACTIVE))
-            (active,) = conn.execute(
-                f"SELECT COUNT(*) FROM stream_processors WHERE status IN ({marks})", ACTIVE
-            ).fetchone()
-            if active >= max_running:
-                raise TooManyRunning(active)
-            conn.execute(
-                "UPDATE stream_processors SET status = ?, status_message = NULL, session_id = ?, "
-                "start_json = ?, updated_at = ? WHERE name = ?",
-                (STARTING, session_id, json.dumps(start_request), time.time(), name),
-            )
-        return self.get(name)
+        """STOPPED or FAILED -> STARTING with a new session, unless `max_running` are
+        active in the whole store (AWS's per-account quota)."""
+        ...
 
-    def renew_session(self, name: str, session_id: str) -> StreamProcessor:
-        """A processor a stopped server left running: STARTING again, with a new session."""
-        with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE stream_processors SET status = ?, status_message = NULL, session_id = ?, "
-                "updated_at = ? WHERE name = ?",
-                (STARTING, session_id, time.time(), name),
-            )
-        return self.get(name)
-
+    def renew_session(self, name: str, session_id: str) -> StreamProcessor: ...
     def set_status(
-        self, name: str, status: str, message: str | None = None, *, only_from: tuple[str, ...] = ()
+        self,
+        name: str,
+        status: str,
+        message: str | None = None,
+        *,
+        only_from: tuple[str, ...] = (),
+        claim: int | None = None,
     ) -> bool:
-        """Moves the processor to `status` (only from one of `only_from`, when given);
-        False when it was not in one of those, or is gone."""
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
-            if row is None or (only_from and row[0] not in only_from):
-                return False
-            conn.execute(
-                "UPDATE stream_processors SET status = ?, status_message = ?, updated_at = ? WHERE name = ?",
-                (status, message, time.time(), name),
-            )
-        return True
+        """Moves the processor to `status` (only from one of `only_from`, when given; on a
+        shared store, with `claim`, only while that claim holds and releasing it when the
+        status is final); False when nothing changed."""
+        ...
 
-    def update_definition(self, name: str, definition: dict[str, Any]) -> str:
-        """Replaces the definition of a STOPPED, FAILED or RUNNING processor (a running
-        session takes it up at its next frame); returns the status it had."""
-        with self._db.transaction() as conn:
-            row = conn.execute("SELECT status FROM stream_processors WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise ProcessorMissing(name)
-            if row[0] not in (STOPPED, FAILED, RUNNING):
-                raise WrongStatus(row[0])
-            conn.execute(
-                "UPDATE stream_processors SET definition_json = ?, updated_at = ? WHERE name = ?",
-                (json.dumps(definition), time.time(), name),
-            )
-        return str(row[0])
+    def update_definition(self, name: str, definition: dict[str, Any]) -> str: ...
+    def set_tags(self, name: str, tags: dict[str, str]) -> None: ...
 
-    def set_tags(self, name: str, tags: dict[str, str]) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
-                "UPDATE stream_processors SET tags_json = ? WHERE name = ?", (json.dumps(tags), name)
-            )
+    # Shared stores only.
+    def claim(self, holder: str, lease_s: float) -> StreamProcessor | None:
+        """A STARTING or RUNNING processor no live process holds, now held by `holder`."""
+        ...
+
+    def renew(self, holder: str, claims: dict[str, int], lease_s: float) -> dict[str, str]:
+        """Extends `holder`'s leases on these processors (name -> claim); returns the
+        status of each still held (a name missing was taken over or is gone)."""
+        ...
+
+    def release(self, name: str, claim: int) -> None:
+        """This process is stopping: the processor stays RUNNING, for another to claim now."""
+        ...
+
+    def stop_unheld(self) -> list[str]:
+        """STOPPING processors that no live process holds become STOPPED; their names."""
+        ...
+
+
+def open_stream_store(settings: Settings) -> StreamStore:
+    database = settings.database
+    if database.postgres_url is not None:
+        from openrek.streams.postgres_store import PostgresStreamStore
+
+        return PostgresStreamStore(database.postgres_url)
+    from openrek.streams.sqlite_store import SqliteStreamStore
+
+    return SqliteStreamStore(settings.data_dir)

@@ -143,6 +143,38 @@ CREATE TABLE celebrity_gallery_generation (
 INSERT INTO celebrity_gallery_generation (generation) VALUES (0);
 """,
     ),
+    (
+        4,
+        "stream processors and the video-stream registry, processors claimed under a lease",
+        """
+CREATE TABLE video_streams (
+    name text COLLATE "C" PRIMARY KEY,
+    url text NOT NULL,
+    registered_at double precision NOT NULL
+);
+
+CREATE TABLE stream_processors (
+    name text COLLATE "C" PRIMARY KEY,
+    arn text NOT NULL UNIQUE,
+    definition_json text NOT NULL,
+    status text NOT NULL,
+    status_message text,
+    session_id text,
+    start_json text,
+    tags_json text NOT NULL,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    -- The claim on a running session: the process that runs it, until when its lease
+    -- holds, and a count of claims that only grows (a status is written only by the
+    -- current claim, so a process that lost its claim cannot overwrite the new one's).
+    holder text,
+    lease_until timestamptz,
+    claims integer NOT NULL DEFAULT 0
+);
+CREATE INDEX stream_processors_active ON stream_processors (updated_at)
+    WHERE status IN ('STARTING', 'RUNNING', 'STOPPING');
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
