@@ -20,6 +20,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+# Run as a script (`python tools/eval_data.py`), only tools/ is on the path: add the
+# checkout so the `tools` package imports the same way as from the tests and the bench.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
 from tools.qt_resources import read_resources
