@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import regex
 from botocore.model import Shape
 
 from openrek.protocol.service_model import operation_model
@@ -17,6 +18,14 @@ from openrek.protocol.service_model import operation_model
 
 def _fail(path: str, why: str) -> None:
     raise AssertionError(f"{path}: {why}")
+
+
+def _matches(pattern: str, value: str) -> bool:
+    # The tag patterns use Java's \p{L}-style classes, which `re` cannot read; the
+    # third-party `regex` reads them (the server uses its own translation instead).
+    if "\\p" in pattern:
+        return regex.fullmatch(pattern, value) is not None
+    return re.fullmatch(pattern, value) is not None
 
 
 def check(shape: Shape, value: Any, path: str) -> None:
@@ -51,7 +60,7 @@ def check(shape: Shape, value: Any, path: str) -> None:
             _fail(path, f"expected a string, got {value!r}")
         if shape.enum and value not in shape.enum:
             _fail(path, f"{value!r} not in enum {shape.enum}")
-        if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
+        if "pattern" in meta and not _matches(meta["pattern"], value):
             _fail(path, f"{value!r} does not match {meta['pattern']}")
     elif kind in ("integer", "long"):
         if not isinstance(value, int) or isinstance(value, bool):

@@ -3,16 +3,30 @@
 Nothing here was made by the project: every file comes out of a published package
 (see ../shared/research/eval-data.md), pinned by SHA-256, into `.cache/eval-data/`
 (or the folder given as the first argument / OPENREK_EVAL_DATA). Run:
-    python tools/eval_data.py
+    python tools/eval_data.py                   # what the tests use
+    python tools/eval_data.py --classification  # also the Custom Labels classification set
+
+The classification set (bench/data/classification_photos.tsv: 195 hand-labelled
+photos) is fetched only on request: its carrier is a 44 MB Debian package that only
+bench/custom_labels.py needs, so the tests' download stays as it was.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from openrek.models.registry import PackageFile, Wanted, fetch_all
+# Run as a script (`python tools/eval_data.py`), only tools/ is on the path: add the
+# checkout so the `tools` package imports the same way as from the tests and the bench.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from openrek.atomic_files import write_atomically
+from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
+from tools.qt_resources import read_resources
 
 FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
 INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")
@@ -25,6 +39,7 @@ FORENSICS = ("debian", "forensics-samples-files", "1.1.4-5", "usr/share/forensic
 SAHI = ("pypi-sdist", "sahi", "0.12.8", "sahi-0.12.8/demo/demo_data/")
 OPENCLIPART = ("debian", "openclipart-png", "1:0.18+dfsg-19", "usr/share/openclipart/png/")
 TESSEROCR = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
+GCOMPRIS = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 
 # (folder under the cache, carrier, file name, SHA-256)
 PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
@@ -760,6 +775,85 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "eval-data"
 
+# GCompris keeps each activity's photos in a compiled Qt resource file; these five
+# hold the classification set's photos, which the .tsv pins one by one inside them.
+GCOMPRIS_RESOURCES = {
+    "categorization": "984852ac8377a224c94e26a5bc8a13d0a589612030902c6d76c14509fef3c984",
+    "erase": "0c92974491a4a4e90bebe79156720122adaf084b2e2fcc4513ce6907c3e14d6b",
+    "explore_farm_animals": "1d17b5eb6c72b3a26aa37d6767fbeaf5a943064602c82b2d9c21ba006f748ba8",
+    "explore_world_animals": "85599f387a1f0da48d8e9e4502e6ef1ba9e826391bc4d6feb3b1f614d2d0ebdd",
+    "explore_monuments": "337878371e443f7401d4fe4798c88dde44569953bf5fa8f2738d45be4ec59ab1",
+}
+CLASSIFICATION_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "classification_photos.tsv"
+ACTIVITIES = "gcompris/src/activities/"  # every member path starts so
+
+
+@dataclass(frozen=True)
+class LabelledPhoto:
+    path: Path  # where fetch_classification_set puts it
+    label: str
+    held_out: bool  # never in a training manifest
+    licence: str
+    sha256: str
+    resource: str  # the .rcc file it comes out of
+    member: str  # its path inside that file
+
+
+def classification_set(root: Path | None = None) -> list[LabelledPhoto]:
+    """The labelled photos as the .tsv lists them, with their paths under `root`."""
+    root = root or eval_data_dir()
+    lines = [line for line in CLASSIFICATION_SET.read_text().splitlines() if not line.startswith("#")]
+    photos = []
+    for row in csv.DictReader(lines, delimiter="\t"):
+        if not row["member"].startswith(ACTIVITIES) or row["rcc"] not in GCOMPRIS_RESOURCES:
+            raise ValueError(f"{CLASSIFICATION_SET.name}: {row['member']} is not in a pinned resource file")
+        photos.append(
+            LabelledPhoto(
+                path=root / "gcompris" / row["member"].removeprefix(ACTIVITIES),
+                label=row["label"],
+                held_out={"held-out": True, "train": False}[row["split"]],
+                licence=row["licence"],
+                sha256=row["sha256"],
+                resource=row["rcc"],
+                member=row["member"],
+            )
+        )
+    return photos
+
+
+def fetch_classification_set(root: Path | None = None, progress=print) -> list[LabelledPhoto]:  # type: ignore[no-untyped-def]
+    """Download the carrier only when a photo is missing or altered, then take each
+    photo out of its resource file and check it against its pin."""
+    root = root or eval_data_dir()
+    photos = classification_set(root)
+    missing = [p for p in photos if not (p.path.exists() and sha256_of(p.path) == p.sha256)]
+    if not missing:
+        return photos
+    resources = {photo.resource for photo in missing}
+    fetch_all(
+        [
+            Wanted.single(
+                PackageFile(*GCOMPRIS[:3], f"{GCOMPRIS[3]}{name}.rcc", GCOMPRIS_RESOURCES[name]),
+                root / "gcompris" / "rcc" / f"{name}.rcc",
+            )
+            for name in sorted(resources)
+        ],
+        progress,
+    )
+    for name in sorted(resources):
+        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
+        for photo in missing:
+            if photo.resource != name:
+                continue
+            data = files.get(photo.member)
+            if data is None:
+                raise FetchError(f"{name}.rcc has no {photo.member}")
+            if hashlib.sha256(data).hexdigest() != photo.sha256:
+                raise FetchError(f"{name}.rcc {photo.member}: SHA-256 does not match the pin")
+            write_atomically(photo.path, data)
+    progress(f"  {len(missing)} classification photos extracted, SHA-256 verified")
+    return photos
+
 
 def eval_data_dir() -> Path:
     return Path(os.environ.get("OPENREK_EVAL_DATA", DEFAULT_DIR))
@@ -776,4 +870,7 @@ def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-
 
 
 if __name__ == "__main__":
-    fetch(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    arguments = [a for a in sys.argv[1:] if a != "--classification"]
+    folder = fetch(Path(arguments[0]) if arguments else None)
+    if "--classification" in sys.argv[1:]:
+        fetch_classification_set(folder)

@@ -220,3 +220,64 @@ def test_project_policies_have_revisions(rekognition: Any) -> None:
     assert [(p["PolicyName"], p["PolicyRevisionId"]) for p in listed["ProjectPolicies"]] == [("share", newer)]
     rekognition.delete_project_policy(ProjectArn=project, PolicyName="share", PolicyRevisionId=newer)
     assert rekognition.list_project_policies(ProjectArn=project)["ProjectPolicies"] == []
+
+
+def test_dataset_tags_are_kept_changed_limited_and_deleted_with_the_dataset(
+    rekognition: Any, unvalidated: Any
+) -> None:
+    project = rekognition.create_project(ProjectName="cl-dataset-tags", Tags={"owner": "lab"})["ProjectArn"]
+    train = rekognition.create_dataset(ProjectArn=project, DatasetType="TRAIN", Tags={"split": "train"})[
+        "DatasetArn"
+    ]
+    test = rekognition.create_dataset(ProjectArn=project, DatasetType="TEST")["DatasetArn"]
+    dataset_status(rekognition, train)
+    listed = rekognition.list_tags_for_resource(ResourceArn=train)
+    assert_valid_output("ListTagsForResource", listed)
+    assert listed["Tags"] == {"split": "train"}
+    # Each resource keeps its own tags: the project's and the other dataset's are untouched.
+    assert rekognition.list_tags_for_resource(ResourceArn=test)["Tags"] == {}
+    assert rekognition.list_tags_for_resource(ResourceArn=project)["Tags"] == {"owner": "lab"}
+
+    rekognition.tag_resource(ResourceArn=train, Tags={"team": "vision", "split": "all"})
+    rekognition.untag_resource(ResourceArn=train, TagKeys=["team", "never-set"])
+    assert rekognition.list_tags_for_resource(ResourceArn=train)["Tags"] == {"split": "all"}
+
+    # AWS's limits: 50 tags a resource, counted with the ones already there; keys of
+    # 1-128 characters without the reserved aws: prefix; values of up to 256.
+    forty_nine = {f"k{i}": str(i) for i in range(49)}
+    rekognition.tag_resource(ResourceArn=train, Tags=forty_nine)
+    with pytest.raises(ClientError) as too_many:
+        rekognition.tag_resource(ResourceArn=train, Tags={"one-more": "x"})
+    assert _code(too_many) == "InvalidParameterException"
+    with pytest.raises(ClientError) as too_many_at_creation:
+        rekognition.create_dataset(
+            ProjectArn=rekognition.create_project(ProjectName="cl-dataset-tags-2")["ProjectArn"],
+            DatasetType="TRAIN",
+            Tags={f"k{i}": "v" for i in range(51)},
+        )
+    assert _code(too_many_at_creation) == "InvalidParameterException"
+    for bad in ({"k" * 129: "v"}, {"aws:owner": "v"}, {"key": "v" * 257}, {"": "v"}):
+        with pytest.raises(ClientError) as invalid:
+            unvalidated.tag_resource(ResourceArn=test, Tags=bad)
+        assert _code(invalid) == "ValidationException", bad
+    assert len(rekognition.list_tags_for_resource(ResourceArn=train)["Tags"]) == 50
+    assert rekognition.list_tags_for_resource(ResourceArn=test)["Tags"] == {}
+
+    # An ARN that names no dataset of the project, and a deleted dataset, are not found.
+    unknown = train.rsplit("/", 1)[0] + "/1"
+    for arn in (unknown, train.replace("/train/", "/other/")):
+        with pytest.raises(ClientError) as missing:
+            rekognition.list_tags_for_resource(ResourceArn=arn)
+        assert _code(missing) == "ResourceNotFoundException"
+    rekognition.delete_dataset(DatasetArn=train)
+    for call, extra in (
+        (rekognition.list_tags_for_resource, {}),
+        (rekognition.tag_resource, {"Tags": {"a": "b"}}),
+        (rekognition.untag_resource, {"TagKeys": ["split"]}),
+    ):
+        with pytest.raises(ClientError) as deleted:
+            call(ResourceArn=train, **extra)
+        assert _code(deleted) == "ResourceNotFoundException"
+    # A new TRAIN dataset starts without the deleted one's tags.
+    again = rekognition.create_dataset(ProjectArn=project, DatasetType="TRAIN")["DatasetArn"]
+    assert rekognition.list_tags_for_resource(ResourceArn=again)["Tags"] == {}

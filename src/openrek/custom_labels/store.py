@@ -55,6 +55,7 @@ class Dataset:
     status: str = CREATE_IN_PROGRESS
     status_message: str = "The dataset is being created."
     status_code: str = "SUCCESS"
+    tags: dict[str, str] = field(default_factory=dict)  # CreateDataset's Tags, then TagResource's
 
 
 @dataclass

@@ -199,7 +199,8 @@ def create_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
     project = project_exact(services, params["ProjectArn"])
     kind = params["DatasetType"]
     source = params.get("DatasetSource") or {}
-    check_tags(params.get("Tags") or {})
+    tags = params.get("Tags") or {}
+    check_tags(tags)
     if ("GroundTruthManifest" in source) and ("DatasetArn" in source):
         raise InvalidParameterException("DatasetSource takes GroundTruthManifest or DatasetArn, not both")
     service = custom_labels(services)
@@ -213,6 +214,7 @@ def create_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
             kind=kind,
             created=created,
             updated=created,
+            tags=dict(tags),
         )
         project.datasets[kind] = dataset
         service.store.save()
@@ -452,6 +454,9 @@ def tags_of(services: Services, arn: str) -> dict[str, str]:
         return project.tags
     if "/version/" in arn:
         return version_or_404(services, arn)[1].tags
+    if "/dataset/" in arn:
+        # A dataset's tags live on its record, so DeleteDataset drops them with it.
+        return dataset_or_404(services, arn)[1].tags
     raise ResourceNotFoundException(f"The resource {arn} does not exist")
 
 

@@ -1,5 +1,6 @@
-"""TagResource, UntagResource and ListTagsForResource: a collection's or a stream
-processor's tags, told apart by the resource type in the ARN."""
+"""TagResource, UntagResource and ListTagsForResource: a collection's, a stream
+processor's or a Custom Labels project's, dataset's or model version's tags, told
+apart by the resource type in the ARN."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _is_stream_processor(arn: str) -> bool:
 
 
 def _is_custom_labels(arn: str) -> bool:
-    """A Custom Labels project or one of its model versions."""
+    """A Custom Labels project, one of its datasets or one of its model versions."""
     return arn.split(":", 5)[-1].startswith("project/")
 
 
