@@ -52,6 +52,9 @@ NMS_IOU = 0.3
 COVERED = 0.6  # a box this much inside a surer one is a part of the same object
 MIN_SCORE = 0.05  # windows below this are never reported, whatever MinConfidence asks
 REGULARISATION = 0.05  # 0.5 and 0.01 measured too: 0.5 saturates at 100% on background; 0.05 ranks best
+# Ridge strength, by 4-fold CV on the training faces: at 100 and 1,000 the offsets moved
+# held-out windows off faces; at 10,000 windows at IoU >= 0.5 went from 65% to 88%
+# (100,000 hardly moves a box). Window AP did not tell them apart (29 faces).
 RIDGE = 10_000.0
 
 FeatureMap = Callable[[np.ndarray, int], np.ndarray]  # (rgb, side) -> (side/32, side/32, C)
