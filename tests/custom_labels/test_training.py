@@ -149,12 +149,17 @@ def test_a_detector_trained_on_boxed_scenes_finds_objects_in_held_out_scenes(
     project, trained = _train(rekognition, server, "cl-fruit", lines)
     assert trained["EvaluationResult"]["F1Score"] > 0.3  # a split of 6 images: F1 moves in big steps
     _start(rekognition, project, trained)
-    found = missed = wrong = 0
+    found = missed = wrong = ranked = 0
     for scene in boxed_scenes(photos, TEST_BACKGROUNDS, 8, seed=7):
         answer = rekognition.detect_custom_labels(
             ProjectVersionArn=trained["ProjectVersionArn"], Image={"Bytes": _png(scene.image)}
         )
         assert_valid_output("DetectCustomLabels", answer)
+        every = rekognition.detect_custom_labels(
+            ProjectVersionArn=trained["ProjectVersionArn"],
+            Image={"Bytes": _png(scene.image)},
+            MinConfidence=0,
+        )
         width, height = scene.image.size
         for label, (left, top, w, h) in scene.boxes:
             truth = (left / width, top / height, (left + w) / width, (top + h) / height)
@@ -165,6 +170,17 @@ def test_a_detector_trained_on_boxed_scenes_finds_objects_in_held_out_scenes(
             ]
             found += bool(hits)
             missed += not hits
+            surest = max(
+                (c for c in every["CustomLabels"] if _iou(c["Geometry"]["BoundingBox"], truth) > 0.1),
+                key=lambda c: c["Confidence"],
+                default=None,
+            )
+            # The surest box touching this fruit at MinConfidence 0 is this fruit, well placed.
+            ranked += (
+                surest is not None
+                and surest["Name"] == label
+                and _iou(surest["Geometry"]["BoundingBox"], truth) >= 0.5
+            )
         wrong += sum(
             1
             for c in answer["CustomLabels"]
@@ -174,9 +190,14 @@ def test_a_detector_trained_on_boxed_scenes_finds_objects_in_held_out_scenes(
                 for _, (x, y, w, h) in scene.boxes
             )
         )
-    assert found >= 0.75 * (found + missed), (found, missed)
-    # Measured on these held-out backgrounds: about 1 false box per 1-2 true ones (docs).
-    assert wrong <= found, (wrong, found)
+    # Measured (docs): every held-out fruit's surest box is that fruit at IoU >= 0.5; with
+    # the assumed thresholds 6 of 9 found and no false box. Those thresholds come from the
+    # service's own split of 8 scenes and sit high (about 90%), so a fruit scored lower is
+    # missed: the one-grid detector before found more at its thresholds, with a false box
+    # per one to two true ones.
+    assert ranked >= 0.85 * (found + missed), (ranked, found, missed)
+    assert found >= 0.6 * (found + missed), (found, missed)
+    assert wrong <= found / 3, (wrong, found)
 
 
 def _iou(box: dict[str, float], truth: tuple[float, float, float, float]) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 from openrek.atomic_files import write_atomically
 from openrek.custom_labels.backbone import Backbone
 from openrek.custom_labels.classification import CannotTrain, ClassificationHead, train_classifier
-from openrek.custom_labels.detection import SIDE, BoxedImage, Detection, DetectionHead, iou, train_detector
+from openrek.custom_labels.detection import SIDES, BoxedImage, Detection, DetectionHead, iou, train_detector
 from openrek.custom_labels.evaluation import LabelResult, average_precision, best_threshold
 from openrek.custom_labels.manifest import Entry
 from openrek.models.registry import sha256_of
@@ -190,15 +190,16 @@ def _train_detection(
         rgb = read_image(entry)
         boxes = _fraction_boxes(entry, rgb.shape[1], rgb.shape[0])
         mirrored = [(label, (1 - x1, y0, 1 - x0, y1)) for label, (x0, y0, x1, y1) in boxes]
-        images.append(BoxedImage(backbone.feature_map(rgb, SIDE), boxes))
-        images.append(BoxedImage(backbone.feature_map(np.ascontiguousarray(rgb[:, ::-1]), SIDE), mirrored))
+        flipped = np.ascontiguousarray(rgb[:, ::-1])
+        images.append(BoxedImage([backbone.feature_map(rgb, side) for side in SIDES], boxes))
+        images.append(BoxedImage([backbone.feature_map(flipped, side) for side in SIDES], mirrored))
         step(f"features of {entry.source_ref}")
     head = train_detector(images, labels)
     found: list[list[Detection]] = []
     truths = []
     for entry in test_entries:
         rgb = read_image(entry)
-        found.append(head.detect(backbone.feature_map(rgb, SIDE)))
+        found.append(head.detect_image(backbone.feature_map, rgb))
         truths.append(_fraction_boxes(entry, rgb.shape[1], rgb.shape[0]))
         step(f"testing on {entry.source_ref}")
     results = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrek.custom_labels.detection import SIDE, DetectionHead
+from openrek.custom_labels.detection import DetectionHead
 from openrek.custom_labels.manifest import Entry
 from openrek.custom_labels.service import TrainingSpec
 from openrek.custom_labels.store import (
@@ -280,7 +280,7 @@ def detect_custom_labels(params: dict[str, Any], services: Services) -> dict[str
 
     labels: list[dict[str, Any]] = []
     if isinstance(model.head, DetectionHead):
-        for found in model.head.detect(service.backbone.feature_map(image.rgb, SIDE)):
+        for found in model.head.detect_image(service.backbone.feature_map, image.rgb):
             confidence = found.confidence * 100
             if shown(found.label, confidence):
                 left, top, right, bottom = found.box
