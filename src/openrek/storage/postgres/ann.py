@@ -92,10 +92,10 @@ def graph_search(
     query: np.ndarray,
     limit: int,
     min_cosine: float,
-    ef_search: int = EF_SEARCH,
+    ef_search: int | None = None,
 ) -> list[tuple[str, float]]:
     model_version, dimension = _checked(model_version, dimension)
-    candidates = max(limit, ef_search)
+    candidates = max(limit, EF_SEARCH if ef_search is None else ef_search)
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(min(1000, candidates))))
         conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
