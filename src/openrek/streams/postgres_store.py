@@ -46,6 +46,7 @@ from openrek.streams.store import (
     StreamProcessor,
     TooManyRunning,
     WrongStatus,
+    processor_from_row,
 )
 
 _COLUMNS = (
@@ -56,22 +57,6 @@ _COLUMNS = (
 _START_LOCK = 0x73747265616D73  # "streams"
 # A lease that no longer holds: lease_until before now(), or none at all.
 _UNHELD = "(lease_until IS NULL OR lease_until < now())"
-
-
-def _processor(row: tuple[Any, ...]) -> StreamProcessor:
-    return StreamProcessor(
-        name=row[0],
-        arn=row[1],
-        definition=json.loads(row[2]),
-        status=row[3],
-        status_message=row[4],
-        session_id=row[5],
-        start_request=json.loads(row[6]) if row[6] else None,
-        tags=json.loads(row[7]),
-        created_at=row[8],
-        updated_at=row[9],
-        claim=row[10],
-    )
 
 
 class PostgresStreamStore:
@@ -140,7 +125,7 @@ class PostgresStreamStore:
             ).fetchone()
         if row is None:
             raise ProcessorMissing(value)
-        return _processor(row)
+        return processor_from_row(row)
 
     def page(self, after: str | None, limit: int) -> list[StreamProcessor]:
         with connection(self._pool) as conn:
@@ -148,7 +133,7 @@ class PostgresStreamStore:
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE name > %s ORDER BY name LIMIT %s",
                 (after or "", limit),
             ).fetchall()
-        return [_processor(row) for row in rows]
+        return [processor_from_row(row) for row in rows]
 
     def with_status(self, *statuses: str) -> list[StreamProcessor]:
         with connection(self._pool) as conn:
@@ -156,7 +141,7 @@ class PostgresStreamStore:
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE status = ANY(%s) ORDER BY updated_at",
                 (list(statuses),),
             ).fetchall()
-        return [_processor(row) for row in rows]
+        return [processor_from_row(row) for row in rows]
 
     def delete(self, name: str) -> None:
         with transaction(self._pool) as conn:
@@ -195,7 +180,7 @@ class PostgresStreamStore:
                 (STARTING, session_id, json.dumps(start_request), time.time(), name),
             ).fetchone()
         assert row is not None
-        return _processor(row)
+        return processor_from_row(row)
 
     def renew_session(self, name: str, session_id: str) -> StreamProcessor:
         with connection(self._pool) as conn:
@@ -206,7 +191,7 @@ class PostgresStreamStore:
             ).fetchone()
         if row is None:
             raise ProcessorMissing(name)
-        return _processor(row)
+        return processor_from_row(row)
 
     def set_status(
         self,
@@ -269,7 +254,7 @@ class PostgresStreamStore:
                 f") RETURNING {_COLUMNS}",
                 (str(uuid.uuid4()), STARTING, holder, lease_s, [STARTING, RUNNING]),
             ).fetchone()
-        return _processor(row) if row else None
+        return processor_from_row(row) if row else None
 
     def renew(self, holder: str, claims: dict[str, int], lease_s: float) -> dict[str, str]:
         if not claims:

@@ -29,6 +29,7 @@ from openrek.streams.store import (
     StreamProcessor,
     TooManyRunning,
     WrongStatus,
+    processor_from_row,
 )
 
 _SCHEMA = """
@@ -56,21 +57,6 @@ _COLUMNS = (
     "name, arn, definition_json, status, status_message, session_id, start_json, tags_json, "
     "created_at, updated_at"
 )
-
-
-def _processor(row: tuple[Any, ...]) -> StreamProcessor:
-    return StreamProcessor(
-        name=row[0],
-        arn=row[1],
-        definition=json.loads(row[2]),
-        status=row[3],
-        status_message=row[4],
-        session_id=row[5],
-        start_request=json.loads(row[6]) if row[6] else None,
-        tags=json.loads(row[7]),
-        created_at=row[8],
-        updated_at=row[9],
-    )
 
 
 class SqliteStreamStore:
@@ -121,14 +107,14 @@ class SqliteStreamStore:
             row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise ProcessorMissing(name)
-        return _processor(row)
+        return processor_from_row(row)
 
     def by_arn(self, arn: str) -> StreamProcessor:
         with self._db.reading() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM stream_processors WHERE arn = ?", (arn,)).fetchone()
         if row is None:
             raise ProcessorMissing(arn)
-        return _processor(row)
+        return processor_from_row(row)
 
     def page(self, after: str | None, limit: int) -> list[StreamProcessor]:
         """Up to `limit` processors in name order, after the name `after`."""
@@ -137,7 +123,7 @@ class SqliteStreamStore:
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE name > ? ORDER BY name LIMIT ?",
                 (after or "", limit),
             ).fetchall()
-        return [_processor(row) for row in rows]
+        return [processor_from_row(row) for row in rows]
 
     def with_status(self, *statuses: str) -> list[StreamProcessor]:
         marks = ",".join("?" * len(statuses))
@@ -146,7 +132,7 @@ class SqliteStreamStore:
                 f"SELECT {_COLUMNS} FROM stream_processors WHERE status IN ({marks}) ORDER BY updated_at",
                 statuses,
             ).fetchall()
-        return [_processor(row) for row in rows]
+        return [processor_from_row(row) for row in rows]
 
     def delete(self, name: str) -> None:
         with self._db.transaction() as conn:

@@ -13,6 +13,8 @@ Two implementations, chosen from the database URL (`open_stream_store`):
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +62,25 @@ class StreamProcessor:
     # Shared stores: which claim of the session this is (1 for the first process to run
     # it, 2 for the one that took over, ...); only that claim may change its status.
     claim: int = 0
+
+
+def processor_from_row(row: Sequence[Any]) -> StreamProcessor:
+    """A processor from its columns in the order both stores select them: name, arn,
+    definition_json, status, status_message, session_id, start_json, tags_json, created_at,
+    updated_at, and (shared stores) the claim number."""
+    return StreamProcessor(
+        name=row[0],
+        arn=row[1],
+        definition=json.loads(row[2]),
+        status=row[3],
+        status_message=row[4],
+        session_id=row[5],
+        start_request=json.loads(row[6]) if row[6] else None,
+        tags=json.loads(row[7]),
+        created_at=row[8],
+        updated_at=row[9],
+        claim=row[10] if len(row) > 10 else 0,
+    )
 
 
 class StreamStore(Protocol):
