@@ -65,6 +65,10 @@ def _serve(args: argparse.Namespace) -> int:
         restarted = services.stream_processors.runner.resume()
         if restarted:
             logging.getLogger("openrek").info("restarting %d stream processor(s)", restarted)
+        # Custom Labels work: claimed from the shared database, or what a stopped
+        # embedded server left half done (its store is opened only if it has one).
+        if settings.database.shared or (settings.data_dir / "custom_labels").exists():
+            services.custom_labels.start_claiming()
     print(
         f"openrek serving Amazon Rekognition's API on http://{settings.host}:{settings.port} "
         f"(database {settings.database.describe()}, data in {settings.data_dir}, models in {settings.models_dir})",

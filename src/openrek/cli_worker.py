@@ -1,5 +1,5 @@
-"""`openrek worker`: a process that runs jobs and stream processors from a shared database,
-with no HTTP server.
+"""`openrek worker`: a process that runs jobs, stream processors and Custom Labels work
+(datasets, trainings, version starts and copies) from a shared database, with no HTTP server.
 
 Start any number, on any hosts, beside `openrek serve` processes on the same
 `--database postgresql://...`. Each claims jobs while it has free job workers
@@ -23,7 +23,9 @@ from openrek.config import ConfigurationError, Settings
 
 def add_worker_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = commands.add_parser(
-        "worker", help="run stored-video and bulk-analysis jobs and stream processors from a shared database"
+        "worker",
+        help="run stored-video and bulk-analysis jobs, stream processors and Custom Labels training "
+        "from a shared database",
     )
     worker.add_argument("--data-dir", type=Path, default=None, help="local scratch and model settings")
     add_database_option(worker)
@@ -52,6 +54,7 @@ def _worker(args: argparse.Namespace) -> int:
     runner.start_claiming()
     streams = services.stream_processors.runner
     streams.start_claiming()
+    services.custom_labels.start_claiming()  # datasets, trainings, version starts and copies
     print(
         f"openrek worker {runner.worker_name} taking jobs from {settings.database.describe()} "
         f"({settings.job_workers} at a time), and stream processors as {streams.holder} "

@@ -1,24 +1,25 @@
 """Dataset tags survive a restart (the store reloads state.json), and a state file
-written before datasets had tags still loads."""
+written before datasets had tags (or work had claims) still loads."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from openrek.custom_labels.store import CustomLabelsStore, Dataset, Project
+from openrek.custom_labels.file_store import FileCustomLabelsStore
+from openrek.custom_labels.records import Dataset, Project
 
 ARN = "arn:aws:rekognition:us-east-1:000000000000:project/p/1"
 
 
 def test_dataset_tags_are_saved_and_reloaded(tmp_path: Path) -> None:
-    store = CustomLabelsStore(tmp_path)
+    store = FileCustomLabelsStore(tmp_path)
     project = Project(name="p", arn=ARN, created=1.0)
     project.datasets["TRAIN"] = Dataset(
         arn=ARN.replace("/1", "/dataset/train/2"), kind="TRAIN", created=2.0, updated=2.0, tags={"a": "b"}
     )
     store.add_project(project)
-    reloaded = CustomLabelsStore(tmp_path).project("p")
+    reloaded = FileCustomLabelsStore(tmp_path).project("p")
     assert reloaded.datasets["TRAIN"].tags == {"a": "b"}
 
 
@@ -27,4 +28,5 @@ def test_a_state_file_without_dataset_tags_loads_them_empty(tmp_path: Path) -> N
     old_project = {"name": "p", "arn": ARN, "created": 1.0, "datasets": {"TEST": old_dataset}}
     state = {"projects": [{**old_project, "versions": {}, "policies": {}}]}
     (tmp_path / "state.json").write_text(json.dumps(state))
-    assert CustomLabelsStore(tmp_path).project("p").datasets["TEST"].tags == {}
+    loaded = FileCustomLabelsStore(tmp_path).project("p").datasets["TEST"]
+    assert loaded.tags == {} and loaded.holder is None and loaded.attempt == 0

@@ -1,16 +1,20 @@
-"""The server's Custom Labels: its store, the backbone, and the background work
-(dataset creation, training, starting and copying versions) on a small thread pool
-of its own. Training runs one at a time: on 2 cores a second one would only halve
-both. The models of RUNNING versions stay loaded for DetectCustomLabels."""
+"""The server's Custom Labels: its store, the backbone, the models it has loaded, and the
+background work (creating datasets, training, copying and starting versions), which
+work.py claims from the store and hands back here to run.
+
+Any process serves any version: a RUNNING version's model is loaded on the first
+DetectCustomLabels that names it (from the store, checked against its pins) and
+dropped once the store says it is no longer RUNNING.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,29 +31,30 @@ from openrek.custom_labels.adapters import (
 from openrek.custom_labels.adapters import summary_file as adapter_summary
 from openrek.custom_labels.backbone import Backbone, build_backbone
 from openrek.custom_labels.classification import CannotTrain
+from openrek.custom_labels.evaluation import model_f1, summary_file
 from openrek.custom_labels.manifest import Entry, parse_manifest
-from openrek.custom_labels.store import (
+from openrek.custom_labels.records import (
     CONTENT_MODERATION,
     COPYING_COMPLETED,
     COPYING_FAILED,
+    COPYING_IN_PROGRESS,
     CREATE_COMPLETE,
     CREATE_FAILED,
     CREATE_IN_PROGRESS,
     FAILED,
     RUNNING,
     STARTING,
-    STOPPED,
-    STOPPING,
     TRAINING_COMPLETED,
     TRAINING_FAILED,
-    TRAINING_IN_PROGRESS,
-    CustomLabelsStore,
     Dataset,
     Project,
     Version,
     now,
+    version_names_of,
 )
-from openrek.custom_labels.training import LoadedModel, TrainedModel, load_model, save_model, train
+from openrek.custom_labels.store import CustomLabelsStore, ProjectEdit, open_custom_labels_store
+from openrek.custom_labels.training import DETECTION, LoadedModel, TrainedModel, load_model, save_model, train
+from openrek.custom_labels.work import Claim, ClaimLost, Item, WorkLoop, item_of, set_status
 from openrek.imaging.decode import decode_image
 from openrek.imaging.limits import ImageLimits
 from openrek.protocol.errors import RekognitionError
@@ -64,6 +69,7 @@ MiB = 1 << 20
 MANIFEST_LIMITS = ImageLimits(max_s3_bytes=256 * MiB)
 TRAINING_IMAGE_LIMITS = ImageLimits(min_side=32)
 MAX_TRAINING_SECONDS = 3600.0  # AWS caps a training at 72 h; a CPU server at one hour
+INTERNAL = "Internal error; see the server log"
 
 
 @dataclass
@@ -75,44 +81,24 @@ class TrainingSpec:
 class CustomLabels:
     def __init__(self, services: Services) -> None:
         self._services = services
-        self.store = CustomLabelsStore(services.settings.data_dir / "custom_labels")
-        self._background = ThreadPoolExecutor(2, thread_name_prefix="openrek-custom-labels")
-        self._training = ThreadPoolExecutor(1, thread_name_prefix="openrek-training")
+        self.store: CustomLabelsStore = open_custom_labels_store(services.settings)
         self._backbone: Backbone | None = None
         self._backbone_lock = threading.Lock()
-        self._running: dict[str, LoadedModel] = {}  # version ARN -> model
-        self._adapters: dict[str, AdapterHead] = {}  # version ARN -> loaded adapter
-        self._adapters_lock = threading.Lock()
+        # Version ARN -> (its pins, the model loaded from them), for RUNNING versions / adapters.
+        self._running: dict[str, tuple[dict[str, str], LoadedModel]] = {}
+        self._adapters: dict[str, tuple[dict[str, str], AdapterHead]] = {}
+        self._loaded_lock = threading.Lock()
         self.max_training_seconds = MAX_TRAINING_SECONDS
-        self._recover()
+        self.work = WorkLoop(self, services.settings.job_lease_seconds)
+        if not self.store.shared:
+            # The embedded default: this process is the only one that can do the work
+            # (including what a stopped server left half done).
+            self.work.start_versions_now()
+            self.work.start()
 
-    def _recover(self) -> None:
-        """What a stopped server left half done: datasets and trainings fail, running
-        versions start again."""
-        with self.store.lock:
-            for project in self.store.projects():
-                for dataset in project.datasets.values():
-                    if dataset.status == CREATE_IN_PROGRESS:
-                        self._set_dataset(
-                            dataset,
-                            CREATE_FAILED,
-                            "The server stopped while creating the dataset",
-                            "SERVICE_ERROR",
-                        )
-                for version in project.versions.values():
-                    if version.status == TRAINING_IN_PROGRESS:
-                        version.status, version.status_message = (
-                            TRAINING_FAILED,
-                            "The server stopped during training",
-                        )
-                    elif version.status == STOPPING:
-                        version.status, version.status_message = STOPPED, "The model is stopped."
-                    elif version.status in (RUNNING, STARTING):
-                        # Loaded before the request that built this service is answered:
-                        # a model that was RUNNING serves it (a one-shot in-process CLI
-                        # call, or the first DetectCustomLabels after a restart).
-                        self.start(project, version, wait=True)
-            self.store.save()
+    def start_claiming(self) -> None:
+        """Shared store: take work from the store (servers that run jobs, and workers)."""
+        self.work.start()
 
     @property
     def backbone(self) -> Backbone:
@@ -134,44 +120,137 @@ class CustomLabels:
         data = self._services.images.read({"S3Object": s3_object}, MANIFEST_LIMITS)
         return parse_manifest(data.decode("utf-8", errors="replace"))
 
-    def _set_dataset(self, dataset: Dataset, status: str, message: str, code: str = "SUCCESS") -> None:
-        with self.store.lock:
-            dataset.status, dataset.status_message, dataset.status_code = status, message, code
-            dataset.updated = now()
-            self.store.save()
+    # Models, loaded where they are used
+    def running_model(self, project: Project, version: Version) -> LoadedModel | None:
+        """The model of a RUNNING version (loaded now if this process has not yet), or None."""
+        with self._loaded_lock:
+            if version.status != RUNNING:
+                self._running.pop(version.arn, None)
+                return None
+            loaded = self._running.get(version.arn)
+            if loaded is None or loaded[0] != version.files:
+                folder = self.store.version_files(project.name, version.name, version.files)
+                loaded = (dict(version.files), load_model(folder, version.files))
+                self._running[version.arn] = loaded
+            return loaded[1]
 
-    # Datasets
-    def create_dataset(self, project: Project, dataset: Dataset, read: Callable[[], list[str]]) -> None:
+    def adapter(self, project: Project, version: Version) -> AdapterHead:
+        """A trained adapter, loaded (and its files checked against their pins) on first use:
+        adapters need no StartProjectVersion."""
+        with self._loaded_lock:
+            loaded = self._adapters.get(version.arn)
+            if loaded is None or loaded[0] != version.files:
+                folder = self.store.version_files(project.name, version.name, version.files)
+                loaded = (dict(version.files), load_adapter(folder, version.files))
+                self._adapters[version.arn] = loaded
+            return loaded[1]
+
+    def remove_version_files(self, project: Project, version: Version) -> None:
+        with self._loaded_lock:
+            self._adapters.pop(version.arn, None)
+            self._running.pop(version.arn, None)
+        self.store.remove_version_files(project.name, version.name)
+
+    # Background work (work.py claims it and calls here)
+    def run_work(self, claim: Claim) -> None:
+        project = self.store.project(claim.project)
+        item = item_of(project, claim)
+        if item is None:
+            raise ClaimLost
+        if claim.status == CREATE_IN_PROGRESS:
+            self._create_dataset(claim, item)
+        elif claim.status == STARTING:
+            assert isinstance(item, Version)
+            self._start(claim, project, item)
+        elif claim.status == COPYING_IN_PROGRESS:
+            assert isinstance(item, Version)
+            self._copy(claim, item)
+        else:
+            assert isinstance(item, Version)
+            self._train(claim, project, item)
+
+    def _create_dataset(self, claim: Claim, dataset: Item) -> None:
         """Read the entries in the background: a big manifest must not hold the request."""
-
-        def work() -> None:
-            try:
-                lines = read()
-                self.store.write_entries(project.name, dataset.kind, lines)
-            except RekognitionError as error:
-                self._set_dataset(dataset, CREATE_FAILED, f"{error.code}: {error.message}", "CLIENT_ERROR")
-            except Exception:
-                log.exception("dataset %s could not be created", dataset.arn)
-                self._set_dataset(
-                    dataset, CREATE_FAILED, "Internal error; see the server log", "SERVICE_ERROR"
-                )
+        assert isinstance(dataset, Dataset)
+        source = dataset.source or {}
+        try:
+            if "S3Object" in source:
+                lines = [entry.line for entry in self.read_manifest(source["S3Object"])]
+            elif "Project" in source:
+                lines = [e.line for e in self.store.entries(source["Project"], source["DatasetType"])]
             else:
-                self._set_dataset(dataset, CREATE_COMPLETE, "The dataset is created.")
+                lines = []  # an empty dataset, filled later by UpdateDatasetEntries
+        except RekognitionError as error:
+            self.work.finish(claim, _dataset_failed(f"{error.code}: {error.message}", "CLIENT_ERROR"))
+            return
+        except Exception:
+            log.exception("dataset %s could not be created", dataset.arn)
+            self.work.finish(claim, _dataset_failed(INTERNAL, "SERVICE_ERROR"))
+            return
 
-        self._background.submit(work)
+        def created(edit: ProjectEdit, item: Item) -> None:
+            edit.write_entries(claim.name, lines)
+            set_status(CREATE_COMPLETE, "The dataset is created.")(edit, item)
+
+        self.work.finish(claim, created)
+
+    def _start(self, claim: Claim, project: Project, version: Version) -> None:
+        try:
+            folder = self.store.version_files(project.name, version.name, version.files)
+            model = load_model(folder, version.files)
+            self.backbone  # noqa: B018 - loaded now, not on the first DetectCustomLabels
+        except Exception as error:
+            log.exception("version %s could not start", version.arn)
+            self.work.finish(claim, set_status(FAILED, f"The model could not be loaded: {error}"))
+            return
+        with self._loaded_lock:
+            self._running[version.arn] = (dict(version.files), model)
+        self.work.finish(claim, set_status(RUNNING, "The model is running."))
+
+    def _copy(self, claim: Claim, version: Version) -> None:
+        source = version_names_of(version.source_version_arn or "")
+        try:
+            if source is None:
+                raise ValueError(f"{version.source_version_arn} is not a model version's ARN")
+            self.store.copy_version_files(source, (claim.project, version.name))
+            # Only what still matches its pins is a copy.
+            load_model(self.store.version_files(claim.project, version.name, version.files), version.files)
+            status, message = COPYING_COMPLETED, "The model is copied."
+        except Exception as error:
+            status, message = COPYING_FAILED, f"The model could not be copied: {error}"
+        self.work.finish(claim, set_status(status, message))
 
     # Training
-    def train(self, project: Project, version: Version, spec: Callable[[], TrainingSpec]) -> None:
-        self._training.submit(self._train, project, version, spec)
+    def training_data(self, project: Project, version: Version) -> TrainingSpec:
+        """What training reads: the manifests the request named, or the project's datasets."""
+        if version.training_input is None:
+            return TrainingSpec(
+                self.store.entries(project.name, "TRAIN"), self.store.entries(project.name, "TEST")
+            )
 
-    def _train(self, project: Project, version: Version, spec: Callable[[], TrainingSpec]) -> None:
+        def assets(data: dict[str, Any] | None) -> list[Entry]:
+            entries: list[Entry] = []
+            for asset in (data or {}).get("Assets") or []:
+                s3_object = (asset.get("GroundTruthManifest") or {}).get("S3Object")
+                if s3_object:
+                    entries += self.read_manifest(s3_object)
+            return entries
+
+        return TrainingSpec(assets(version.training_input), assets(version.testing_input))
+
+    def _train(self, claim: Claim, project: Project, version: Version) -> None:
         started = time.monotonic()
+
+        def progress(fraction: float, _text: str) -> None:
+            # AWS's StatusMessage is free text; a percentage in it lets a client draw progress.
+            self.work.progress(claim, f"The model is being trained ({round(100 * fraction)}% done).")
+
         try:
-            data = spec()
+            data = self.training_data(project, version)
             model: TrainedModel | TrainedAdapter
-            folder = self.store.version_dir(project.name, version.name)
+            folder = self.store.scratch_dir(project.name, version.name)
             if project.feature == CONTENT_MODERATION:
-                model = self._train_adapter(version, data, started)
+                model = self._train_adapter(version, data, started, progress)
                 pins = save_adapter(model, folder)
             else:
                 model = train(
@@ -180,32 +259,37 @@ class CustomLabels:
                     self.read_image,
                     self.backbone,
                     started + self.max_training_seconds,
-                    lambda fraction, _text: self._report_training(version, fraction),
+                    progress,
                 )
                 pins = save_model(model, folder)
+            self.store.keep_version_files(project.name, version.name, pins)
             summary_key = self._write_summary(project, version, model)
+        except ClaimLost:
+            raise
         except (CannotTrain, OutputUnwritable) as why:
-            self._fail_training(version, str(why), started)
+            self._fail_training(claim, str(why), started)
             return
         except RekognitionError as error:
-            self._fail_training(version, f"{error.code}: {error.message}", started)
+            self._fail_training(claim, f"{error.code}: {error.message}", started)
             return
         except Exception:
             log.exception("training %s failed", version.arn)
-            self._fail_training(version, "Internal error while training; see the server log", started)
+            self._fail_training(claim, "Internal error while training; see the server log", started)
             return
-        from openrek.custom_labels.evaluation import model_f1
+        f1 = model.f1 if isinstance(model, TrainedAdapter) else model_f1(model.results)
 
-        with self.store.lock:
-            version.files = pins
-            version.f1_score = model.f1 if isinstance(model, TrainedAdapter) else model_f1(model.results)
-            version.summary_key = summary_key
-            version.training_seconds = max(1, round(time.monotonic() - started))
-            version.training_end = now()
-            version.status, version.status_message = TRAINING_COMPLETED, "The model is ready to run."
-            self.store.save()
+        def trained(_edit: ProjectEdit, item: Item) -> None:
+            assert isinstance(item, Version)
+            item.files, item.f1_score, item.summary_key = pins, f1, summary_key
+            item.training_seconds = max(1, round(time.monotonic() - started))
+            item.training_end = now()
+            item.status, item.status_message = TRAINING_COMPLETED, "The model is ready to run."
 
-    def _train_adapter(self, version: Version, data: TrainingSpec, started: float) -> TrainedAdapter:
+        self.work.finish(claim, trained)
+
+    def _train_adapter(
+        self, version: Version, data: TrainingSpec, started: float, progress: Any
+    ) -> TrainedAdapter:
         config = (version.feature_config or {}).get("ContentModeration") or {}
         return train_adapter(
             data.train,
@@ -215,38 +299,19 @@ class CustomLabels:
             self._services.moderator.evidence,
             float(config.get("ConfidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD)),
             started + self.max_training_seconds,
-            lambda fraction, _text: self._report_training(version, fraction),
+            progress,
         )
 
-    def adapter(self, project: Project, version: Version) -> AdapterHead:
-        """A trained adapter, loaded (and its files checked against their pins) on first use:
-        adapters need no StartProjectVersion."""
-        with self._adapters_lock:
-            loaded = self._adapters.get(version.arn)
-            if loaded is None:
-                loaded = load_adapter(self.store.version_dir(project.name, version.name), version.files)
-                self._adapters[version.arn] = loaded
-            return loaded
+    def _fail_training(self, claim: Claim, message: str, started: float) -> None:
+        def failed(_edit: ProjectEdit, item: Item) -> None:
+            assert isinstance(item, Version)
+            item.status, item.status_message = TRAINING_FAILED, message
+            item.training_seconds = max(1, round(time.monotonic() - started))
+            item.training_end = now()
 
-    def _report_training(self, version: Version, fraction: float) -> None:
-        # AWS's StatusMessage is free text; a percentage in it lets a client draw progress.
-        with self.store.lock:
-            version.status_message = f"The model is being trained ({round(100 * fraction)}% done)."
-
-    def _fail_training(self, version: Version, message: str, started: float) -> None:
-        with self.store.lock:
-            version.status, version.status_message = TRAINING_FAILED, message
-            version.training_seconds = max(1, round(time.monotonic() - started))
-            version.training_end = now()
-            self.store.save()
+        self.work.finish(claim, failed)
 
     def _write_summary(self, project: Project, version: Version, model: Any) -> str:
-        import datetime as dt
-        import json
-
-        from openrek.custom_labels.evaluation import summary_file
-        from openrek.custom_labels.training import DETECTION
-
         finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         if isinstance(model, TrainedAdapter):
             body = adapter_summary(version.arn, finished, model)
@@ -268,66 +333,15 @@ class CustomLabels:
         )
         return key
 
-    # Running versions
-    def start(self, project: Project, version: Version, wait: bool = False) -> None:
-        version.status, version.status_message = STARTING, "The model is starting."
-
-        def work() -> None:
-            try:
-                model = load_model(self.store.version_dir(project.name, version.name), version.files)
-                self.backbone  # noqa: B018 - loaded now, not on the first DetectCustomLabels
-            except Exception as error:
-                log.exception("version %s could not start", version.arn)
-                with self.store.lock:
-                    version.status, version.status_message = FAILED, f"The model could not be loaded: {error}"
-                    self.store.save()
-                return
-            with self.store.lock:
-                if version.status == STARTING:
-                    self._running[version.arn] = model
-                    version.status, version.status_message = RUNNING, "The model is running."
-                    self.store.save()
-
-        if wait:
-            work()
-        else:
-            self._background.submit(work)
-
-    def stop(self, version: Version) -> None:
-        version.status, version.status_message = STOPPING, "The model is stopping."
-        self._running.pop(version.arn, None)
-
-        def work() -> None:
-            with self.store.lock:
-                if version.status == STOPPING:
-                    version.status, version.status_message = STOPPED, "The model is stopped."
-                    self.store.save()
-
-        self._background.submit(work)
-
-    def running_model(self, arn: str) -> LoadedModel | None:
-        return self._running.get(arn)
-
-    def copy(self, source: tuple[Project, Version], target: tuple[Project, Version]) -> None:
-        def work() -> None:
-            try:
-                from_dir = self.store.version_dir(source[0].name, source[1].name)
-                to_dir = self.store.version_dir(target[0].name, target[1].name)
-                load_model(from_dir, source[1].files)  # copy only what still matches its pins
-                shutil.copytree(from_dir, to_dir, dirs_exist_ok=True)
-                status, message = COPYING_COMPLETED, "The model is copied."
-            except Exception as error:
-                status, message = COPYING_FAILED, f"The model could not be copied: {error}"
-            with self.store.lock:
-                target[1].status, target[1].status_message = status, message
-                self.store.save()
-
-        self._background.submit(work)
-
-    def remove_version_files(self, project: Project, version: Version) -> None:
-        self._adapters.pop(version.arn, None)
-        shutil.rmtree(self.store.version_dir(project.name, version.name), ignore_errors=True)
-
     def close(self) -> None:
-        self._background.shutdown(wait=False, cancel_futures=True)
-        self._training.shutdown(wait=False, cancel_futures=True)
+        self.work.close()
+        self.store.close()
+
+
+def _dataset_failed(message: str, code: str) -> Callable[[ProjectEdit, Item], None]:
+    def failed(_edit: ProjectEdit, item: Item) -> None:
+        assert isinstance(item, Dataset)
+        item.status, item.status_message, item.status_code = CREATE_FAILED, message, code
+        item.updated = now()
+
+    return failed

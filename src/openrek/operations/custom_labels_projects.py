@@ -11,13 +11,14 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from openrek.custom_labels.manifest import Entry, parse_line
-from openrek.custom_labels.service import CustomLabels
-from openrek.custom_labels.store import (
+from openrek.custom_labels.records import (
     CONTENT_MODERATION,
     CREATE_COMPLETE,
     CREATE_IN_PROGRESS,
@@ -29,6 +30,8 @@ from openrek.custom_labels.store import (
     Project,
     now,
 )
+from openrek.custom_labels.service import CustomLabels
+from openrek.custom_labels.store import ProjectEdit
 from openrek.operations.collections import check_tags
 from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
@@ -97,10 +100,27 @@ def project_exact(services: Services, arn: str) -> Project:
 
 def dataset_or_404(services: Services, arn: str) -> tuple[Project, Dataset]:
     project = project_or_404(services, arn)
+    return project, dataset_in(project, arn)
+
+
+def dataset_in(project: Project, arn: str) -> Dataset:
     for dataset in project.datasets.values():
         if dataset.arn == arn:
-            return project, dataset
+            return dataset
     raise ResourceNotFoundException(f"The dataset {arn} does not exist")
+
+
+@contextmanager
+def editing(services: Services, project: Project) -> Iterator[ProjectEdit]:
+    """The project, held for a change (another server may have changed it since it was
+    read: checks that decide the change are made again on the record held here)."""
+    try:
+        with custom_labels(services).store.edit(project.name) as edit:
+            if edit.project.arn != project.arn:  # deleted, and a namesake created since
+                raise Missing(project.name)
+            yield edit
+    except Missing:
+        raise ResourceNotFoundException(f"The project {project.arn} does not exist") from None
 
 
 # Pagination: the token is the position of the next item, encoded.
@@ -175,12 +195,11 @@ def describe_project(project: Project) -> dict[str, Any]:
 def describe_projects(params: dict[str, Any], services: Services) -> dict[str, Any]:
     names = params.get("ProjectNames")
     features = params.get("Features")
-    with custom_labels(services).store.lock:
-        found = [
-            describe_project(p)
-            for p in custom_labels(services).store.projects()
-            if (names is None or p.name in names) and (features is None or p.feature in features)
-        ]
+    found = [
+        describe_project(p)
+        for p in custom_labels(services).store.projects()
+        if (names is None or p.name in names) and (features is None or p.feature in features)
+    ]
     return paged(found, params, "ProjectDescriptions")
 
 
@@ -203,10 +222,9 @@ def create_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
     check_tags(tags)
     if ("GroundTruthManifest" in source) and ("DatasetArn" in source):
         raise InvalidParameterException("DatasetSource takes GroundTruthManifest or DatasetArn, not both")
-    service = custom_labels(services)
-    read = _dataset_reader(services, source)
-    with service.store.lock:
-        if kind in project.datasets:
+    dataset_source = _dataset_source(services, source)
+    with editing(services, project) as edit:
+        if kind in edit.project.datasets:
             raise ResourceInUseException(f"The project already has a {kind} dataset")
         created = now()
         dataset = Dataset(
@@ -215,34 +233,26 @@ def create_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
             created=created,
             updated=created,
             tags=dict(tags),
+            source=dataset_source,
         )
-        project.datasets[kind] = dataset
-        service.store.save()
-    service.create_dataset(project, dataset, read)
+        edit.project.datasets[kind] = dataset
+    custom_labels(services).work.wake()  # entries are read in the background
     return {"DatasetArn": dataset.arn}
 
 
-def _dataset_reader(services: Services, source: dict[str, Any]) -> Any:
-    service = custom_labels(services)
+def _dataset_source(services: Services, source: dict[str, Any]) -> dict[str, Any]:
+    """Where the new dataset's entries come from (records.Dataset.source)."""
     if "GroundTruthManifest" in source:
         s3_object = source["GroundTruthManifest"].get("S3Object")
         if not s3_object:
             raise InvalidParameterException("GroundTruthManifest needs an S3Object")
-
-        def from_manifest() -> list[str]:
-            return [entry.line for entry in service.read_manifest(s3_object)]
-
-        return from_manifest
+        return {"S3Object": s3_object}
     if "DatasetArn" in source:
         origin_project, origin = dataset_or_404(services, source["DatasetArn"])
         if origin.status not in (CREATE_COMPLETE, UPDATE_COMPLETE):
             raise ResourceInUseException(f"The dataset {origin.arn} is not ready to copy")
-
-        def from_dataset() -> list[str]:
-            return [e.line for e in service.store.entries(origin_project.name, origin.kind)]
-
-        return from_dataset
-    return list  # an empty dataset, filled later by UpdateDatasetEntries
+        return {"Project": origin_project.name, "DatasetType": origin.kind}
+    return {}
 
 
 def describe_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -322,8 +332,9 @@ def update_dataset_entries(params: dict[str, Any], services: Services) -> dict[s
     changes = [parse_line(line) for line in text.splitlines() if line.strip()]
     if not changes:
         raise InvalidParameterException("Changes.GroundTruth has no JSON lines")
-    service = custom_labels(services)
-    with service.store.lock:
+    with editing(services, project) as edit:
+        dataset = dataset_in(edit.project, dataset.arn)
+        _ready(dataset)
         entries = _entries(services, project, dataset)
         position = {e.source_ref: i for i, e in enumerate(entries) if e.source_ref}
         for change in changes:
@@ -332,14 +343,13 @@ def update_dataset_entries(params: dict[str, Any], services: Services) -> dict[s
             else:
                 position[change.source_ref or f"error-{len(entries)}"] = len(entries)
                 entries.append(change)
-        service.store.write_entries(project.name, dataset.kind, [e.line for e in entries])
+        edit.write_entries(dataset.kind, [e.line for e in entries])
         dataset.status, dataset.status_message, dataset.status_code = (
             UPDATE_COMPLETE,
             "The dataset is updated.",
             "SUCCESS",
         )
         dataset.updated = now()
-        service.store.save()
     return {}
 
 
@@ -353,23 +363,20 @@ def distribute_dataset_entries(params: dict[str, Any], services: Services) -> di
     _, test = kinds["TEST"]
     _ready(train)
     _ready(test)
-    service = custom_labels(services)
-    with service.store.lock:
+    with editing(services, project) as edit:
+        train, test = dataset_in(edit.project, train.arn), dataset_in(edit.project, test.arn)
+        _ready(train)
+        _ready(test)
         if _entries(services, project, test):
             raise InvalidParameterException("The TEST dataset must be empty to distribute entries into it")
         entries = _entries(services, project, train)
         order = np.random.default_rng().permutation(len(entries))
         moved = set(order[: len(entries) // 5].tolist())
-        service.store.write_entries(
-            project.name, "TRAIN", [e.line for i, e in enumerate(entries) if i not in moved]
-        )
-        service.store.write_entries(
-            project.name, "TEST", [e.line for i, e in enumerate(entries) if i in moved]
-        )
+        edit.write_entries("TRAIN", [e.line for i, e in enumerate(entries) if i not in moved])
+        edit.write_entries("TEST", [e.line for i, e in enumerate(entries) if i in moved])
         for dataset in (train, test):
             dataset.status, dataset.status_message = UPDATE_COMPLETE, "The dataset is updated."
             dataset.updated = now()
-        service.store.save()
     return {}
 
 
@@ -377,11 +384,11 @@ def delete_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
     project, dataset = dataset_or_404(services, params["DatasetArn"])
     if dataset.status == CREATE_IN_PROGRESS:
         raise ResourceInUseException(f"The dataset {dataset.arn} is still being created")
-    service = custom_labels(services)
-    with service.store.lock:
-        project.datasets.pop(dataset.kind, None)
-        service.store.remove_entries(project.name, dataset.kind)
-        service.store.save()
+    with editing(services, project) as edit:
+        if dataset_in(edit.project, dataset.arn).status == CREATE_IN_PROGRESS:
+            raise ResourceInUseException(f"The dataset {dataset.arn} is still being created")
+        edit.project.datasets.pop(dataset.kind, None)
+        edit.remove_entries(dataset.kind)
     return {}
 
 
@@ -395,23 +402,22 @@ def put_project_policy(params: dict[str, Any], services: Services) -> dict[str, 
     except ValueError:
         raise MalformedPolicyDocumentException("The policy document is not a JSON object") from None
     revision = params.get("PolicyRevisionId")
-    service = custom_labels(services)
-    with service.store.lock:
-        existing = project.policies.get(name)
+    with editing(services, project) as edit:
+        policies = edit.project.policies
+        existing = policies.get(name)
         if existing is not None and revision != existing.revision:
             raise InvalidPolicyRevisionIdException(
                 f"The policy {name} exists with another revision; pass its PolicyRevisionId to replace it"
             )
         if existing is None and revision is not None:
             raise InvalidPolicyRevisionIdException(f"There is no policy {name} to revise")
-        if existing is None and len(project.policies) >= MAX_POLICIES:
+        if existing is None and len(policies) >= MAX_POLICIES:
             raise LimitExceededException(f"A project can have at most {MAX_POLICIES} policies")
         stamp = now()
-        project.policies[name] = Policy(
+        policies[name] = Policy(
             name, uuid.uuid4().hex, document, existing.created if existing else stamp, stamp
         )
-        service.store.save()
-        return {"PolicyRevisionId": project.policies[name].revision}
+        return {"PolicyRevisionId": policies[name].revision}
 
 
 def list_project_policies(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -433,47 +439,48 @@ def list_project_policies(params: dict[str, Any], services: Services) -> dict[st
 def delete_project_policy(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project = project_exact(services, params["ProjectArn"])
     name, revision = params["PolicyName"], params.get("PolicyRevisionId")
-    service = custom_labels(services)
-    with service.store.lock:
-        existing = project.policies.get(name)
+    with editing(services, project) as edit:
+        existing = edit.project.policies.get(name)
         if existing is None:
             raise ResourceNotFoundException(f"The policy {name} does not exist")
         if revision is not None and revision != existing.revision:
             raise InvalidPolicyRevisionIdException(f"The policy {name} has another revision")
-        del project.policies[name]
-        service.store.save()
+        del edit.project.policies[name]
     return {}
 
 
 # Tags (routed here by operations/tags.py)
 def tags_of(services: Services, arn: str) -> dict[str, str]:
-    from openrek.operations.custom_labels_versions import version_or_404
+    return _tags_in(project_or_404(services, arn), arn)
 
-    project = project_or_404(services, arn)
+
+def _tags_in(project: Project, arn: str) -> dict[str, str]:
+    """The tags of the project, dataset or version `arn` names, on this record of the project."""
     if arn == project.arn:
         return project.tags
     if "/version/" in arn:
-        return version_or_404(services, arn)[1].tags
+        for version in project.versions.values():
+            if version.arn == arn:
+                return version.tags
+        raise ResourceNotFoundException(f"The project version {arn} does not exist")
     if "/dataset/" in arn:
         # A dataset's tags live on its record, so DeleteDataset drops them with it.
-        return dataset_or_404(services, arn)[1].tags
+        return dataset_in(project, arn).tags
     raise ResourceNotFoundException(f"The resource {arn} does not exist")
 
 
 def tag_resource(services: Services, arn: str, tags: dict[str, str]) -> None:
-    with custom_labels(services).store.lock:
-        current = tags_of(services, arn)
+    with editing(services, project_or_404(services, arn)) as edit:
+        current = _tags_in(edit.project, arn)
         check_tags({**current, **tags})
         current.update(tags)
-        custom_labels(services).store.save()
 
 
 def untag_resource(services: Services, arn: str, keys: list[str]) -> None:
-    with custom_labels(services).store.lock:
-        current = tags_of(services, arn)
+    with editing(services, project_or_404(services, arn)) as edit:
+        current = _tags_in(edit.project, arn)
         for key in keys:
             current.pop(key, None)
-        custom_labels(services).store.save()
 
 
 HANDLERS: dict[str, Handler[Services]] = {

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from openrek.custom_labels.detection import DetectionHead
-from openrek.custom_labels.manifest import Entry
-from openrek.custom_labels.service import TrainingSpec
-from openrek.custom_labels.store import (
+from openrek.custom_labels.records import (
     CONTENT_MODERATION,
     COPYING_COMPLETED,
     COPYING_IN_PROGRESS,
@@ -17,6 +15,7 @@ from openrek.custom_labels.store import (
     RUNNING,
     STARTING,
     STOPPED,
+    STOPPING,
     TRAINING_COMPLETED,
     TRAINING_IN_PROGRESS,
     UPDATE_COMPLETE,
@@ -28,6 +27,7 @@ from openrek.inference.moderation.taxonomy import MODEL_VERSION
 from openrek.operations.collections import check_tags
 from openrek.operations.custom_labels_projects import (
     custom_labels,
+    editing,
     paged,
     project_exact,
     project_or_404,
@@ -54,9 +54,13 @@ def _not_an_adapter(project: Project, cannot: str) -> None:
 
 def version_or_404(services: Services, arn: str) -> tuple[Project, Version]:
     project = project_or_404(services, arn)
+    return project, version_in(project, arn)
+
+
+def version_in(project: Project, arn: str) -> Version:
     for version in project.versions.values():
         if version.arn == arn:
-            return project, version
+            return version
     raise ResourceNotFoundException(f"The project version {arn} does not exist")
 
 
@@ -84,61 +88,38 @@ def _new_version(services: Services, project: Project, params: dict[str, Any], s
 
 def create_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project = project_exact(services, params["ProjectArn"])
-    service = custom_labels(services)
     feature_config = params.get("FeatureConfig")
     if feature_config is not None and project.feature != CONTENT_MODERATION:
         raise InvalidParameterException("FeatureConfig applies to CONTENT_MODERATION projects (adapters)")
     training, testing = params.get("TrainingData"), params.get("TestingData")
-    spec = _training_spec(services, project, training, testing)
-    with service.store.lock:
-        version = _new_version(services, project, params, TRAINING_IN_PROGRESS)
+    with editing(services, project) as edit:
+        _check_training_input(edit.project, training, testing)
+        version = _new_version(services, edit.project, params, TRAINING_IN_PROGRESS)
         version.training_input, version.testing_input = training, testing
         version.feature_config = feature_config
-        project.versions[version.name] = version
-        service.store.save()
-    service.train(project, version, spec)
+        edit.project.versions[version.name] = version
+    custom_labels(services).work.wake()  # a process that runs work trains it (custom_labels/work.py)
     return {"ProjectVersionArn": version.arn}
 
 
-def _training_spec(
-    services: Services, project: Project, training: dict[str, Any] | None, testing: dict[str, Any] | None
-) -> Any:
-    """What training will read: the project's datasets, or the manifests the request names."""
-    service = custom_labels(services)
+def _check_training_input(
+    project: Project, training: dict[str, Any] | None, testing: dict[str, Any] | None
+) -> None:
+    """Training reads the project's datasets, or the manifests the request names
+    (CustomLabels.training_data): either must be there to read."""
     if training is None:
-        train_set = project.datasets.get("TRAIN")
-        if train_set is None:
+        if project.datasets.get("TRAIN") is None:
             raise InvalidParameterException(
                 "The project has no TRAIN dataset and the request no TrainingData"
             )
         for dataset in project.datasets.values():
             if dataset.status not in (CREATE_COMPLETE, UPDATE_COMPLETE):
                 raise ResourceInUseException(f"The dataset {dataset.arn} is {dataset.status}")
-
-        def from_datasets() -> TrainingSpec:
-            return TrainingSpec(
-                service.store.entries(project.name, "TRAIN"), service.store.entries(project.name, "TEST")
-            )
-
-        return from_datasets
+        return
     if project.datasets:
         raise InvalidParameterException("TrainingData cannot be given for a project that has datasets")
-
-    def assets(data: dict[str, Any] | None) -> list[Entry]:
-        entries: list[Entry] = []
-        for asset in (data or {}).get("Assets") or []:
-            s3_object = (asset.get("GroundTruthManifest") or {}).get("S3Object")
-            if s3_object:
-                entries += service.read_manifest(s3_object)
-        return entries
-
     if testing is not None and not testing.get("AutoCreate") and not testing.get("Assets"):
         raise InvalidParameterException("TestingData needs Assets or AutoCreate")
-
-    def from_manifests() -> TrainingSpec:
-        return TrainingSpec(assets(training), assets(testing))
-
-    return from_manifests
 
 
 def describe_version(version: Version, feature: str = CUSTOM_LABELS) -> dict[str, Any]:
@@ -181,13 +162,12 @@ def describe_version(version: Version, feature: str = CUSTOM_LABELS) -> dict[str
 def describe_project_versions(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project = project_exact(services, params["ProjectArn"])
     names = params.get("VersionNames")
-    with custom_labels(services).store.lock:
-        # Newest first, as AWS lists them.
-        found = [
-            describe_version(v, project.feature)
-            for v in sorted(project.versions.values(), key=lambda v: -v.created)
-            if names is None or v.name in names
-        ]
+    # Newest first, as AWS lists them.
+    found = [
+        describe_version(v, project.feature)
+        for v in sorted(project.versions.values(), key=lambda v: -v.created)
+        if names is None or v.name in names
+    ]
     return paged(found, params, "ProjectVersionDescriptions")
 
 
@@ -197,40 +177,45 @@ def start_project_version(params: dict[str, Any], services: Services) -> dict[st
     units, most = params["MinInferenceUnits"], params.get("MaxInferenceUnits")
     if units < 1 or (most is not None and most < units):
         raise InvalidParameterException("MinInferenceUnits must be at least 1 and at most MaxInferenceUnits")
-    service = custom_labels(services)
-    with service.store.lock:
+    with editing(services, project) as edit:
+        version = version_in(edit.project, version.arn)
         if version.status not in STARTABLE:
             raise ResourceInUseException(f"The project version is {version.status} and cannot be started")
-        # Accepted and reported; one server process answers for every unit.
+        # Accepted and reported; each server process answers for every unit.
         version.min_inference_units, version.max_inference_units = units, most
-        service.start(project, version)
-        service.store.save()
-        return {"Status": version.status}
+        _begin(version, STARTING, "The model is starting.")
+    custom_labels(services).work.wake()
+    return {"Status": STARTING}
+
+
+def _begin(version: Version, status: str, message: str) -> None:
+    """New work on the version, for a process to claim (custom_labels/work.py)."""
+    version.status, version.status_message = status, message
+    version.holder, version.lease_until, version.attempt = None, None, 0
 
 
 def stop_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project, version = version_or_404(services, params["ProjectVersionArn"])
     _not_an_adapter(project, "stopped: it runs only inside DetectModerationLabels calls that name it")
-    service = custom_labels(services)
-    with service.store.lock:
+    with editing(services, project) as edit:
+        version = version_in(edit.project, version.arn)
         if version.status not in STOPPABLE:
             raise ResourceInUseException(f"The project version is {version.status} and cannot be stopped")
-        service.stop(version)
-        service.store.save()
-        return {"Status": version.status}
+        _begin(version, STOPPING, "The model is stopping.")
+    custom_labels(services).work.wake()
+    return {"Status": STOPPING}
 
 
 def delete_project_version(params: dict[str, Any], services: Services) -> dict[str, Any]:
     project, version = version_or_404(services, params["ProjectVersionArn"])
-    service = custom_labels(services)
-    with service.store.lock:
+    with editing(services, project) as edit:
+        version = version_in(edit.project, version.arn)
         if version.status in BUSY:
             raise ResourceInUseException(
                 f"The project version is {version.status}; stop it or wait before deleting"
             )
-        del project.versions[version.name]
-        service.remove_version_files(project, version)
-        service.store.save()
+        del edit.project.versions[version.name]
+    custom_labels(services).remove_version_files(project, version)
     return {"Status": "DELETING"}
 
 
@@ -241,22 +226,20 @@ def copy_project_version(params: dict[str, Any], services: Services) -> dict[str
     if not params["SourceProjectVersionArn"].startswith(source_project.arn.rsplit("/", 1)[0] + "/"):
         raise InvalidParameterException("The source version is not in the source project")
     target_project = project_exact(services, params["DestinationProjectArn"])
-    service = custom_labels(services)
-    with service.store.lock:
-        if not source.files:
-            raise ResourceInUseException(
-                f"The source version is {source.status}; only a trained model can be copied"
-            )
-        version = _new_version(services, target_project, params, COPYING_IN_PROGRESS)
+    if not source.files:
+        raise ResourceInUseException(
+            f"The source version is {source.status}; only a trained model can be copied"
+        )
+    with editing(services, target_project) as edit:
+        version = _new_version(services, edit.project, params, COPYING_IN_PROGRESS)
         version.files = dict(source.files)
         version.f1_score, version.summary_key = source.f1_score, source.summary_key
         version.output_config = dict(params["OutputConfig"])
         version.source_version_arn = source.arn
         if source.summary_key is not None:
             version.output_config = dict(source.output_config)  # where the evaluation summary lies
-        target_project.versions[version.name] = version
-        service.store.save()
-    service.copy((source_project, source), (target_project, version))
+        edit.project.versions[version.name] = version
+    custom_labels(services).work.wake()
     return {"ProjectVersionArn": version.arn}
 
 
@@ -266,8 +249,8 @@ def detect_custom_labels(params: dict[str, Any], services: Services) -> dict[str
         project, "used by DetectCustomLabels: pass it to DetectModerationLabels as ProjectVersion"
     )
     service = custom_labels(services)
-    model = service.running_model(version.arn)
-    if version.status != RUNNING or model is None:
+    model = service.running_model(project, version)
+    if model is None:
         raise ResourceNotReadyException(f"The project version is {version.status}, not RUNNING")
     image = services.load_image(params["Image"])
     min_confidence = params.get("MinConfidence")

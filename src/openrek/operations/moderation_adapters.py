@@ -4,7 +4,7 @@ there is none to use."""
 from __future__ import annotations
 
 from openrek.custom_labels.adapters import AdapterHead
-from openrek.custom_labels.store import CONTENT_MODERATION, TRAINING_COMPLETED
+from openrek.custom_labels.records import CONTENT_MODERATION, TRAINING_COMPLETED
 from openrek.operations.custom_labels_versions import version_or_404
 from openrek.protocol.errors import InvalidParameterException, ResourceNotReadyException
 from openrek.services import Services

@@ -30,9 +30,7 @@ from typing import Any
 
 import psycopg
 
-from openrek.storage.base import StoreUnavailable, StoreUnusable
-from openrek.storage.postgres.connections import CONNECT_TIMEOUT_S, connection, open_pool, redact, transaction
-from openrek.storage.postgres.migrations import NewerSchemaError, migrate
+from openrek.storage.postgres.connections import connection, open_migrated_pool, transaction
 from openrek.streams.store import (
     ACTIVE,
     FAILED,
@@ -65,14 +63,7 @@ class PostgresStreamStore:
     def __init__(self, url: str) -> None:
         # `openrek video-streams` opens this store first: a database it cannot use is one
         # line that says so, as for `openrek serve`.
-        try:
-            with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
-                migrate(conn)
-        except psycopg.OperationalError as error:
-            raise StoreUnavailable(f"cannot connect to PostgreSQL at {redact(url)} ({error})") from None
-        except (NewerSchemaError, psycopg.Error) as error:
-            raise StoreUnusable(redact(url), str(error)) from None
-        self._pool = open_pool(url, max_size=4, name="openrek-streams")
+        self._pool = open_migrated_pool(url, max_size=4, name="openrek-streams")
 
     def close(self) -> None:
         self._pool.close()

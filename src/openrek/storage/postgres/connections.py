@@ -16,7 +16,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..base import StoreUnavailable
+from ..base import StoreUnavailable, StoreUnusable
 
 # Seconds a request waits for a connection (or for the database to come back) before
 # it is answered with an error.
@@ -73,3 +73,18 @@ def connection(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
 def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
     with connection(pool) as conn, conn.transaction():
         yield conn
+
+
+def open_migrated_pool(url: str, max_size: int, name: str) -> ConnectionPool:
+    """A pool on a database brought to this openrek's schema first: one that cannot be
+    reached, or that a newer openrek migrated, is refused here with a line saying why."""
+    from .migrations import NewerSchemaError, migrate
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)) as conn:
+            migrate(conn)
+    except psycopg.OperationalError as error:
+        raise StoreUnavailable(f"cannot connect to PostgreSQL at {redact(url)} ({error})") from None
+    except (NewerSchemaError, psycopg.Error) as error:
+        raise StoreUnusable(redact(url), str(error)) from None
+    return open_pool(url, max_size=max_size, name=name)

@@ -175,6 +175,40 @@ CREATE INDEX stream_processors_active ON stream_processors (updated_at)
     WHERE status IN ('STARTING', 'RUNNING', 'STOPPING');
 """,
     ),
+    (
+        5,
+        "Custom Labels projects, dataset entries and model files",
+        """
+-- A project is one document (its datasets, versions and policies), changed under a
+-- row lock; has_work marks documents with work to claim, so claiming loops need not
+-- read every project.
+CREATE TABLE custom_labels_projects (
+    name text COLLATE "C" PRIMARY KEY,
+    document jsonb NOT NULL,
+    created_at double precision NOT NULL,
+    has_work boolean NOT NULL DEFAULT false
+);
+CREATE INDEX custom_labels_projects_with_work ON custom_labels_projects (name) WHERE has_work;
+
+-- A dataset's entries: its manifest lines, as JSON Lines.
+CREATE TABLE custom_labels_entries (
+    project text COLLATE "C" NOT NULL REFERENCES custom_labels_projects(name) ON DELETE CASCADE,
+    dataset_type text NOT NULL,
+    lines text NOT NULL,
+    PRIMARY KEY (project, dataset_type)
+);
+
+-- A trained version's files; the version's record pins each by its SHA-256.
+CREATE TABLE custom_labels_files (
+    project text COLLATE "C" NOT NULL REFERENCES custom_labels_projects(name) ON DELETE CASCADE,
+    version text NOT NULL,
+    file_name text NOT NULL,
+    sha256 text NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (project, version, file_name)
+);
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
