@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -70,6 +71,7 @@ MANIFEST_LIMITS = ImageLimits(max_s3_bytes=256 * MiB)
 TRAINING_IMAGE_LIMITS = ImageLimits(min_side=32)
 MAX_TRAINING_SECONDS = 3600.0  # AWS caps a training at 72 h; a CPU server at one hour
 INTERNAL = "Internal error; see the server log"
+Loaded = TypeVar("Loaded", LoadedModel, AdapterHead)
 
 
 @dataclass
@@ -123,26 +125,31 @@ class CustomLabels:
     # Models, loaded where they are used
     def running_model(self, project: Project, version: Version) -> LoadedModel | None:
         """The model of a RUNNING version (loaded now if this process has not yet), or None."""
-        with self._loaded_lock:
-            if version.status != RUNNING:
+        if version.status != RUNNING:
+            with self._loaded_lock:
                 self._running.pop(version.arn, None)
-                return None
-            loaded = self._running.get(version.arn)
-            if loaded is None or loaded[0] != version.files:
-                folder = self.store.version_files(project.name, version.name, version.files)
-                loaded = (dict(version.files), load_model(folder, version.files))
-                self._running[version.arn] = loaded
-            return loaded[1]
+            return None
+        return self._loaded(self._running, project, version, load_model)
 
     def adapter(self, project: Project, version: Version) -> AdapterHead:
         """A trained adapter, loaded (and its files checked against their pins) on first use:
         adapters need no StartProjectVersion."""
+        return self._loaded(self._adapters, project, version, load_adapter)
+
+    def _loaded(
+        self,
+        cache: dict[str, tuple[dict[str, str], Loaded]],
+        project: Project,
+        version: Version,
+        load: Callable[[Path, dict[str, str]], Loaded],
+    ) -> Loaded:
+        """The version's model from `cache`, loaded again when its pinned files changed."""
         with self._loaded_lock:
-            loaded = self._adapters.get(version.arn)
+            loaded = cache.get(version.arn)
             if loaded is None or loaded[0] != version.files:
                 folder = self.store.version_files(project.name, version.name, version.files)
-                loaded = (dict(version.files), load_adapter(folder, version.files))
-                self._adapters[version.arn] = loaded
+                loaded = (dict(version.files), load(folder, version.files))
+                cache[version.arn] = loaded
             return loaded[1]
 
     def remove_version_files(self, project: Project, version: Version) -> None:

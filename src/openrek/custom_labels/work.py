@@ -23,8 +23,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -209,24 +210,26 @@ class WorkLoop:
     def _touch(self, claim: Claim, change: Callable[[Item], None]) -> None:
         """Renew the claim's lease and apply `change`, or mark the claim lost."""
         try:
-            with self._store.edit(claim.project) as edit:
-                item = item_of(edit.project, claim)
-                if not self._holds(item, claim):
-                    raise ClaimLost
-                assert item is not None
+            with self._holding(claim) as (_edit, item):
                 item.lease_until = time.time() + self.lease_s
                 change(item)
         except (ClaimLost, Missing):
             with self._held_lock:
                 self._lost.add(claim)
 
-    def _holds(self, item: Item | None, claim: Claim) -> bool:
-        return (
-            item is not None
-            and item.status == claim.status
-            and item.holder == self.holder
-            and item.attempt == claim.attempt
-        )
+    @contextmanager
+    def _holding(self, claim: Claim) -> Iterator[tuple[ProjectEdit, Item]]:
+        """The claimed item, in an edit of its project; ClaimLost unless the claim still holds."""
+        with self._store.edit(claim.project) as edit:
+            item = item_of(edit.project, claim)
+            if (
+                item is None
+                or item.status != claim.status
+                or item.holder != self.holder
+                or item.attempt != claim.attempt
+            ):
+                raise ClaimLost
+            yield edit, item
 
     def progress(self, claim: Claim, message: str) -> None:
         """A running training's progress: written at most every PROGRESS_EVERY_S, which also
@@ -251,11 +254,7 @@ class WorkLoop:
     def finish(self, claim: Claim, change: Callable[[ProjectEdit, Item], None]) -> bool:
         """Record the work's outcome with `change`, only while the claim still holds."""
         try:
-            with self._store.edit(claim.project) as edit:
-                item = item_of(edit.project, claim)
-                if not self._holds(item, claim):
-                    raise ClaimLost
-                assert item is not None
+            with self._holding(claim) as (edit, item):
                 change(edit, item)
                 item.holder = item.lease_until = None
                 return True
