@@ -149,7 +149,10 @@ def render(before: dict[str, Any], after: dict[str, Any]) -> str:
     ]
     selections: list[tuple[str, Any]] = [
         ("**held-out, all**", lambda r: r["group"] == "held-out"),
-        ("held-out, street and plates", lambda r: r["group"] == "held-out" and r["kind"] in ("street", "plate")),
+        (
+            "held-out, street and plates",
+            lambda r: r["group"] == "held-out" and r["kind"] in ("street", "plate"),
+        ),
         ("held-out, products", lambda r: r["group"] == "held-out" and r["kind"] == "product"),
         ("tuning, all", lambda r: r["group"] == "tuning"),
         ("tuning, street", lambda r: r["group"] == "tuning" and r["kind"] == "street"),

@@ -53,7 +53,12 @@ SCENE_TEXT_PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
         "scenetext_word01.jpg",
         "12106f10018a6c8e150c3159889808acc8801475ab8bb6f5ed4b207da9651f4e",
     ),
-    ("opencv-doc", OPENCV_DOC_DATA, "box.png", "1094629c1e2ebbc8a9ae2c9c63e18c1dff0f5f1481146e02f3b11a3d30feb20a"),
+    (
+        "opencv-doc",
+        OPENCV_DOC_DATA,
+        "box.png",
+        "1094629c1e2ebbc8a9ae2c9c63e18c1dff0f5f1481146e02f3b11a3d30feb20a",
+    ),
     (
         "opencv-doc",
         OPENCV_DOC_DATA,
