@@ -112,6 +112,7 @@ class InProcess:
 
     def __init__(self, reader: TextReader) -> None:
         self.reader = reader
+        self.text_reader = reader  # the handler reads services.text_reader
 
     def analyzer(self, area: str) -> TextReader:
         return self.reader

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
 from tools.qt_resources import read_resources
+from tools.scene_text_photos import SCENE_TEXT_PHOTOS
 
 FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
 INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")
@@ -804,6 +805,7 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
         "01343aa3d9423e2a03cc755ee4869ecffa4df4bcf92acf03b36b6ee6420bf1a5",
     ),
 ]
+PHOTOS += SCENE_TEXT_PHOTOS  # issue 15's scene text set (bench/data/scene_text_wide.json)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "eval-data"
 

@@ -11,6 +11,7 @@ from PIL import Image
 from openrek.config import Settings
 from openrek.inference.text.geometry import fraction_inside, slice_quad
 from openrek.inference.text.reader import Line, TextReader, build_text_reader
+from openrek.inference.text.sideways import QUARTER_TURNS, looks_sideways, quad_back, turned
 from openrek.models.store import ModelStore
 
 
@@ -84,3 +85,36 @@ def test_text_turned_a_quarter_is_read_along_its_column(reader: TextReader, phot
     turned = Image.open(photos / "opencv-doc/scenetext01.jpg").rotate(-90, expand=True)
     texts = [line.text for line in reader.read(np.asarray(turned.convert("RGB")))]
     assert {"NOTICE", "DOUBLE"} <= set(texts)
+
+
+def test_quads_on_a_turned_photo_map_back_onto_the_photo() -> None:
+    # A 30 x 20 photo with one marked pixel; turned either way, the pixel's place on
+    # the turned photo maps back to where it was.
+    photo = np.zeros((20, 30), dtype=np.uint8)
+    photo[4, 25] = 1
+    for quarter_turns in QUARTER_TURNS:
+        y, x = np.argwhere(turned(photo, quarter_turns))[0]
+        # Pixel centres: (x + 0.5, y + 0.5) on the turned photo is (25.5, 4.5) here.
+        centre = np.array([[x + 0.5, y + 0.5]] * 4, dtype=np.float32)
+        back = quad_back(centre, quarter_turns, height=20, width=30)
+        assert np.allclose(back[0], [25.5, 4.5]), quarter_turns
+
+
+def test_a_few_tall_boxes_do_not_make_a_photo_sideways() -> None:
+    assert looks_sideways([True, True, True, False])
+    assert not looks_sideways([True, False, False, False, False])
+    assert not looks_sideways([True])  # a lone "1"
+
+
+def test_photo_taken_sideways_is_read_upright(reader: TextReader, photos: Path) -> None:
+    # A cookie box photographed on its side: every line runs bottom to top. Read as
+    # columns, 8 of its 22 words came out; turned upright, nearly all of them.
+    image = Image.open(photos / "opencv-doc/box.png").convert("RGB")
+    lines = reader.read(np.asarray(image))
+    words = {w.text: w for line in lines for w in line.words if w.confidence >= 0.8}
+    assert {"Product", "Italy", "Cantuccini", "Mandorla", "Netto", "NET", "OZ"} <= set(words)
+    # Boxes are on the photo as given: "Crisp" is in its left third, and as read its
+    # top edge runs up the photo (bottom to top).
+    crisp = words["Crisp"].quad
+    assert crisp[:, 0].max() < image.width / 3
+    assert crisp[1][1] < crisp[0][1] - 20 and abs(crisp[1][0] - crisp[0][0]) < 10

@@ -23,6 +23,7 @@ from openrek.inference.text.geometry import (
 )
 from openrek.inference.text.orientation import OrientationClassifier
 from openrek.inference.text.recognizer import TextRecognizer
+from openrek.inference.text.sideways import QUARTER_TURNS, looks_sideways, quad_back, turned
 from openrek.models.store import ModelStore
 
 TEXT_MODELS = ("text-detector", "text-orientation", "text-recognizer")
@@ -73,17 +74,31 @@ class TextReader:
 
     def read(self, image_rgb: np.ndarray) -> list[Line]:
         """Every line with readable text, in reading order (rows top to bottom, each
-        row left to right)."""
+        row left to right). A photo whose text mostly runs up or down it is also read
+        turned upright, and the reading with more confident characters is kept."""
         image_bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])  # PaddleOCR models read BGR
+        lines, sideways = self._read_once(image_bgr)
+        if sideways:
+            height, width = image_bgr.shape[:2]
+            for quarter_turns in QUARTER_TURNS:
+                upright, _ = self._read_once(turned(image_bgr, quarter_turns))
+                if _weight(upright) > _weight(lines):
+                    lines = [_mapped_back(line, quarter_turns, height, width) for line in upright]
+        return reading_order(lines)
+
+    def _read_once(self, image_bgr: np.ndarray) -> tuple[list[Line], bool]:
+        """The lines read on the photo as it is, and whether it looks sideways."""
         # (detected line, quad to read it along); a column is read along its length,
         # and also upright, since a lone tall glyph ("1", "I") is an upright line too.
         candidates: list[tuple[int, np.ndarray]] = []
+        columns: list[bool] = []
         for index, found in enumerate(self.detector.detect(image_bgr)):
             candidates.append((index, reading_quad(found.quad)))
-            if is_column(found.quad):
+            columns.append(is_column(found.quad))
+            if columns[-1]:
                 candidates.append((index, found.quad))
         if not candidates:
-            return []
+            return [], False
         quads = [quad for _, quad in candidates]
         crops = [crop_quad(image_bgr, quad) for quad in quads]
         if self.orientation is not None:
@@ -97,7 +112,19 @@ class TextReader:
                 continue
             words = tuple(Word(w.text, w.confidence, slice_quad(quad, w.start, w.end)) for w in read.words)
             best[index] = Line(read.text, read.confidence, quad, words)
-        return reading_order(list(best.values()))
+        return list(best.values()), looks_sideways(columns)
+
+
+def _weight(lines: list[Line]) -> float:
+    """How much confident text a reading holds: characters times their confidence."""
+    return sum(len(line.text) * line.confidence for line in lines)
+
+
+def _mapped_back(line: Line, quarter_turns: int, height: int, width: int) -> Line:
+    words = tuple(
+        Word(w.text, w.confidence, quad_back(w.quad, quarter_turns, height, width)) for w in line.words
+    )
+    return Line(line.text, line.confidence, quad_back(line.quad, quarter_turns, height, width), words)
 
 
 def reading_order(lines: list[Line]) -> list[Line]:
