@@ -328,6 +328,31 @@ def test_search_is_exact_on_random_unit_vectors(store: FaceStore, dim: int) -> N
     assert store.search("c1", vectors[7], 1, 0.99)[0].face_id == faces[7].face_id
 
 
+def test_a_small_collection_beside_a_big_one_finds_its_own_nearest(store: FaceStore) -> None:
+    """Both collections share one face model version (on PostgreSQL one HNSW graph, walked
+    with a filter); the small one's searches meet the big one's faces first and must
+    still gather their own."""
+    make_collection(store, "big")
+    make_collection(store, "small")
+    store.add_faces("big", make_faces(unit_vectors(1500, seed=1)))
+    own = unit_vectors(60, seed=2)
+    faces = make_faces(own)
+    store.add_faces("small", faces)
+    noisy = own + 0.05 * unit_vectors(60, seed=3)
+    for i, query in enumerate(noisy / np.linalg.norm(noisy, axis=1, keepdims=True)):
+        found = store.search("small", query, 5, -1.0)
+        assert len(found) == 5 and found[0].face_id == faces[i].face_id
+
+
+def test_the_scan_budget_grows_as_a_collections_share_of_the_graph_shrinks() -> None:
+    from openrek.storage.postgres.ann import MAX_SCAN_TUPLES, MIN_SCAN_TUPLES, scan_budget
+
+    assert scan_budget(400, 1_000_000, 1_000_000) == MIN_SCAN_TUPLES  # a collection alone in its graph
+    assert scan_budget(400, 100_000, 10_000_000) == 80_000  # 1%: twice 400 / 0.01
+    assert scan_budget(400, 60_000, 20_000_000) == 266_666
+    assert scan_budget(400, 10, 20_000_000) == MAX_SCAN_TUPLES  # bounded, whatever the share
+
+
 def test_search_sees_adds_and_never_deleted_faces(store: FaceStore) -> None:
     make_collection(store)
     assert store.search("c1", unit_vectors(1)[0], 5, -1.0) == []  # empty collection

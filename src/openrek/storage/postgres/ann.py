@@ -90,6 +90,20 @@ def exact_search(
     return [(str(face_id), float(cosine)) for face_id, cosine in rows]
 
 
+# pgvector's own hnsw.max_scan_tuples, and a ceiling on what one search may walk.
+MIN_SCAN_TUPLES, MAX_SCAN_TUPLES = 20_000, 5_000_000
+
+
+def scan_budget(candidates: int, collection_faces: int, index_faces: int) -> int:
+    """hnsw.max_scan_tuples for a collection holding `collection_faces` of the version's
+    `index_faces`: an iterative scan meets the collection's faces at about their share of
+    the graph, so gathering `candidates` of them means walking candidates / share tuples.
+    Twice that, so a collection that is 1% of the table still fills its candidates where
+    pgvector's fixed 20,000 would stop at about 200 of them."""
+    share = max(collection_faces, 1) / max(index_faces, collection_faces, 1)
+    return int(min(MAX_SCAN_TUPLES, max(MIN_SCAN_TUPLES, 2 * candidates / share)))
+
+
 def graph_search(
     conn: psycopg.Connection,
     collection_pk: int,
@@ -99,12 +113,16 @@ def graph_search(
     limit: int,
     min_cosine: float,
     ef_search: int | None = None,
+    share: tuple[int, int] = (1, 1),
 ) -> list[tuple[str, float]]:
+    """`share`: the collection's faces and the faces in the version's index (scan_budget)."""
     model_version, dimension = _checked(model_version, dimension)
     candidates = max(limit, EF_SEARCH if ef_search is None else ef_search)
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(min(1000, candidates))))
         conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        budget = scan_budget(candidates, *share)
+        conn.execute(sql.SQL("SET LOCAL hnsw.max_scan_tuples = {}").format(sql.Literal(budget)))
         rows = conn.execute(
             sql.SQL(
                 "SELECT face_id, 1 - (embedding <=> %(q)s) AS cosine FROM ("

@@ -385,7 +385,12 @@ class PostgresFaceStore:
             if count <= self.exact_limit:
                 found = ann.exact_search(conn, pk, query, limit, min_cosine)
             else:
-                found = ann.graph_search(conn, pk, version, dimension, query, limit, min_cosine)
+                total = conn.execute(
+                    "SELECT sum(face_count) FROM collections WHERE face_model_version = %s AND dimension = %s",
+                    (version, dimension),
+                ).fetchone()
+                share = (count, int(total[0]) if total and total[0] is not None else count)
+                found = ann.graph_search(conn, pk, version, dimension, query, limit, min_cosine, share=share)
         # float32 dot products of unit vectors can land a hair outside [-1, 1].
         return [Match(face_id, min(1.0, max(-1.0, cosine))) for face_id, cosine in found]
 
