@@ -50,7 +50,8 @@ def labelled_faces() -> list[tuple[str, dict[str, Any]]]:
 
 
 def detected_boxes(client: Client, photo: Path) -> tuple[list[list[float]], list[dict[str, Any]]]:
-    width, height = Image.open(photo).size
+    with Image.open(photo) as image:
+        width, height = image.size
     details = client.detect_faces(Image={"Bytes": photo.read_bytes()}, Attributes=["ALL"])["FaceDetails"]
     boxes = []
     for face in details:

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
-from tools.qt_resources import read_resources
 from tools.face_attribute_photos import FACE_ATTRIBUTE_PHOTOS
+from tools.qt_resources import read_resources
 from tools.scene_text_photos import SCENE_TEXT_PHOTOS
 
 FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
