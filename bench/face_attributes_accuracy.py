@@ -88,7 +88,11 @@ def main() -> None:
         f"AgeRange misses: median {median_miss} years outside the range, worst {max(age_miss, default=0)}.",
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    # Keep the section bench/face_attributes_wide.py writes below this one.
+    kept = RESULTS.read_text() if RESULTS.exists() else ""
+    marker = "<!-- face_attributes_wide:start -->"
+    tail = "\n" + kept[kept.index(marker) :] if marker in kept else ""
+    RESULTS.write_text("\n".join(lines) + "\n" + tail)
     print("\n".join(lines))
 
 

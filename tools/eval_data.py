@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
+from tools.face_attribute_photos import FACE_ATTRIBUTE_PHOTOS
 from tools.qt_resources import read_resources
 from tools.scene_text_photos import SCENE_TEXT_PHOTOS
 
@@ -806,6 +807,7 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
     ),
 ]
 PHOTOS += SCENE_TEXT_PHOTOS  # issue 15's scene text set (bench/data/scene_text_wide.json)
+PHOTOS += FACE_ATTRIBUTE_PHOTOS  # issue 15's face attribute set (bench/data/face_attributes_wide.json)
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".cache" / "eval-data"
 
