@@ -8,7 +8,7 @@ Dog mass of 0.6 is nearly always right, a Plant mass of 0.6 often is not. Each l
 gets two raw thresholds, measured on the tuning part of bench/data/label_photos.json by
 `tools/calibrate_labels.py`: `t55`, the lowest raw score from which that label's
 answers were right at least 90% of the time, and `t90`, the lowest from which they
-were right at least 98% of the time. Confidence is then piecewise linear in the raw
+were right at least 95% of the time. Confidence is then piecewise linear in the raw
 score: 0 -> 0, t55 -> 55, t90 -> 90, 1 -> 100. Labels seen too rarely to measure
 borrow their estimate from all labels pooled (see the tool). Thresholds are stored
 in `calibration.json`; without it the raw scores are reported unchanged.

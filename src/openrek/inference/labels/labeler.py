@@ -121,12 +121,16 @@ class Labeler:
             for name, p in scenes.items():
                 evidence[name] = max(evidence.get(name, 0.0), p)
         if self.calibration is not None:
-            evidence = {name: self.calibration.confidence(name, p) for name, p in evidence.items()}
-            for concept, boxes in instances.items():
-                instances[concept] = [
-                    LabelInstance(box.box, self.calibration.confidence(concept, box.confidence))
-                    for box in boxes
-                ]
+            # Labels are calibrated; an instance keeps its box's own confidence (detector
+            # score with the crop's check), and a label stays at least as sure as its
+            # surest instance.
+            evidence = {
+                name: max(
+                    self.calibration.confidence(name, p),
+                    max((box.confidence for box in instances.get(name, ())), default=0.0),
+                )
+                for name, p in evidence.items()
+            }
         for name, p in list(evidence.items()):
             for ancestor in self.taxonomy.ancestors[name]:
                 evidence[ancestor] = max(evidence.get(ancestor, 0.0), p)
