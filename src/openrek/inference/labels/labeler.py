@@ -28,6 +28,10 @@ the classifier gives 0.92 Cat is a 0.95 instance). A label's is the noisy OR of 
 whole-photo mass and its best box score (each source counted once), and at least its
 surest instance's. Finally every label's ancestors receive at least its
 confidence, so a parent is never less certain than its child (Rekognition's rule too).
+
+Before parents are filled in, a scene head (scenes.py) adds scene labels from image
+statistics and this evidence, and per-label calibration (calibration.py) maps each
+raw score so that 55 and 90 mean what they mean on Rekognition.
 """
 
 from __future__ import annotations
