@@ -63,6 +63,15 @@ def test_client_side_index_finds_cats_and_dogs(labelled: dict[str, dict]) -> Non
     }
 
 
+def test_scenes_come_back_where_they_are_and_not_indoors(labelled: dict[str, dict]) -> None:
+    # The scene head (issue 15): a building under a blue sky is Sky and Outdoors; the
+    # espresso on a table is neither.
+    home = {label["Name"] for label in labelled["opencv-doc/home.jpg"]["Labels"]}
+    coffee = {label["Name"] for label in labelled["skimage/coffee.png"]["Labels"]}
+    assert {"Sky", "Outdoors"} <= home
+    assert not {"Sky", "Outdoors", "Nature"} & coffee
+
+
 def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[str, dict]) -> None:
     for response in labelled.values():
         assert response["LabelModelVersion"] == "3.0"
@@ -98,8 +107,11 @@ def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -
         keys += len(truth["key"])
         keys_found += len(set(truth["key"]) & names)
     # Measured 2026-11-23: see docs/labels.md; the bounds leave a little room only.
+    # Since the per-label calibration (issue 15) Building (x3) and Butterfly land just
+    # under 55 on these photos (measured 23/33 keys): the bound went from 0.72 to 0.66,
+    # a trade for precision on the larger held-out set (bench/results/label_recall_after.md).
     assert correct / returned >= 0.85
-    assert keys_found / keys >= 0.72
+    assert keys_found / keys >= 0.66
 
 
 def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]

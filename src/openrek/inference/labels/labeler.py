@@ -28,6 +28,10 @@ the classifier gives 0.92 Cat is a 0.95 instance). A label's is the noisy OR of 
 whole-photo mass and its best box score (each source counted once), and at least its
 surest instance's. Finally every label's ancestors receive at least its
 confidence, so a parent is never less certain than its child (Rekognition's rule too).
+
+Before parents are filled in, a scene head (scenes.py) adds scene labels from image
+statistics and this evidence, and per-label calibration (calibration.py) maps each
+raw score so that 55 and 90 mean what they mean on Rekognition.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from openrek.inference.faces.detector import FaceDetections
+from openrek.inference.labels.calibration import Calibration, load_calibration
 from openrek.inference.labels.classifier import TAXONOMY, ImageClassifier, build_image_classifier
 from openrek.inference.labels.objects import DetectedObject, ObjectDetector, build_object_detector
+from openrek.inference.labels.scenes import SceneHead, load_scene_head, scene_features
 from openrek.inference.labels.taxonomy import Taxonomy
 from openrek.inference.session import RuntimeSettings
 from openrek.models.store import ModelStore
@@ -106,24 +112,29 @@ class Labeler:
     detect_objects: ObjectDetect | None
     detect_faces: FaceDetect | None
 
+    scene_head: SceneHead | None = None
+    calibration: Calibration | None = None
+
     def labels(self, rgb: np.ndarray) -> list[DetectedLabel]:
         """Every label at or above FLOOR, most confident first."""
-        whole = self.taxonomy.concept_probabilities(self.classifier.probabilities(rgb))
-        evidence = {name: p for name, p in whole.items() if p >= FLOOR}
-        instances: dict[str, list[LabelInstance]] = {}
-        if self.detect_objects is not None:
-            box_scores: dict[str, float] = {}
-            for concept, box, detector_score in self._verified_boxes(rgb, whole):
-                instances.setdefault(concept, []).append(box)
-                box_scores[concept] = max(box_scores.get(concept, 0.0), detector_score)
-            for concept, detector_score in box_scores.items():
-                # Classifier and detector are the two independent sources; a label is
-                # also at least as sure as its surest instance.
-                best_instance = max(b.confidence for b in instances[concept])
-                combined = noisy_or(evidence.get(concept, 0.0), detector_score)
-                evidence[concept] = max(combined, best_instance)
-        if self.detect_faces is not None:
-            self._add_faces(rgb, evidence, instances)
+        evidence, instances = self.evidence(rgb)
+        if self.scene_head is not None:
+            # The scene head reads the models' evidence and the image's statistics; it
+            # adds scenes (Sky, Indoors...) and confirms or adds what context implies.
+            scenes = self.scene_head.probabilities(scene_features(rgb, evidence))
+            for name, p in scenes.items():
+                evidence[name] = max(evidence.get(name, 0.0), p)
+        if self.calibration is not None:
+            # Labels are calibrated; an instance keeps its box's own confidence (detector
+            # score with the crop's check), and a label stays at least as sure as its
+            # surest instance.
+            evidence = {
+                name: max(
+                    self.calibration.confidence(name, p),
+                    max((box.confidence for box in instances.get(name, ())), default=0.0),
+                )
+                for name, p in evidence.items()
+            }
         for name, p in list(evidence.items()):
             for ancestor in self.taxonomy.ancestors[name]:
                 evidence[ancestor] = max(evidence.get(ancestor, 0.0), p)
@@ -140,6 +151,27 @@ class Labeler:
             found_labels,
             key=lambda label: (-label.confidence, len(self.taxonomy.ancestors[label.name]), label.name),
         )
+
+    def evidence(self, rgb: np.ndarray) -> tuple[dict[str, float], dict[str, list[LabelInstance]]]:
+        """Raw evidence of classifier, detector and faces per concept (before the scene
+        head, calibration and parents), with the instances found."""
+        whole = self.taxonomy.concept_probabilities(self.classifier.probabilities(rgb))
+        evidence = {name: p for name, p in whole.items() if p >= FLOOR}
+        instances: dict[str, list[LabelInstance]] = {}
+        if self.detect_objects is not None:
+            box_scores: dict[str, float] = {}
+            for concept, box, detector_score in self._verified_boxes(rgb, whole):
+                instances.setdefault(concept, []).append(box)
+                box_scores[concept] = max(box_scores.get(concept, 0.0), detector_score)
+            for concept, detector_score in box_scores.items():
+                # Classifier and detector are the two independent sources; a label is
+                # also at least as sure as its surest instance.
+                best_instance = max(b.confidence for b in instances[concept])
+                combined = noisy_or(evidence.get(concept, 0.0), detector_score)
+                evidence[concept] = max(combined, best_instance)
+        if self.detect_faces is not None:
+            self._add_faces(rgb, evidence, instances)
+        return evidence, instances
 
     def _verified_boxes(
         self, rgb: np.ndarray, whole: dict[str, float]
@@ -252,6 +284,7 @@ def build_labeler(
     runtime: RuntimeSettings,
     detect_faces: FaceDetect | None,
     objects: ObjectDetector | None = None,
+    calibrated: bool = True,
 ) -> Labeler:
     """`detect_faces` is the face operations' detector (its threshold is theirs too);
     `objects`, the COCO detector when another part of the server already loaded it."""
@@ -259,5 +292,10 @@ def build_labeler(
     taxonomy = Taxonomy.load(store.path(TAXONOMY))
     detector = objects or build_object_detector(store, runtime)
     return Labeler(
-        classifier, taxonomy, lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE), detect_faces
+        classifier,
+        taxonomy,
+        lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE),
+        detect_faces,
+        scene_head=load_scene_head(),
+        calibration=load_calibration() if calibrated else None,
     )
