@@ -204,7 +204,7 @@ def test_similarity_scale_is_monotone_and_inverted_by_min_cosine() -> None:
         assert similarity(cosine - 1e-3, VERSION) < threshold
     assert min_cosine(0, VERSION) == -1.0
     assert similarity(1.0, VERSION) >= 100 and min_cosine(100, VERSION) <= 1.0
-    # docs/similarity.md: 80 at cosine 0.42, 95 at 0.548 (held-out FAR at 80: 3 of 9,792).
+    # docs/similarity.md: 80 at cosine 0.42, 95 at 0.548 (held-out FAR at 80: 3 of 9,561).
     assert abs(similarity(0.42, VERSION) - 80.0) < 0.05
     assert abs(similarity(0.548, VERSION) - 95.0) < 0.05
     # SFace's published LFW threshold (undecided there) stays well under the default 80,

@@ -16,11 +16,11 @@ How the FaceModelVersion 1.0 (SFace) curve was fitted (docs/similarity.md has th
 held-out results and the levers tried; `python bench/face_identity_levers.py` refits it):
 two anchors measured on real photos with openrek's own pipeline (YuNet points refined,
 SFace embedding), using only the calibration people of bench/data/identity_split.json
-(3,890 impostor pairs, 202 pairs of one person in two independent photos, years apart
+(3,652 impostor pairs, 173 pairs of one person in two independent photos, years apart
 for some); the held-out people were never used.
   - Similarity 80 sits at cosine 0.42: a normal fitted to the calibration impostors
-    (mean 0.063, sd 0.095) leaves 1e-4 above 0.416, and the highest calibration impostor
-    is 0.395; the higher, rounded up to 0.01. On held-out pairs 3 of 9,792 impostors
+    (mean 0.064, sd 0.094) leaves 1e-4 above 0.414, and the highest calibration impostor
+    is 0.395; the higher, rounded up to 0.01. On held-out pairs 3 of 9,561 impostors
     reach 80 (0.03%), all three people photographed together who look alike (a parent
     and child, sisters): relatives are the known weak spot.
   - Similarity 95 sits at cosine 0.548: the lowest calibration pair of one person in
