@@ -21,8 +21,8 @@ for some); the held-out people were never used.
   - Similarity 80 sits at cosine 0.42: a normal fitted to the calibration impostors
     (mean 0.064, sd 0.094) leaves 1e-4 above 0.414, and the highest calibration impostor
     is 0.395; the higher, rounded up to 0.01. On held-out pairs 3 of 9,561 impostors
-    reach 80 (0.03%), all three people photographed together who look alike (a parent
-    and child, sisters): relatives are the known weak spot.
+    reach 80 (0.03%), all three people photographed together who look alike (siblings,
+    perhaps a mother and daughter): relatives are the known weak spot.
   - Similarity 95 sits at cosine 0.548: the lowest calibration pair of one person in
     two independent photos, so a clear same-person pair scores 95 or more, as on AWS.
 The curve before issue 15 (midpoint 0.3481, width 0.11067: 80 at 0.50, 95 at 0.668) rested
