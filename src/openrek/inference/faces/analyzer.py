@@ -1,23 +1,34 @@
 """Everything openrek measures about faces, composed from the individual models.
 
 Only the models an answer needs are run: DetectFaces with DEFAULT attributes runs
-the detector and the mesh; age, emotion and appearance run only when asked for.
+the detector and the landmark mesh; blendshapes, age, emotion and appearance run only
+when asked for. The mesh of all faces of a photo is one batched invocation.
+
+With `turned=True`, a photo in which no face is found upright is searched again in
+its three quarter turns (a photo stored sideways or upside down, with no EXIF
+orientation to say so); faces found there are analysed in the turned copy, where they
+are upright, and their geometry is mapped back to the stored image (rotation.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
 
 from openrek.inference.faces.age_gender import AgeGender, AgeGenderResult
 from openrek.inference.faces.appearance import Appearance, measure_appearance
-from openrek.inference.faces.detector import YuNetDetector, refine_points
+from openrek.inference.faces.detector import FaceDetections, YuNetDetector, refine_points
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh, MeshResult
 from openrek.inference.faces.pose import head_pose
 from openrek.inference.faces.quality import FaceQuality, measure_quality
+from openrek.inference.faces.rotation import boxes_to_stored, detect_turned, points_to_stored, turn
+
+# Quarter turns tried when nothing is found upright: the two sideways ones first (a
+# camera held for a portrait), upside down last. All are tried; the best is kept.
+TURNS_TRIED = (1, 3, 2)
 
 
 class Need(Enum):
@@ -26,6 +37,8 @@ class Need(Enum):
     AGE_GENDER = "age_gender"
     EMOTION = "emotion"
     APPEARANCE = "appearance"
+    # Smile and eyes open: the blendshape model, a second invocation per face.
+    EXPRESSION = "expression"
     # Five points precise enough to align a face crop on (age, appearance, identity):
     # the detector runs again on a window around each face (detector.refine_points).
     ALIGNMENT = "alignment"
@@ -42,6 +55,9 @@ class FaceAnalysis:
     age_gender: AgeGenderResult | None = None
     emotions: dict[str, float] | None = None
     appearance: Appearance | None = None
+    # Quarter turns (numpy.rot90) that showed this face upright; 0 for the usual photo.
+    # Every position above is in the stored image's frame whatever this is.
+    turns: int = 0
 
     @property
     def area(self) -> float:
@@ -62,20 +78,65 @@ class FaceAnalyzer:
         self.emotion = emotion
 
     def analyze(
-        self, image_rgb: np.ndarray, needs: frozenset[Need], max_faces: int = 100
+        self,
+        image_rgb: np.ndarray,
+        needs: frozenset[Need],
+        max_faces: int = 100,
+        turned: bool = False,
     ) -> list[FaceAnalysis]:
-        """The `max_faces` largest faces, largest first."""
+        """The `max_faces` largest faces, largest first.
+
+        `turned`: when no face is found upright, look in the photo's quarter turns too.
+        """
         found = self.detector.detect(image_rgb)
-        areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-        largest = np.argsort(-areas, kind="stable")[:max_faces]
-        return [
-            self._analyze_one(image_rgb, found.boxes[i], float(found.scores[i]), found.points[i], needs)
-            for i in largest
-        ]
+        if turned and len(found) == 0:
+            turns, turned_rgb, found = self._best_turn(image_rgb)
+            if turns:
+                faces = self._analyze_found(turned_rgb, found, needs, max_faces)
+                height, width = image_rgb.shape[:2]
+                return [_to_stored(face, turns, width, height) for face in faces]
+        return self._analyze_found(image_rgb, found, needs, max_faces)
 
     def aligned_points(self, image_rgb: np.ndarray, face: FaceAnalysis) -> np.ndarray:
         """Five points of an already analysed face, refined as Need.ALIGNMENT would."""
-        return refine_points(self.detector.detect, image_rgb, face.box, face.points)
+        detect = detect_turned(self.detector.detect, face.turns) if face.turns else self.detector.detect
+        return refine_points(detect, image_rgb, face.box, face.points)
+
+    def _best_turn(self, image_rgb: np.ndarray) -> tuple[int, np.ndarray, FaceDetections]:
+        """The quarter turn whose most confident face scores highest, the image so
+        turned and its faces (in that image's pixels); turn 0 where no turn shows one."""
+        nothing = FaceDetections(
+            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32)
+        )
+        best = (0, image_rgb, nothing)
+        for turns in TURNS_TRIED:
+            turned_rgb = turn(image_rgb, turns)
+            found = self.detector.detect(turned_rgb)
+            if len(found) and (len(best[2]) == 0 or found.scores.max() > best[2].scores.max()):
+                best = (turns, turned_rgb, found)
+        return best
+
+    def _analyze_found(
+        self, image_rgb: np.ndarray, found: FaceDetections, needs: frozenset[Need], max_faces: int
+    ) -> list[FaceAnalysis]:
+        areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+        largest = np.argsort(-areas, kind="stable")[:max_faces]
+        boxes = [found.boxes[i] for i in largest]
+        points = [found.points[i] for i in largest]
+        if Need.ALIGNMENT in needs:
+            points = [
+                refine_points(self.detector.detect, image_rgb, b, p)
+                for b, p in zip(boxes, points, strict=True)
+            ]
+        box_tuples = [(float(b[0]), float(b[1]), float(b[2]), float(b[3])) for b in boxes]
+        eyes = [((float(p[0, 0]), float(p[0, 1])), (float(p[1, 0]), float(p[1, 1]))) for p in points]
+        meshes = self.mesh.predict_many(
+            image_rgb, list(zip(box_tuples, eyes, strict=True)), blendshapes=Need.EXPRESSION in needs
+        )
+        return [
+            self._analyze_one(image_rgb, boxes[n], float(found.scores[i]), points[n], meshes[n], needs)
+            for n, i in enumerate(largest)
+        ]
 
     def _analyze_one(
         self,
@@ -83,13 +144,10 @@ class FaceAnalyzer:
         box: np.ndarray,
         score: float,
         points: np.ndarray,
+        mesh: MeshResult,
         needs: frozenset[Need],
     ) -> FaceAnalysis:
-        if Need.ALIGNMENT in needs:
-            points = refine_points(self.detector.detect, image_rgb, box, points)
         box_tuple = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
-        eyes = ((float(points[0, 0]), float(points[0, 1])), (float(points[1, 0]), float(points[1, 1])))
-        mesh = self.mesh.predict(image_rgb, box_tuple, eyes)
         return FaceAnalysis(
             box=box,
             score=score,
@@ -103,3 +161,23 @@ class FaceAnalyzer:
                 measure_appearance(image_rgb, box_tuple, points) if Need.APPEARANCE in needs else None
             ),
         )
+
+
+def _to_stored(face: FaceAnalysis, turns: int, width: int, height: int) -> FaceAnalysis:
+    """A face analysed in the image turned by `turns`, placed in the stored image.
+
+    Measurements of the face itself (scores, quality, age, emotions, appearance,
+    blendshapes) do not depend on the frame; positions are mapped, and the pose is
+    measured again from the mapped mesh so that its roll is the face's roll in the
+    stored image.
+    """
+    points = points_to_stored(face.mesh.points, turns, width, height)
+    mesh = MeshResult(points=points, presence=face.mesh.presence, blendshapes=face.mesh.blendshapes)
+    return replace(
+        face,
+        box=boxes_to_stored(face.box[None], turns, width, height)[0],
+        points=points_to_stored(face.points, turns, width, height),
+        mesh=mesh,
+        pose=head_pose(points),
+        turns=turns,
+    )
