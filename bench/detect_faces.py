@@ -9,7 +9,15 @@ One run measures both systems on the same real photos (`.cache/eval-data/`, fetc
 - openrek in-process: `openrek.Client(...).detect_faces(Image={"Bytes": ...})`, with the
   DEFAULT attributes and with `Attributes=["ALL"]`;
 - openrek through a real `openrek serve` on loopback, called with boto3, both ways again;
-  its overhead over in-process and its resident memory after the ALL pass.
+  its overhead over in-process and its resident memory after the ALL pass;
+- with `--baseline-src OTHER_CHECKOUT/src`, a second server running that checkout's code,
+  DEFAULT, in the same interleaved rounds: before and after a change, on one machine state.
+
+Two groups of photos, scored and timed apart: the stored photos as they are (most are
+large: 1-5 Mpx), and "VGA many-face" copies of every labelled photo with 3 or more faces,
+scaled so the longer side is 640 px and saved as JPEG (quality 90), labels scaled alike.
+Small photos with many faces are where the per-face work weighs most against the peer,
+whose cost follows the pixel count.
 
 Every system is handed the encoded file bytes, so decoding is inside every timing: that is
 the work a caller actually waits for. Passes are sequential (one image at a time), each
@@ -64,6 +72,12 @@ INPROC_DEFAULT = "openrek in-process DEFAULT"
 INPROC_ALL = "openrek in-process ALL"
 SERVER_DEFAULT = "openrek server (boto3) DEFAULT"
 SERVER_ALL = "openrek server (boto3) ALL"
+BASELINE_DEFAULT = "baseline server (boto3) DEFAULT"
+# The small many-face group: copies of labelled photos with at least this many faces,
+# longer side scaled to VGA's 640 px.
+VGA_PREFIX = "vga:"
+VGA_SIDE = 640
+VGA_MIN_FACES = 3
 
 # (x1, y1, x2, y2) in pixels of the stored (un-rotated) image.
 Box = tuple[float, float, float, float]
@@ -139,6 +153,28 @@ def load_photos(root: Path) -> list[Photo]:
     if not photos:
         sys.exit(f"no photos under {root}: run `python tools/eval_data.py` first")
     return photos
+
+
+def vga_copies(
+    photos: Sequence[Photo], labels: dict[str, list[Box]]
+) -> tuple[list[Photo], dict[str, list[Box]]]:
+    """VGA copies of the labelled photos with VGA_MIN_FACES faces or more, and their labels."""
+    copies, copy_labels = [], {}
+    for photo in photos:
+        boxes = labels.get(photo.key, [])
+        if len(boxes) < VGA_MIN_FACES:
+            continue
+        scale = VGA_SIDE / max(photo.width, photo.height)
+        with Image.open(io.BytesIO(photo.data)) as im:
+            small = im.convert("RGB").resize(
+                (round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS
+            )
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=90)
+        key = VGA_PREFIX + photo.key
+        copies.append(Photo(key, out.getvalue(), small.width, small.height))
+        copy_labels[key] = [(x1 * scale, y1 * scale, x2 * scale, y2 * scale) for x1, y1, x2, y2 in boxes]
+    return copies, copy_labels
 
 
 def load_labels(path: Path) -> dict[str, list[Box]] | None:
@@ -313,6 +349,29 @@ def overhead(inproc: Run, server: Run, per_photo: Callable[[list[float]], float]
     return (b - a) / a
 
 
+# Issue 15: DetectFaces end to end over HTTP at least 3x the peer, on small many-face
+# photos and on large ones alike.
+SPEED_TARGET = 3.0
+
+
+def is_vga(key: str) -> bool:
+    return key.startswith(VGA_PREFIX)
+
+
+GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("VGA many-face", is_vga),
+    ("stored photos", lambda key: not is_vga(key)),
+)
+
+
+def group_speed_ratio(run: Run, peer: Run, in_group: Callable[[str], bool]) -> float | None:
+    """Peer time over `run` time, summed over the group's photos (median pass of each)."""
+    keys = [k for k in run.per_photo if in_group(k) and k in peer.per_photo]
+    if not keys:
+        return None
+    return sum(peer.typical(k) for k in keys) / sum(run.typical(k) for k in keys)
+
+
 def summary_rows(
     runs: Sequence[Run], scores: dict[str, Score] | None, extra: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
@@ -323,6 +382,22 @@ def summary_rows(
         if peer and name in by_name:
             ratio = by_name[name].images_per_second / peer.images_per_second
             rows.append((f"speed, images/s: {name} / peer", f"{ratio:.2f}x", ""))
+    if peer:
+        for group, in_group in GROUPS:
+            for name in (SERVER_DEFAULT, BASELINE_DEFAULT, INPROC_DEFAULT):
+                if name not in by_name:
+                    continue
+                ratio = group_speed_ratio(by_name[name], peer, in_group)
+                if ratio is None:
+                    continue
+                target = f">= {SPEED_TARGET:.0f}x: {'met' if ratio >= SPEED_TARGET else 'MISSED'}"
+                rows.append(
+                    (
+                        f"speed, {group}: {name} / peer (total time, medians per photo)",
+                        f"{ratio:.2f}x",
+                        target if name == SERVER_DEFAULT else "",
+                    )
+                )
     if scores and peer and INPROC_DEFAULT in scores:
         rows.append(
             (
@@ -374,6 +449,12 @@ def render(
         f"before and {extra['load'][1]:.1f} after; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
     )
+    vga = [p for p in photos if is_vga(p.key)]
+    if vga:
+        out.append(
+            f"{len(vga)} of them are the VGA many-face copies (`{VGA_PREFIX}` keys: labelled photos "
+            f"with {VGA_MIN_FACES}+ faces, longer side {VGA_SIDE} px, JPEG quality 90)."
+        )
     if scores is None:
         out.append("No labels file: recall not scored.")
     else:
@@ -456,6 +537,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-openrek", action="store_true", help="peer only (openrek not ready)")
     ap.add_argument("--no-server", action="store_true", help="skip the openrek serve part")
     ap.add_argument("--server-start-timeout", type=float, default=180.0)
+    ap.add_argument("--no-vga", action="store_true", help="skip the VGA many-face copies")
+    ap.add_argument(
+        "--baseline-src", type=Path, help="another checkout's src/ served side by side (DEFAULT only)"
+    )
     return ap.parse_args(argv)
 
 
@@ -472,6 +557,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             print(f"warning: labelled but not in {args.data}: {missing}", file=sys.stderr)
         photos = [p for p in photos if p.key in labels]
+    if labels is not None and not args.no_vga:
+        copies, copy_labels = vga_copies(photos, labels)
+        photos += copies
+        labels.update(copy_labels)
     runs: list[Run] = []
     extra: dict[str, Any] = {"versions": versions(not args.no_openrek)}
     load_before = os.getloadavg()[0]
@@ -494,6 +583,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server = stack.enter_context(running_server(Path(tmp) / "server", args.server_start_timeout))
                 remote = boto3_client(server.url)
                 runs.append(Run(SERVER_DEFAULT, rekognition_detector(remote.detect_faces, [])))
+                if args.baseline_src:
+                    print(f"starting the baseline server from {args.baseline_src} ...", flush=True)
+                    env = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())}
+                    (Path(tmp) / "baseline").mkdir()
+                    baseline = stack.enter_context(
+                        running_server(
+                            Path(tmp) / "baseline" / "data",
+                            args.server_start_timeout,
+                            command=[sys.executable, "-m", "openrek"],
+                            env=env,
+                        )
+                    )
+                    old_remote = boto3_client(baseline.url)
+                    runs.append(Run(BASELINE_DEFAULT, rekognition_detector(old_remote.detect_faces, [])))
                 # Last in each round, so the RSS read after it is "after the ALL pass".
                 runs.append(Run(SERVER_ALL, rekognition_detector(remote.detect_faces, ["ALL"])))
         print(f"{len(photos)} photos, {args.repeats} timed rounds", flush=True)
