@@ -538,6 +538,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-server", action="store_true", help="skip the openrek serve part")
     ap.add_argument("--server-start-timeout", type=float, default=180.0)
     ap.add_argument("--no-vga", action="store_true", help="skip the VGA many-face copies")
+    ap.add_argument("--only-vga", action="store_true", help="time and score the VGA many-face copies only")
     ap.add_argument(
         "--baseline-src", type=Path, help="another checkout's src/ served side by side (DEFAULT only)"
     )
@@ -559,8 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         photos = [p for p in photos if p.key in labels]
     if labels is not None and not args.no_vga:
         copies, copy_labels = vga_copies(photos, labels)
-        photos += copies
-        labels.update(copy_labels)
+        if args.only_vga:
+            photos, labels = copies, copy_labels
+        else:
+            photos += copies
+            labels.update(copy_labels)
     runs: list[Run] = []
     extra: dict[str, Any] = {"versions": versions(not args.no_openrek)}
     load_before = os.getloadavg()[0]

@@ -6,7 +6,6 @@ are thread-safe; a LiteRT interpreter is not, so each thread gets its own.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +68,7 @@ class TfliteSession:
 
     def __init__(self, path: Path, settings: RuntimeSettings) -> None:
         self._model = path.read_bytes()
-        # 0 means one thread per core, as for onnxruntime. LiteRT's own default (None)
-        # runs XNNPACK on one thread: a batch of face crops then leaves a core idle.
-        self._threads = settings.intra_op_threads or os.cpu_count() or 1
+        self._threads = settings.intra_op_threads or None
         self._local = threading.local()
         probe = self._interpreter()
         details = probe.get_input_details()
