@@ -4,8 +4,8 @@ Only the models an answer needs are run: DetectFaces with DEFAULT attributes run
 the detector and the landmark mesh; blendshapes, age, emotion and appearance run only
 when asked for. The mesh of all faces of a photo is one batched invocation.
 
-With `turned=True`, a photo whose upright pass leaves doubt (no face, or a face the
-mesh does not confirm) is searched again in its three quarter turns (a photo stored
+With `turned=True`, a photo whose upright pass leaves doubt (no face, or as many
+faces the mesh does not confirm as faces it does) is searched again in its three quarter turns (a photo stored
 sideways or upside down, with no EXIF orientation to say so); faces found there are
 analysed in the turned copy, where they are upright, and their geometry is mapped back
 to the stored image (rotation.py). Photos whose faces are all confirmed upright, the
@@ -98,8 +98,8 @@ class FaceAnalyzer:
     ) -> list[FaceAnalysis]:
         """The `max_faces` largest faces, largest first.
 
-        `turned`: where the upright pass leaves doubt (no face, or a face the mesh does
-        not confirm), look in the photo's quarter turns too, and answer from the turn
+        `turned`: where the upright pass leaves doubt (no face, or no more faces the mesh
+        confirms than faces it does not), look in the photo's quarter turns too, and answer from the turn
         whose faces the mesh confirms more often than the upright ones.
         """
         faces = self._analyze_found(image_rgb, self.detector.detect(image_rgb), needs, max_faces)
@@ -207,6 +207,8 @@ def _confirmed(faces: list[FaceAnalysis]) -> int:
 
 
 def _in_doubt(faces: list[FaceAnalysis]) -> bool:
-    """No face found, or one the mesh does not confirm: the photo may be stored turned.
-    Photos whose faces are all confirmed (the usual case) pay nothing for turns."""
-    return _confirmed(faces) < len(faces) or not faces
+    """No face found, or as many faces the mesh does not confirm as faces it does: the
+    photo may be stored turned. A photo whose faces are mostly confirmed, the usual
+    case, pays nothing for turns (a stray unconfirmed detection beside real faces is
+    more often a false face than a sign of a turned photo)."""
+    return not faces or 2 * _confirmed(faces) <= len(faces)
