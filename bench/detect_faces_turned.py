@@ -162,9 +162,15 @@ def total_ms(seconds: dict[str, list[float]]) -> float:
 
 
 def load(path: Path) -> Photo:
+    """A photo as bytes DetectFaces accepts: JPEG and PNG as stored; others (GCompris'
+    WebP) re-encoded as JPEG at quality 95."""
     data = path.read_bytes()
     with Image.open(io.BytesIO(data)) as im:
         width, height = im.size
+        if im.format not in ("JPEG", "PNG"):
+            out = io.BytesIO()
+            im.convert("RGB").save(out, "JPEG", quality=95)
+            data = out.getvalue()
     return Photo(f"{path.parent.name}/{path.name}", data, width, height)
 
 
