@@ -89,16 +89,8 @@ class TfliteSession:
         return interpreter
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        """One invocation; an input whose shape differs from the last call's (a batch of
-        another size, where the model's batch dimension is free) resizes the interpreter
-        first. A model with a fixed batch raises here, as LiteRT refuses the resize."""
         interpreter = self._interpreter()
-        details = interpreter.get_input_details()
-        if any(tuple(d["shape"]) != inputs[d["name"]].shape for d in details):
-            for detail in details:
-                interpreter.resize_tensor_input(detail["index"], list(inputs[detail["name"]].shape))
-            interpreter.allocate_tensors()
-        for detail in details:
+        for detail in interpreter.get_input_details():
             interpreter.set_tensor(detail["index"], inputs[detail["name"]])
         interpreter.invoke()
         return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]

@@ -72,11 +72,6 @@ BLENDSHAPE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-# Faces per landmark invocation. The model's batch dimension is free, so all faces of a
-# photo go through in one call; the cap bounds the interpreter's activations (each face
-# adds about 6 MiB of them) on photos with dozens of faces.
-MAX_BATCH = 16
-
 Box = tuple[float, float, float, float]
 Eyes = tuple[tuple[float, float], tuple[float, float]]
 
@@ -144,9 +139,12 @@ class FaceMesh:
     def predict_many(
         self, image_rgb: np.ndarray, faces: Sequence[tuple[Box, Eyes]], blendshapes: bool
     ) -> list[MeshResult]:
-        """`predict` for several faces of one image, the landmark model run once per
-        MAX_BATCH faces. Results equal `predict`'s: each face is its own crop, and a
-        batched invocation computes every item as a single one would."""
+        """`predict` for several faces of one image.
+
+        One landmark invocation per face. The model's batch dimension is free and LiteRT
+        can resize it, but batching was measured (docs/models.md, "Per-face cost"): on
+        CPU a batch costs what its faces cost one by one, and resizing the interpreter
+        to each photo's face count adds about 3 ms a photo."""
         if not faces:
             return []
         crops = np.empty((len(faces), self._size, self._size, 3), dtype=np.float32)
@@ -163,13 +161,11 @@ class FaceMesh:
             np.multiply(crop, np.float32(1.0 / 255.0), out=crops[n], casting="unsafe")
             inverses.append(cv2.invertAffineTransform(matrix))
             sides.append(side)
-        raw_parts, logit_parts = [], []
-        for start in range(0, len(faces), MAX_BATCH):
-            outputs = self._landmarks.run({self._landmarks.input_names[0]: crops[start : start + MAX_BATCH]})
-            count = min(MAX_BATCH, len(faces) - start)
-            raw_parts.append(outputs[0].reshape(count, NUM_POINTS, 3))
-            logit_parts.append(outputs[1].reshape(count))
-        raw_all, logits = np.concatenate(raw_parts), np.concatenate(logit_parts)
+        raw_all, logits = [], []
+        for crop in crops:
+            outputs = self._landmarks.run({self._landmarks.input_names[0]: crop[None]})
+            raw_all.append(outputs[0].reshape(NUM_POINTS, 3))
+            logits.append(float(outputs[1].ravel()[0]))
 
         results = []
         for raw, logit, inverse, side in zip(raw_all, logits, inverses, sides, strict=True):
