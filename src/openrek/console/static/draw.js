@@ -115,7 +115,14 @@ export function draw({ overlay, width, height }, shapes) {
       const y = shape.box.Top * height;
       group.append(svg("rect", { x, y, width: shape.box.Width * width, height: shape.box.Height * height }));
       if (shape.label) {
-        const text = svg("text", { x: x + unit, y: Math.max(y - unit, 4 * unit), "font-size": 7 * unit });
+        // A box near the right edge gets its label ending at its right side, not past the photo.
+        const nearRight = shape.box.Left + shape.box.Width / 2 > 0.75;
+        const text = svg("text", {
+          x: nearRight ? x + shape.box.Width * width - unit : x + unit,
+          y: Math.max(y - unit, 8 * unit),
+          "font-size": 7 * unit,
+          "text-anchor": nearRight ? "end" : "start",
+        });
         text.textContent = shape.label;
         group.append(text);
       }
