@@ -45,15 +45,19 @@ export function shortId(id) {
   return id ? `${id.slice(0, 8)}…` : "";
 }
 
-/** A button that runs an async action, disabled while it runs. */
+/**
+ * A button that runs an async action and ignores presses while it runs. It is marked
+ * aria-disabled rather than disabled: a disabled button drops the keyboard focus.
+ */
 export function actionButton(label, action, attributes = {}) {
   const button = el("button", { type: "button", ...attributes }, label);
   button.addEventListener("click", async () => {
-    button.disabled = true;
+    if (button.getAttribute("aria-disabled") === "true") return;
+    button.setAttribute("aria-disabled", "true");
     try {
       await action();
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   });
   return button;

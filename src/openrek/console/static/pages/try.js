@@ -135,8 +135,13 @@ export function render(main) {
     refreshButtons();
   }
 
+  let busy = false;
+
   async function run(operation) {
-    for (const button of buttons) button.disabled = true;
+    // Presses wait for the answer; the buttons stay enabled so the focus stays put.
+    if (busy) return;
+    busy = true;
+    for (const button of buttons) button.setAttribute("aria-disabled", "true");
     say(status, `${operation}…`);
     main.setAttribute("aria-busy", "true");
     try {
@@ -162,6 +167,8 @@ export function render(main) {
       clear(summary);
       say(status, errorText(error), "error");
     } finally {
+      busy = false;
+      for (const button of buttons) button.removeAttribute("aria-disabled");
       main.removeAttribute("aria-busy");
       refreshButtons();
     }
