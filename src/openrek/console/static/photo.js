@@ -92,18 +92,19 @@ export function dropZone({ id, label, multiple = false, folder = false, onFiles 
     multiple: multiple || folder,
     webkitdirectory: folder,
   });
+  const hint = el("span", { class: "hint", "aria-live": "polite" }, multiple || folder ? "or drop photos or a folder here" : "or drop a photo here");
+  // The input is emptied after each choice (so that the same files can be chosen
+  // again); the hint says what was chosen instead.
+  const chosen = (files) => {
+    hint.textContent = files.length === 1 ? `Chosen: ${files[0].path}` : `Chosen: ${files.length} photos`;
+    onFiles(files);
+  };
   input.addEventListener("change", () => {
     const files = [...input.files].map((file) => ({ file, path: file.webkitRelativePath || file.name }));
     input.value = "";
-    if (files.length) onFiles(files);
+    if (files.length) chosen(files);
   });
-  const zone = el(
-    "div",
-    { class: "drop-zone" },
-    el("label", { for: id }, label),
-    input,
-    el("span", { class: "hint" }, multiple || folder ? "or drop photos or a folder here" : "or drop a photo here"),
-  );
+  const zone = el("div", { class: "drop-zone" }, el("label", { for: id }, label), input, hint);
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
     zone.classList.add("over");
@@ -113,7 +114,7 @@ export function dropZone({ id, label, multiple = false, folder = false, onFiles 
     event.preventDefault();
     zone.classList.remove("over");
     const files = (await droppedFiles(event.dataTransfer)).filter(({ file }) => isImageFile(file));
-    if (files.length) onFiles(multiple || folder ? files : files.slice(0, 1));
+    if (files.length) chosen(multiple || folder ? files : files.slice(0, 1));
   });
   return zone;
 }
