@@ -26,7 +26,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.eval_data import eval_data_dir, fetch  # noqa: E402
+from tools.eval_data import eval_data_dir, fetch
 
 CHROMIUM = "/usr/bin/chromium"
 DESKTOP = {"width": 1200, "height": 800}
@@ -132,7 +132,10 @@ def shoot(out: Path, photos: Path) -> None:
         save(phone, out / "phone-detect-text.png")
         browser.close()
 
-    with running_server({"OPENREK_ACCESS_KEYS": "AKIDEXAMPLE:example-secret"}) as url, sync_playwright() as playwright:
+    with (
+        running_server({"OPENREK_ACCESS_KEYS": "AKIDEXAMPLE:example-secret"}) as url,
+        sync_playwright() as playwright,
+    ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = browser.new_page(viewport=DESKTOP)
         page.goto(url + "/console#/collections")
