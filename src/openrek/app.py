@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from openrek.console import CONSOLE_PATH, console_routes
 from openrek.heap import release_free_memory
 from openrek.operations import HANDLERS
 from openrek.protocol.auth import SignedHeaders, check_signature_headers
@@ -160,6 +161,9 @@ def create_app(services: Services) -> Starlette:
         raise NotFound(f"No operation at {request.method} {request.url.path}; {API_HINT}.")
 
     async def rekognition(request: Request) -> Response:
+        if request.method in ("GET", "HEAD"):
+            # A browser opened the endpoint: show it the console (no data in a redirect).
+            return RedirectResponse(CONSOLE_PATH, status_code=302)
         if request.method != "POST":
             return await answer(request, nothing_here)
         return await answer(request, run_operation)
@@ -181,6 +185,7 @@ def create_app(services: Services) -> Starlette:
         routes=[
             Route("/", rekognition, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
             Route("/health", health, methods=["GET", "HEAD"]),
+            *console_routes(settings),
         ],
         # Every other path and method (TRACE, made-up ones) gets the same AWS-shaped
         # answer, after the same signature check, never Starlette's plain text.
