@@ -66,6 +66,7 @@ def label_all(
     from openrek.imaging.decode import decode_image
     from openrek.inference.labels.labeler import build_labeler
     from openrek.inference.labels.objects import build_object_detector
+    from openrek.inference.labels.people import face_describer
     from openrek.models.store import ModelStore
     from openrek.operations.labels import detect_labels
     from openrek.services import build_face_analyzer
@@ -75,7 +76,9 @@ def label_all(
     faces = build_face_analyzer(store, settings)
 
     class InProcess:  # just enough of Services for the handler
-        labeler = build_labeler(store, settings.runtime, faces.detector.detect)
+        labeler = build_labeler(
+            store, settings.runtime, faces.detector.detect, describe_face=face_describer(faces.age_gender)
+        )
 
         def load_image(self, image: dict[str, Any]) -> Any:
             return decode_image(image["Bytes"])
