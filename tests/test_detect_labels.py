@@ -126,7 +126,7 @@ def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -
     # Measured 2026-11-23: see docs/labels.md; the bounds leave a little room only.
     # Since the per-label calibration (issue 15) Building (x3) and Butterfly land just
     # under 55 on these photos (measured 23/33 keys): the bound went from 0.72 to 0.66,
-    # a trade for precision on the larger held-out set (bench/results/label_recall_after.md).
+    # a trade for precision on the larger held-out set (bench/results/label_recall_round1.md).
     assert correct / returned >= 0.85
     assert keys_found / keys >= 0.66
 
