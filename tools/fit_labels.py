@@ -15,7 +15,8 @@ bench/data/label_photos.json (the held-out part is never read here).
    ablation in docs/labels.md is this number with one lever after another.
 
 Run after `python tools/eval_data.py --labels`:
-    OPENREK_THREADS=1 python tools/fit_labels.py
+    OPENREK_THREADS=1 python tools/fit_labels.py [--reuse]
+(`--reuse` reads the models' evidence saved by the last run instead of running them.)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,9 @@ PRIOR_WEIGHT = 10.0  # a label's few answers count against this many pooled ones
 HIGHEST_THRESHOLD = 0.995
 AXES = [CLASS_AXES]  # class axes the head reads; 0 in the `--without=classes` ablation
 ANSWERS = REPO / ".cache" / "label_fit_answers.json"  # the last run's tuning answers, for a look
+# The models' raw evidence on the tuning photos (the slow part), kept so that
+# `--reuse` refits the head and the calibration in seconds. Only this tool writes it.
+GATHERED = REPO / ".cache" / "label_fit_gathered.pickle"
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -297,7 +302,15 @@ def main() -> None:
         labeler.describe_face = None
     if "classes" in left_out:
         AXES[0] = 0
-    gathered = gather(labeler, photos, data)
+    if "--reuse" in sys.argv[1:] and GATHERED.is_file():
+        gathered: list[TuningPhoto] = pickle.loads(GATHERED.read_bytes())
+        truths = {name: _truth_sets(photo, labeler.taxonomy.ancestors) for name, photo in photos.items()}
+        for photo in gathered:  # the truth may have changed since the models ran
+            photo.truth = truths[photo.name]
+    else:
+        gathered = gather(labeler, photos, data)
+        GATHERED.parent.mkdir(parents=True, exist_ok=True)
+        GATHERED.write_bytes(pickle.dumps(gathered))
     head, cross_fitted = fit_scene_head(gathered)
     raw, calibrated = out_of_fold(labeler, gathered, cross_fitted, photos)
     calibration = calibrate(raw, photos)
