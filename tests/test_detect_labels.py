@@ -98,8 +98,13 @@ def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[s
         assert all(55 <= c <= 100 for c in confidences)
         by_name = {label["Name"]: label for label in labels}
         for label in labels:
-            for parent in label["Parents"]:
-                assert by_name[parent["Name"]]["Confidence"] >= label["Confidence"]
+            parents = {parent["Name"] for parent in label["Parents"]}
+            for parent in parents:
+                # Every ancestor is a label of its own, at least as sure as its child,
+                # and Parents is the whole chain, as Rekognition lists it (a parent's
+                # own parents are the child's too).
+                assert by_name[parent]["Confidence"] >= label["Confidence"]
+                assert {p["Name"] for p in by_name[parent]["Parents"]} <= parents, (label["Name"], parent)
     cat = {label["Name"]: label for label in labelled["skimage/chelsea.png"]["Labels"]}["Cat"]
     assert {p["Name"] for p in cat["Parents"]} == {"Pet", "Mammal", "Animal"}
     assert cat["Categories"] == [{"Name": "Animals and Pets"}]

@@ -72,6 +72,9 @@ PRECISION_AT_55 = 0.90
 PRECISION_AT_90 = 0.95  # 0.98 could not be shown for any label on 94 photos (see docs/labels.md)
 PRIOR_WEIGHT = 10.0  # a label's few answers count against this many pooled ones
 HIGHEST_THRESHOLD = 0.995
+# What the calibration is fitted with; `--target55=`, `--prior=` and `--grouped=` change
+# them for a measured (never shipped) ablation on the tuning folds.
+SETTINGS: dict[str, float] = {"target55": PRECISION_AT_55, "prior": PRIOR_WEIGHT, "grouped": 0.0}
 AXES = [CLASS_AXES]  # class axes the head reads; 0 in the `--without=classes` ablation
 ANSWERS = REPO / ".cache" / "label_fit_answers.json"  # the last run's tuning answers, for a look
 # The models' raw evidence on the tuning photos (the slow part), kept so that
@@ -202,7 +205,7 @@ def _safe_threshold(scores: np.ndarray, right: np.ndarray, pooled: Any, target: 
         kept_right += right[index]
         if index + 1 < len(scores) and scores[index + 1] == score:
             continue  # a cut keeps every answer of equal score
-        precision = (kept_right + PRIOR_WEIGHT * pooled(score)) / (index + 1 + PRIOR_WEIGHT)
+        precision = (kept_right + SETTINGS["prior"] * pooled(score)) / (index + 1 + SETTINGS["prior"])
         if precision >= target:
             best = min(best, float(score))
     return max(best, 0.02)
@@ -212,6 +215,13 @@ def _floor4(value: float) -> float:
     return math.floor(value * 10_000) / 10_000
 
 
+def pooling_group(label: str) -> str:
+    """Which labels a label's few answers are pooled with: the scene head's labels
+    (logistic probabilities) and the rest (classifier masses, noisy-ORs with boxes,
+    faces) map raw scores to precision differently."""
+    return "scene" if label in SCENE_LABELS else "object"
+
+
 def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, list[tuple[float, bool]]] = {}
     for name, labels in answers.items():
@@ -219,22 +229,35 @@ def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, 
         for label, raw in labels.items():
             pairs.setdefault(label, []).append((raw, label in allowed))
     everything = np.array([p for values in pairs.values() for p in values])
-    pooled_scores, pooled_right = everything[:, 0], everything[:, 1]
+    by_group = {
+        group: np.array(
+            [p for label, values in pairs.items() if pooling_group(label) == group for p in values]
+        )
+        for group in {pooling_group(label) for label in pairs}
+    }
 
-    def pooled(score: float) -> float:
-        kept = pooled_scores >= score
-        return float(pooled_right[kept].mean()) if kept.any() else 0.0
+    def pooled_by(table: np.ndarray) -> Any:
+        def pooled(score: float) -> float:
+            kept = table[:, 0] >= score
+            return float(table[kept, 1].mean()) if kept.any() else 0.0
 
-    def thresholds(scores: np.ndarray, right: np.ndarray) -> dict[str, float]:
-        t55 = _safe_threshold(scores, right, pooled, PRECISION_AT_55)
+        return pooled
+
+    def thresholds(scores: np.ndarray, right: np.ndarray, pooled: Any) -> dict[str, float]:
+        t55 = _safe_threshold(scores, right, pooled, SETTINGS["target55"])
         t90 = max(_safe_threshold(scores, right, pooled, PRECISION_AT_90), t55)
         # Rounded down: a threshold rounded up would put the answer it was read from
         # just under 55 (54.997...).
         return {"t55": _floor4(t55), "t90": _floor4(min(max(t90, t55), HIGHEST_THRESHOLD))}
 
-    default = thresholds(pooled_scores, pooled_right.astype(bool))
+    everyone = pooled_by(everything)
+    default = thresholds(everything[:, 0], everything[:, 1].astype(bool), everyone)
     labels = {
-        label: thresholds(np.array([s for s, _ in values]), np.array([r for _, r in values], dtype=float))
+        label: thresholds(
+            np.array([s for s, _ in values]),
+            np.array([r for _, r in values], dtype=float),
+            pooled_by(by_group[pooling_group(label)]) if SETTINGS["grouped"] else everyone,
+        )
         for label, values in sorted(pairs.items())
         if len(values) >= 2
     }
@@ -298,6 +321,13 @@ def main() -> None:
     # Ablation: `--without=people` leaves out the people descriptors (faces' age and
     # gender, crowd), `--without=classes` the scene head's class axes.
     left_out = {part for a in sys.argv[1:] if a.startswith("--without=") for part in a[10:].split(",")}
+    overrides = {
+        a[2:].split("=")[0]: float(a.split("=")[1])
+        for a in sys.argv[1:]
+        if a.split("=")[0] in ("--target55", "--prior", "--grouped")
+    }
+    SETTINGS.update(overrides)
+    left_out |= {f"{k}={v}" for k, v in overrides.items()}
     if "people" in left_out:
         labeler.describe_face = None
     if "classes" in left_out:

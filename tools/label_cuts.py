@@ -56,7 +56,9 @@ def main() -> None:
         f"if none were cut, median {med([r + c for r, c in zip(returned, cut_counts, strict=True)])}"
     )
     print("right labels scored but cut:", ", ".join(f"{k} {v}" for k, v in cut_labels.most_common(30)))
-    print(f"wanted labels never scored >= {raw_at}:", ", ".join(f"{k} {v}" for k, v in unscored.most_common(30)))
+    print(
+        f"wanted labels never scored >= {raw_at}:", ", ".join(f"{k} {v}" for k, v in unscored.most_common(30))
+    )
 
 
 if __name__ == "__main__":

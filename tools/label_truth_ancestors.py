@@ -14,11 +14,11 @@ Run: python tools/label_truth_ancestors.py   (idempotent; rewrites the file in p
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from openrek.config import Settings
 from openrek.inference.labels.taxonomy import Taxonomy
+from openrek.models.store import ModelStore
 
 REPO = Path(__file__).resolve().parent.parent
 SET = REPO / "bench" / "data" / "label_photos.json"
@@ -45,7 +45,7 @@ def complete(photos: dict[str, dict[str, list[str]]], ancestors: dict[str, tuple
 
 def main() -> None:
     settings = Settings.from_env()
-    taxonomy = Taxonomy.load(Path(os.path.expanduser(settings.models_dir)) / "imagenet_wordnet_taxonomy.json")
+    taxonomy = Taxonomy.load(ModelStore(settings.models_dir).path("imagenet-taxonomy"))
     data = json.loads(SET.read_text())
     added = complete(data["photos"], taxonomy.ancestors)
     if RULE not in data["about"]:
