@@ -18,7 +18,7 @@ object detector on the decoded photo, interleaved photo by photo so that other l
 the machine lands on both; one untimed warm-up photo first.
 
 Run: OPENREK_THREADS=1 python bench/label_recall.py --tag after --before bench/results/label_recall_before.json \
-    --round1 bench/results/label_recall_round1.json
+    --round1 bench/results/label_recall_round1.json --round2 bench/results/label_recall_round2_completed.json
 """
 
 from __future__ import annotations
@@ -164,7 +164,11 @@ def _row(name: str, m: dict[str, Any]) -> str:
 
 
 def report(
-    tag: str, result: dict[str, Any], before: dict[str, Any] | None, round1: dict[str, Any] | None = None
+    tag: str,
+    result: dict[str, Any],
+    before: dict[str, Any] | None,
+    round1: dict[str, Any] | None = None,
+    round2: dict[str, Any] | None = None,
 ) -> str:
     lines = [
         f"# DetectLabels recall and precision ({tag})",
@@ -181,10 +185,12 @@ def report(
             lines.append(_row(f"before, {key}", before["measures"][key]))
         if round1 is not None:
             lines.append(_row(f"round 1, {key}", round1["measures"][key]))
+        if round2 is not None:
+            lines.append(_row(f"round 2, {key}", round2["measures"][key]))
         lines.append(_row(f"{tag}, {key}", result["measures"][key]))
     lines += ["", "## Latency (every photo once, interleaved with the bare object detector)", ""]
     lines += ["| run | DetectLabels p50 ms | object detector p50 ms | ratio |", "|---|---|---|---|"]
-    for name, run in (("before", before), ("round 1", round1), (tag, result)):
+    for name, run in (("before", before), ("round 1", round1), ("round 2", round2), (tag, result)):
         if run is not None:
             p50 = run["p50_ms"]
             lines.append(
@@ -212,6 +218,7 @@ def main() -> None:
     parser.add_argument("--tag", default="after")
     parser.add_argument("--before", type=Path, help="the JSON of an earlier run, shown side by side")
     parser.add_argument("--round1", type=Path, help="the JSON of issue 15's first round, shown too")
+    parser.add_argument("--round2", type=Path, help="the JSON of issue 15's second round, shown too")
     parser.add_argument("--scores", type=Path, help="save every photo's labels at MinConfidence 0 here")
     args = parser.parse_args()
     photos = load_set()
@@ -222,7 +229,8 @@ def main() -> None:
     (RESULTS / f"label_recall_{args.tag}.json").write_text(json.dumps(result, indent=1) + "\n")
     before = json.loads(args.before.read_text()) if args.before else None
     round1 = json.loads(args.round1.read_text()) if args.round1 else None
-    text = report(args.tag, result, before, round1)
+    round2 = json.loads(args.round2.read_text()) if args.round2 else None
+    text = report(args.tag, result, before, round1, round2)
     (RESULTS / f"label_recall_{args.tag}.md").write_text(text)
     print(text)
 
