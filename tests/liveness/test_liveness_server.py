@@ -177,7 +177,7 @@ def test_live_capture_succeeds_with_its_images(rekognition, server: ServerProces
 
     results = rekognition.get_face_liveness_session_results(SessionId=in_bytes)
     assert_valid_output("GetFaceLivenessSessionResults", results)
-    assert results["Status"] == "SUCCEEDED" and results["Confidence"] >= 90
+    assert results["Status"] == "SUCCEEDED" and results["Confidence"] >= 50
     assert results["Metadata"] == {"SDKType": "openrek-tests"}
     reference = results["ReferenceImage"]
     assert reference["Bytes"].startswith(b"\xff\xd8\xff") and "S3Object" not in reference
