@@ -9,7 +9,15 @@ One run measures both systems on the same real photos (`.cache/eval-data/`, fetc
 - openrek in-process: `openrek.Client(...).detect_faces(Image={"Bytes": ...})`, with the
   DEFAULT attributes and with `Attributes=["ALL"]`;
 - openrek through a real `openrek serve` on loopback, called with boto3, both ways again;
-  its overhead over in-process and its resident memory after the ALL pass.
+  its overhead over in-process and its resident memory after the ALL pass;
+- with `--baseline-src OTHER_CHECKOUT/src`, a second server running that checkout's code,
+  DEFAULT, in the same interleaved rounds: before and after a change, on one machine state.
+
+Two groups of photos, scored and timed apart: the stored photos as they are (most are
+large: 1-5 Mpx), and "VGA many-face" copies of every labelled photo with 3 or more faces,
+scaled so the longer side is 640 px and saved as JPEG (quality 90), labels scaled alike.
+Small photos with many faces are where the per-face work weighs most against the peer,
+whose cost follows the pixel count.
 
 Every system is handed the encoded file bytes, so decoding is inside every timing: that is
 the work a caller actually waits for. Passes are sequential (one image at a time), each
@@ -43,7 +51,7 @@ import numpy as np
 from PIL import Image
 
 # bench/ is sys.path[0] when this runs as `python bench/detect_faces.py`.
-from served import Server, running_server, tree_status_kib
+from served import Server, descendants, running_server, tree_status_kib
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
@@ -64,6 +72,12 @@ INPROC_DEFAULT = "openrek in-process DEFAULT"
 INPROC_ALL = "openrek in-process ALL"
 SERVER_DEFAULT = "openrek server (boto3) DEFAULT"
 SERVER_ALL = "openrek server (boto3) ALL"
+BASELINE_DEFAULT = "baseline server (boto3) DEFAULT"
+# The small many-face group: copies of labelled photos with at least this many faces,
+# longer side scaled to VGA's 640 px.
+VGA_PREFIX = "vga:"
+VGA_SIDE = 640
+VGA_MIN_FACES = 3
 
 # (x1, y1, x2, y2) in pixels of the stored (un-rotated) image.
 Box = tuple[float, float, float, float]
@@ -88,6 +102,15 @@ class Run:
     per_photo: dict[str, list[float]] = field(default_factory=dict)
     # Detections from the first timed pass, by photo key, for the accuracy score.
     boxes: dict[str, list[Box]] = field(default_factory=dict)
+    # CPU seconds, by photo key, one entry per timed pass: this process's (all its
+    # threads) plus, for a server, the server process tree's. On a machine others load,
+    # wall time swells with their work; CPU time mostly counts the system's own.
+    cpu_per_photo: dict[str, list[float]] = field(default_factory=dict)
+    # The server's process id, whose CPU time counts too.
+    server_pid: int | None = None
+
+    def typical_cpu(self, key: str) -> float:
+        return float(np.median(self.cpu_per_photo[key]))
 
     @property
     def latencies(self) -> list[float]:
@@ -139,6 +162,28 @@ def load_photos(root: Path) -> list[Photo]:
     if not photos:
         sys.exit(f"no photos under {root}: run `python tools/eval_data.py` first")
     return photos
+
+
+def vga_copies(
+    photos: Sequence[Photo], labels: dict[str, list[Box]]
+) -> tuple[list[Photo], dict[str, list[Box]]]:
+    """VGA copies of the labelled photos with VGA_MIN_FACES faces or more, and their labels."""
+    copies, copy_labels = [], {}
+    for photo in photos:
+        boxes = labels.get(photo.key, [])
+        if len(boxes) < VGA_MIN_FACES:
+            continue
+        scale = VGA_SIDE / max(photo.width, photo.height)
+        with Image.open(io.BytesIO(photo.data)) as im:
+            small = im.convert("RGB").resize(
+                (round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS
+            )
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=90)
+        key = VGA_PREFIX + photo.key
+        copies.append(Photo(key, out.getvalue(), small.width, small.height))
+        copy_labels[key] = [(x1 * scale, y1 * scale, x2 * scale, y2 * scale) for x1, y1, x2, y2 in boxes]
+    return copies, copy_labels
 
 
 def load_labels(path: Path) -> dict[str, list[Box]] | None:
@@ -257,10 +302,27 @@ def boto3_client(url: str) -> Any:
 # --------------------------------------------------------------------------- timing
 
 
-def timed_call(run: Run, photo: Photo) -> tuple[float, list[Box]]:
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants, from /proc."""
+    ticks = 0
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(run: Run) -> float:
+    return time.process_time() + (tree_cpu_seconds(run.server_pid) if run.server_pid else 0.0)
+
+
+def timed_call(run: Run, photo: Photo) -> tuple[float, float, list[Box]]:
+    """Wall seconds, CPU seconds and the detections of one call."""
+    cpu = cpu_seconds(run)
     start = time.perf_counter()
     boxes = run.detect(photo)
-    return time.perf_counter() - start, boxes
+    elapsed = time.perf_counter() - start
+    return elapsed, cpu_seconds(run) - cpu, boxes
 
 
 def measure(runs: Sequence[Run], photos: Sequence[Photo], repeats: int, settle: float, seed: int) -> None:
@@ -282,8 +344,9 @@ def measure(runs: Sequence[Run], photos: Sequence[Photo], repeats: int, settle: 
                 # pause they would still be burning a core when the next system (in this
                 # process or in the server) starts, and bill it for their spin.
                 time.sleep(settle)
-                elapsed, boxes = timed_call(run, photo)
+                elapsed, cpu, boxes = timed_call(run, photo)
                 run.per_photo.setdefault(photo.key, []).append(elapsed)
+                run.cpu_per_photo.setdefault(photo.key, []).append(cpu)
                 if round_no == 0:
                     run.boxes[photo.key] = boxes
 
@@ -313,6 +376,34 @@ def overhead(inproc: Run, server: Run, per_photo: Callable[[list[float]], float]
     return (b - a) / a
 
 
+# Issue 15: DetectFaces end to end over HTTP at least 3x the peer, on small many-face
+# photos and on large ones alike.
+SPEED_TARGET = 3.0
+
+
+def is_vga(key: str) -> bool:
+    return key.startswith(VGA_PREFIX)
+
+
+GROUPS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("VGA many-face", is_vga),
+    ("stored photos", lambda key: not is_vga(key)),
+)
+
+
+def group_speed_ratio(
+    run: Run, peer: Run, in_group: Callable[[str], bool], cpu: bool = False
+) -> float | None:
+    """Peer time over `run` time, summed over the group's photos (median pass of each);
+    wall time, or with `cpu` CPU time (a server's included)."""
+    keys = [k for k in run.per_photo if in_group(k) and k in peer.per_photo]
+    if not keys:
+        return None
+    if cpu:
+        return sum(peer.typical_cpu(k) for k in keys) / sum(run.typical_cpu(k) for k in keys)
+    return sum(peer.typical(k) for k in keys) / sum(run.typical(k) for k in keys)
+
+
 def summary_rows(
     runs: Sequence[Run], scores: dict[str, Score] | None, extra: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
@@ -323,6 +414,23 @@ def summary_rows(
         if peer and name in by_name:
             ratio = by_name[name].images_per_second / peer.images_per_second
             rows.append((f"speed, images/s: {name} / peer", f"{ratio:.2f}x", ""))
+    if peer:
+        for group, in_group in GROUPS:
+            for name in (SERVER_DEFAULT, BASELINE_DEFAULT, INPROC_DEFAULT):
+                if name not in by_name:
+                    continue
+                ratio = group_speed_ratio(by_name[name], peer, in_group)
+                cpu_ratio = group_speed_ratio(by_name[name], peer, in_group, cpu=True)
+                if ratio is None or cpu_ratio is None:
+                    continue
+                target = f">= {SPEED_TARGET:.0f}x: {'met' if ratio >= SPEED_TARGET else 'MISSED'}"
+                rows.append(
+                    (
+                        f"speed, {group}: {name} / peer (total wall time; CPU time), medians per photo",
+                        f"{ratio:.2f}x ({cpu_ratio:.2f}x)",
+                        target if name == SERVER_DEFAULT else "",
+                    )
+                )
     if scores and peer and INPROC_DEFAULT in scores:
         rows.append(
             (
@@ -374,6 +482,12 @@ def render(
         f"before and {extra['load'][1]:.1f} after; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
     )
+    vga = [p for p in photos if is_vga(p.key)]
+    if vga:
+        out.append(
+            f"{len(vga)} of them are the VGA many-face copies (`{VGA_PREFIX}` keys: labelled photos "
+            f"with {VGA_MIN_FACES}+ faces, longer side {VGA_SIDE} px, JPEG quality 90)."
+        )
     if scores is None:
         out.append("No labels file: recall not scored.")
     else:
@@ -456,6 +570,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-openrek", action="store_true", help="peer only (openrek not ready)")
     ap.add_argument("--no-server", action="store_true", help="skip the openrek serve part")
     ap.add_argument("--server-start-timeout", type=float, default=180.0)
+    ap.add_argument("--no-vga", action="store_true", help="skip the VGA many-face copies")
+    ap.add_argument("--only-vga", action="store_true", help="time and score the VGA many-face copies only")
+    ap.add_argument(
+        "--baseline-src", type=Path, help="another checkout's src/ served side by side (DEFAULT only)"
+    )
     return ap.parse_args(argv)
 
 
@@ -472,6 +591,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             print(f"warning: labelled but not in {args.data}: {missing}", file=sys.stderr)
         photos = [p for p in photos if p.key in labels]
+    if labels is not None and not args.no_vga:
+        copies, copy_labels = vga_copies(photos, labels)
+        if args.only_vga:
+            photos, labels = copies, copy_labels
+        else:
+            photos += copies
+            labels.update(copy_labels)
     runs: list[Run] = []
     extra: dict[str, Any] = {"versions": versions(not args.no_openrek)}
     load_before = os.getloadavg()[0]
@@ -493,9 +619,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("starting openrek serve ...", flush=True)
                 server = stack.enter_context(running_server(Path(tmp) / "server", args.server_start_timeout))
                 remote = boto3_client(server.url)
-                runs.append(Run(SERVER_DEFAULT, rekognition_detector(remote.detect_faces, [])))
+                runs.append(
+                    Run(
+                        SERVER_DEFAULT,
+                        rekognition_detector(remote.detect_faces, []),
+                        server_pid=server.process.pid,
+                    )
+                )
+                if args.baseline_src:
+                    print(f"starting the baseline server from {args.baseline_src} ...", flush=True)
+                    env = {**os.environ, "PYTHONPATH": str(args.baseline_src.resolve())}
+                    (Path(tmp) / "baseline").mkdir()
+                    baseline = stack.enter_context(
+                        running_server(
+                            Path(tmp) / "baseline" / "data",
+                            args.server_start_timeout,
+                            command=[sys.executable, "-m", "openrek"],
+                            env=env,
+                        )
+                    )
+                    old_remote = boto3_client(baseline.url)
+                    runs.append(
+                        Run(
+                            BASELINE_DEFAULT,
+                            rekognition_detector(old_remote.detect_faces, []),
+                            server_pid=baseline.process.pid,
+                        )
+                    )
                 # Last in each round, so the RSS read after it is "after the ALL pass".
-                runs.append(Run(SERVER_ALL, rekognition_detector(remote.detect_faces, ["ALL"])))
+                runs.append(
+                    Run(
+                        SERVER_ALL,
+                        rekognition_detector(remote.detect_faces, ["ALL"]),
+                        server_pid=server.process.pid,
+                    )
+                )
         print(f"{len(photos)} photos, {args.repeats} timed rounds", flush=True)
         try:
             measure(runs, photos, args.repeats, args.settle, args.seed)

@@ -32,6 +32,7 @@ from openrek.config import Settings
 from openrek.imaging.decode import decode_image
 from openrek.inference.labels.labeler import build_labeler
 from openrek.inference.labels.objects import build_object_detector
+from openrek.inference.labels.people import face_describer
 from openrek.models.store import ModelStore
 from openrek.operations.labels import detect_labels
 from openrek.services import build_face_analyzer
@@ -168,7 +169,11 @@ def main() -> None:
     settings = Settings.from_env()
     store = ModelStore(settings.models_dir)
     faces = build_face_analyzer(store, settings)
-    services = InProcess(build_labeler(store, settings.runtime, faces.detector.detect))
+    # As the server builds it (services.py): faces' age and gender name the people.
+    labeler = build_labeler(
+        store, settings.runtime, faces.detector.detect, describe_face=face_describer(faces.age_gender)
+    )
+    services = InProcess(labeler)
     detector = build_object_detector(store, settings.runtime)
     truth = json.loads(TRUTH.read_text())["photos"]
     result = precision(services, args.data, truth)

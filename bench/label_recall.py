@@ -10,14 +10,15 @@ Every photo is labelled once through the DetectLabels handler in-process at
 MinConfidence 0; the thresholds 55 (AWS's default) and 90 are applied to that answer.
 Reported per part: median labels per photo, precision (returned labels that are in
 "labels" or "also"), recall (required labels returned) and per-label precision and
-recall. `--scores` saves every photo's answer, which `tools/calibrate_labels.py` reads
-(tuning part only).
+recall. `--scores` saves every photo's answer at MinConfidence 0, for a look
+(tools/fit_labels.py labels the tuning part itself).
 
 Latency: each photo's DetectLabels (decode, models, merging, shaping) and the bare COCO
 object detector on the decoded photo, interleaved photo by photo so that other load on
 the machine lands on both; one untimed warm-up photo first.
 
-Run: OPENREK_THREADS=1 python bench/label_recall.py --tag after --before bench/results/label_recall_before.json
+Run: OPENREK_THREADS=1 python bench/label_recall.py --tag after --before bench/results/label_recall_before.json \
+    --round1 bench/results/label_recall_round1.json
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def label_all(
     from openrek.imaging.decode import decode_image
     from openrek.inference.labels.labeler import build_labeler
     from openrek.inference.labels.objects import build_object_detector
+    from openrek.inference.labels.people import face_describer
     from openrek.models.store import ModelStore
     from openrek.operations.labels import detect_labels
     from openrek.services import build_face_analyzer
@@ -75,7 +77,9 @@ def label_all(
     faces = build_face_analyzer(store, settings)
 
     class InProcess:  # just enough of Services for the handler
-        labeler = build_labeler(store, settings.runtime, faces.detector.detect)
+        labeler = build_labeler(
+            store, settings.runtime, faces.detector.detect, describe_face=face_describer(faces.age_gender)
+        )
 
         def load_image(self, image: dict[str, Any]) -> Any:
             return decode_image(image["Bytes"])
@@ -159,7 +163,9 @@ def _row(name: str, m: dict[str, Any]) -> str:
     )
 
 
-def report(tag: str, result: dict[str, Any], before: dict[str, Any] | None) -> str:
+def report(
+    tag: str, result: dict[str, Any], before: dict[str, Any] | None, round1: dict[str, Any] | None = None
+) -> str:
     lines = [
         f"# DetectLabels recall and precision ({tag})",
         "",
@@ -173,10 +179,12 @@ def report(tag: str, result: dict[str, Any], before: dict[str, Any] | None) -> s
     for key in result["measures"]:
         if before is not None:
             lines.append(_row(f"before, {key}", before["measures"][key]))
+        if round1 is not None:
+            lines.append(_row(f"round 1, {key}", round1["measures"][key]))
         lines.append(_row(f"{tag}, {key}", result["measures"][key]))
     lines += ["", "## Latency (every photo once, interleaved with the bare object detector)", ""]
     lines += ["| run | DetectLabels p50 ms | object detector p50 ms | ratio |", "|---|---|---|---|"]
-    for name, run in (("before", before), (tag, result)):
+    for name, run in (("before", before), ("round 1", round1), (tag, result)):
         if run is not None:
             p50 = run["p50_ms"]
             lines.append(
@@ -203,6 +211,7 @@ def main() -> None:
     )
     parser.add_argument("--tag", default="after")
     parser.add_argument("--before", type=Path, help="the JSON of an earlier run, shown side by side")
+    parser.add_argument("--round1", type=Path, help="the JSON of issue 15's first round, shown too")
     parser.add_argument("--scores", type=Path, help="save every photo's labels at MinConfidence 0 here")
     args = parser.parse_args()
     photos = load_set()
@@ -212,7 +221,8 @@ def main() -> None:
         args.scores.write_text(json.dumps(answers, indent=0, sort_keys=True))
     (RESULTS / f"label_recall_{args.tag}.json").write_text(json.dumps(result, indent=1) + "\n")
     before = json.loads(args.before.read_text()) if args.before else None
-    text = report(args.tag, result, before)
+    round1 = json.loads(args.round1.read_text()) if args.round1 else None
+    text = report(args.tag, result, before, round1)
     (RESULTS / f"label_recall_{args.tag}.md").write_text(text)
     print(text)
 

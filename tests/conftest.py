@@ -143,6 +143,7 @@ FIXTURE_MARKS = {
     "server": "needs_server",
     "moto_endpoint": "needs_moto",
     "postgres": "needs_postgres",
+    "browser": "needs_browser",
 }
 # A server loads the models at start-up.
 IMPLIED_MARKS = {"needs_server": "needs_models"}

@@ -111,7 +111,14 @@ def test_idle_connections_make_room_for_requests(strict_server: ServerProcess) -
 
 @pytest.mark.parametrize(
     "method,path",
-    [("GET", "/"), ("GET", "/nope"), ("PUT", "/"), ("POST", "/a/b"), ("TRACE", "/"), ("FOO", "/health")],
+    [
+        ("GET", "/nope"),
+        ("GET", "/console/nope"),
+        ("PUT", "/"),
+        ("POST", "/a/b"),
+        ("TRACE", "/"),
+        ("FOO", "/health"),
+    ],
 )
 def test_paths_that_are_not_the_api_get_aws_shaped_errors(
     strict_server: ServerProcess, method: str, path: str

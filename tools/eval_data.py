@@ -6,6 +6,7 @@ Nothing here was made by the project: every file comes out of a published packag
     python tools/eval_data.py                   # what the tests use
     python tools/eval_data.py --classification  # also the Custom Labels classification set
     python tools/eval_data.py --labels          # also the DetectLabels recall set
+    python tools/eval_data.py --identity        # also the face identity photos (tools/identity_photos.py)
 
 The classification set (bench/data/classification_photos.tsv: 195 hand-labelled
 photos) is fetched only on request: its carrier is a 44 MB Debian package that only
@@ -45,6 +46,10 @@ FORENSICS = ("debian", "forensics-samples-files", "1.1.4-5", "usr/share/forensic
 SAHI = ("pypi-sdist", "sahi", "0.12.8", "sahi-0.12.8/demo/demo_data/")
 OPENCLIPART = ("debian", "openclipart-png", "1:0.18+dfsg-19", "usr/share/openclipart/png/")
 TESSEROCR = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
+# facetorch's example inputs (Apache-2.0 package): a family of four, a laughing woman, and
+# one woman photographed 25 times with 25 expressions (a contact sheet, 5x5), which the
+# face identity benches use as same-person photos of one session.
+FACETORCH = ("pypi-sdist", "facetorch", "0.6.2", "facetorch-0.6.2/data/input/")
 GCOMPRIS = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 
 # (folder under the cache, carrier, file name, SHA-256)
@@ -809,6 +814,9 @@ PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
         "tools/forchettoni_da_grigliat_01.png",
         "01343aa3d9423e2a03cc755ee4869ecffa4df4bcf92acf03b36b6ee6420bf1a5",
     ),
+    ("facetorch", FACETORCH, "test.jpg", "f896ac94fa305fb40f3370ff8c2c44956e9ef9cba118bd524234a15e586b8ab2"),
+    ("facetorch", FACETORCH, "test2.jpg", "630d9d286907468e77a88fee1a3ca997a1f6d76046ff0e3ee44e15f8e7d78cb3"),
+    ("facetorch", FACETORCH, "test3.jpg", "9134f569e5e37b6dec505ae30d4f4a898cd12602f563c4f3a3a1025255cf7abb"),
 ]
 PHOTOS += SCENE_TEXT_PHOTOS  # issue 15's scene text set (bench/data/scene_text_wide.json)
 PHOTOS += FACE_ATTRIBUTE_PHOTOS  # issue 15's face attribute set (bench/data/face_attributes_wide.json)
@@ -973,9 +981,14 @@ def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: 
 
 
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a not in ("--classification", "--labels")]
+    options = ("--classification", "--labels", "--identity")
+    arguments = [a for a in sys.argv[1:] if a not in options]
     folder = fetch(Path(arguments[0]) if arguments else None)
     if "--classification" in sys.argv[1:]:
         fetch_classification_set(folder)
     if "--labels" in sys.argv[1:]:
         fetch_label_set(folder)
+    if "--identity" in sys.argv[1:]:
+        from tools.identity_photos import fetch_identity_photos
+
+        fetch_identity_photos(folder)

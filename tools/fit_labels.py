@@ -9,22 +9,28 @@ bench/data/label_photos.json (the held-out part is never read here).
 2. Calibration (`calibration.json`): the labeler, uncalibrated, labels every tuning
    photo with a scene head cross-fitted without that photo (out-of-fold); for each label the raw thresholds at which its answers were
    right 90% (t55) and 95% (t90) of the time, see calibration.py.
+3. An estimate of what this gives on photos it was not fitted on, from the tuning
+   part alone: each fold's photos labelled with the head and the calibration fitted
+   on the other four folds (median labels, precision, recall at 55 and 90). The
+   ablation in docs/labels.md is this number with one lever after another.
 
 Run after `python tools/eval_data.py --labels`:
-    OPENREK_THREADS=1 python tools/fit_labels.py [--calibrate-only]
+    OPENREK_THREADS=1 python tools/fit_labels.py
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from openrek.inference.labels.scenes import MIN_SCALE, STANDARD_LIMIT
+from openrek.inference.labels.scenes import CLASS_AXES, MIN_SCALE, STANDARD_LIMIT
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -64,7 +70,8 @@ PRECISION_AT_55 = 0.90
 PRECISION_AT_90 = 0.95  # 0.98 could not be shown for any label on 94 photos (see docs/labels.md)
 PRIOR_WEIGHT = 10.0  # a label's few answers count against this many pooled ones
 HIGHEST_THRESHOLD = 0.995
-ANSWERS = REPO / ".cache" / "label_fit_answers.json"  # raw tuning answers, for --calibrate-only
+AXES = [CLASS_AXES]  # class axes the head reads; 0 in the `--without=classes` ablation
+ANSWERS = REPO / ".cache" / "label_fit_answers.json"  # the last run's tuning answers, for a look
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -99,35 +106,60 @@ def _cross_validated_l2(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> floa
     return L2_CHOICES[int(np.argmin(losses))]
 
 
-def _head(features: np.ndarray, truths: list[set[str]], labels: list[str], l2: float) -> Any:
-    from openrek.inference.labels.scenes import SceneHead, fit_logistic
+def _head(
+    features: np.ndarray, classes: np.ndarray, truths: list[set[str]], labels: list[str], l2: float
+) -> Any:
+    """A head fitted on these photos only: its class axes too come from them."""
+    from openrek.inference.labels.scenes import SceneHead, class_axes, class_profile, fit_logistic
 
+    class_mean, axes = class_axes(np.array([class_profile(p) for p in classes]), AXES[0])
+    unfitted = SceneHead(tuple(labels), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), class_mean, axes)
+    inputs = np.array([unfitted.inputs(f, p) for f, p in zip(features, classes, strict=True)])
     # A floor on the scale: an input nearly constant on the tuning photos (evidence of
     # Valley is 0 on all but one) would otherwise turn a new photo's small value into
     # a huge standardised one and a certain answer.
-    mean, scale = features.mean(axis=0), np.maximum(features.std(axis=0), MIN_SCALE)
-    x = np.clip((features - mean) / scale, -STANDARD_LIMIT, STANDARD_LIMIT)
+    mean, scale = inputs.mean(axis=0), np.maximum(inputs.std(axis=0), MIN_SCALE)
+    x = np.clip((inputs - mean) / scale, -STANDARD_LIMIT, STANDARD_LIMIT)
     weights, biases = [], []
     for label in labels:
         w, b = fit_logistic(x, np.array([float(label in t) for t in truths]), l2)
         weights.append(w)
         biases.append(b)
-    return SceneHead(tuple(labels), mean, scale, np.array(weights), np.array(biases))
+    return SceneHead(tuple(labels), mean, scale, np.array(weights), np.array(biases), class_mean, axes)
 
 
-def fit_scene_head(labeler: Any, photos: dict[str, dict[str, Any]], data: Path) -> tuple[Any, list[Any]]:
+@dataclass
+class TuningPhoto:
+    """One tuning photo's raw model evidence, scene-head inputs and truth."""
+
+    name: str
+    evidence: dict[str, float]
+    instances: dict[str, list[Any]]
+    features: np.ndarray  # scene_features
+    classes: np.ndarray  # the whole photo's class probabilities
+    truth: set[str]
+
+
+def gather(labeler: Any, photos: dict[str, dict[str, Any]], data: Path) -> list[TuningPhoto]:
+    """Runs the models once over every tuning photo (the slow part)."""
+    from openrek.inference.labels.scenes import scene_features
+
+    gathered = []
+    for name, photo in sorted(photos.items()):
+        rgb = _rgb(data / name)
+        evidence, instances, classes = labeler.observe(rgb)
+        truth = _truth_sets(photo, labeler.taxonomy.ancestors)
+        gathered.append(TuningPhoto(name, evidence, instances, scene_features(rgb, evidence), classes, truth))
+    return gathered
+
+
+def fit_scene_head(gathered: list[TuningPhoto]) -> tuple[Any, list[Any]]:
     """The head on every tuning photo, and five cross-fitted heads (fold k never saw
     the photos of fold k), so that calibration sees the head's answers on photos it
     was not trained on, as a user's photos will be."""
-    from openrek.inference.labels.scenes import scene_features
-
-    rows, truths = [], []
-    for name, photo in sorted(photos.items()):
-        rgb = _rgb(data / name)
-        evidence, _ = labeler.evidence(rgb)
-        rows.append(scene_features(rgb, evidence))
-        truths.append(_truth_sets(photo, labeler.taxonomy.ancestors))
-    features = np.array(rows)
+    features = np.array([photo.features for photo in gathered])
+    classes = np.array([photo.classes for photo in gathered])
+    truths = [photo.truth for photo in gathered]
     labels = [
         label
         for label in SCENE_LABELS
@@ -135,20 +167,22 @@ def fit_scene_head(labeler: Any, photos: dict[str, dict[str, Any]], data: Path) 
     ]
     y = np.array([[float(label in t) for label in labels] for t in truths])
     folds = np.arange(len(features)) % 5
-    standardised = np.clip(
-        (features - features.mean(axis=0)) / np.maximum(features.std(axis=0), MIN_SCALE),
-        -STANDARD_LIMIT,
-        STANDARD_LIMIT,
-    )
+    whole = _head(features, classes, truths, labels, 1.0)  # its inputs choose the L2
+    inputs = np.array([whole.inputs(f, p) for f, p in zip(features, classes, strict=True)])
+    standardised = np.clip((inputs - whole.mean) / whole.scale, -STANDARD_LIMIT, STANDARD_LIMIT)
     l2 = _cross_validated_l2(standardised, y, folds)
     print(f"scene head: {len(labels)} labels, {len(features)} tuning photos, L2 {l2}")
     cross_fitted = [
         _head(
-            features[folds != fold], [t for t, f in zip(truths, folds, strict=True) if f != fold], labels, l2
+            features[folds != fold],
+            classes[folds != fold],
+            [t for t, f in zip(truths, folds, strict=True) if f != fold],
+            labels,
+            l2,
         )
         for fold in range(5)
     ]
-    return _head(features, truths, labels, l2), cross_fitted
+    return _head(features, classes, truths, labels, l2), cross_fitted
 
 
 def _safe_threshold(scores: np.ndarray, right: np.ndarray, pooled: Any, target: float) -> float:
@@ -169,6 +203,10 @@ def _safe_threshold(scores: np.ndarray, right: np.ndarray, pooled: Any, target: 
     return max(best, 0.02)
 
 
+def _floor4(value: float) -> float:
+    return math.floor(value * 10_000) / 10_000
+
+
 def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, list[tuple[float, bool]]] = {}
     for name, labels in answers.items():
@@ -185,7 +223,9 @@ def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, 
     def thresholds(scores: np.ndarray, right: np.ndarray) -> dict[str, float]:
         t55 = _safe_threshold(scores, right, pooled, PRECISION_AT_55)
         t90 = max(_safe_threshold(scores, right, pooled, PRECISION_AT_90), t55)
-        return {"t55": round(t55, 4), "t90": round(min(max(t90, t55), HIGHEST_THRESHOLD), 4)}
+        # Rounded down: a threshold rounded up would put the answer it was read from
+        # just under 55 (54.997...).
+        return {"t55": _floor4(t55), "t90": _floor4(min(max(t90, t55), HIGHEST_THRESHOLD))}
 
     default = thresholds(pooled_scores, pooled_right.astype(bool))
     labels = {
@@ -200,9 +240,41 @@ def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, 
     }
 
 
+def out_of_fold(
+    labeler: Any, gathered: list[TuningPhoto], heads: list[Any], photos: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Each photo's raw answers (its fold's scene head, no calibration) and its
+    calibrated answers with a calibration fitted on the other four folds only: what
+    the tuning part says of photos neither the head nor the thresholds saw."""
+    from openrek.inference.labels.calibration import Calibration
+    from openrek.inference.labels.labeler import FLOOR, with_scenes
+
+    labeler.calibration = None
+    evidence = [
+        with_scenes(photo.evidence, heads[index % 5].probabilities(photo.features, photo.classes))
+        for index, photo in enumerate(gathered)
+    ]
+    raw = {}
+    for photo, merged in zip(gathered, evidence, strict=True):
+        labelled = labeler.finish(merged, photo.instances)
+        raw[photo.name] = {label.name: label.confidence for label in labelled if label.confidence >= FLOOR}
+    calibrated = {}
+    for fold in range(5):
+        others = {name: answer for index, (name, answer) in enumerate(raw.items()) if index % 5 != fold}
+        labeler.calibration = Calibration.from_json(calibrate(others, photos))
+        for index, photo in enumerate(gathered):
+            if index % 5 == fold:
+                labelled = labeler.finish(evidence[index], photo.instances)
+                calibrated[photo.name] = {label.name: label.confidence * 100.0 for label in labelled}
+    labeler.calibration = None
+    return raw, calibrated
+
+
 def main() -> None:
+    from bench.label_recall import measure
     from openrek.config import Settings
-    from openrek.inference.labels.labeler import FLOOR, build_labeler
+    from openrek.inference.labels.labeler import build_labeler
+    from openrek.inference.labels.people import face_describer
     from openrek.models.store import ModelStore
     from openrek.services import build_face_analyzer
 
@@ -211,22 +283,37 @@ def main() -> None:
     settings = Settings.from_env()
     store = ModelStore(settings.models_dir)
     faces = build_face_analyzer(store, settings)
-    labeler = build_labeler(store, settings.runtime, faces.detector.detect, calibrated=False)
-    if "--calibrate-only" in sys.argv[1:] and ANSWERS.exists():
-        answers = json.loads(ANSWERS.read_text())  # the last run's raw answers
-    else:
-        head, cross_fitted = fit_scene_head(labeler, photos, data)
+    labeler = build_labeler(
+        store,
+        settings.runtime,
+        faces.detector.detect,
+        calibrated=False,
+        describe_face=face_describer(faces.age_gender),
+    )
+    # Ablation: `--without=people` leaves out the people descriptors (faces' age and
+    # gender, crowd), `--without=classes` the scene head's class axes.
+    left_out = {part for a in sys.argv[1:] if a.startswith("--without=") for part in a[10:].split(",")}
+    if "people" in left_out:
+        labeler.describe_face = None
+    if "classes" in left_out:
+        AXES[0] = 0
+    gathered = gather(labeler, photos, data)
+    head, cross_fitted = fit_scene_head(gathered)
+    raw, calibrated = out_of_fold(labeler, gathered, cross_fitted, photos)
+    calibration = calibrate(raw, photos)
+    if not left_out:  # an ablation's head and thresholds are measured, never shipped
         (PACKAGE / "scene_head.json").write_text(json.dumps(head.to_json()) + "\n")
-        answers = {}
-        for index, name in enumerate(sorted(photos)):  # the same folds as fit_scene_head's
-            labeler.scene_head = cross_fitted[index % 5]
-            labelled = labeler.labels(_rgb(data / name))
-            answers[name] = {label.name: label.confidence for label in labelled if label.confidence >= FLOOR}
-        ANSWERS.parent.mkdir(parents=True, exist_ok=True)
-        ANSWERS.write_text(json.dumps(answers))
-    calibration = calibrate(answers, photos)
-    (PACKAGE / "calibration.json").write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n")
+        (PACKAGE / "calibration.json").write_text(json.dumps(calibration, indent=1, sort_keys=True) + "\n")
     print(f"calibration: default {calibration['default']}, {len(calibration['labels'])} labels")
+    ANSWERS.parent.mkdir(parents=True, exist_ok=True)
+    ANSWERS.write_text(json.dumps({"raw": raw, "out_of_fold": calibrated}))
+    for threshold in (55.0, 90.0):
+        m = measure(calibrated, photos, "tuning", threshold)
+        print(
+            f"tuning, out of fold, MinConfidence {threshold:.0f}: median {m['median_labels']} labels, "
+            f"precision {m['correct']}/{m['returned']} ({m['precision']:.1%}), "
+            f"recall {m['found']}/{m['required']} ({m['recall']:.1%})"
+        )
 
 
 if __name__ == "__main__":

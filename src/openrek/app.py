@@ -13,9 +13,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from openrek.console import CONSOLE_PATH, console_routes
 from openrek.heap import release_free_memory
 from openrek.liveness.http import liveness_routes
 from openrek.operations import HANDLERS
@@ -164,6 +165,9 @@ def create_app(services: Services) -> Starlette:
         raise NotFound(f"No operation at {request.method} {request.url.path}; {API_HINT}.")
 
     async def rekognition(request: Request) -> Response:
+        if request.method in ("GET", "HEAD"):
+            # A browser opened the endpoint: show it the console (no data in a redirect).
+            return RedirectResponse(CONSOLE_PATH, status_code=302)
         if request.method != "POST":
             return await answer(request, nothing_here)
         return await answer(request, run_operation)
@@ -185,7 +189,8 @@ def create_app(services: Services) -> Starlette:
         routes=[
             Route("/", rekognition, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
             Route("/health", health, methods=["GET", "HEAD"]),
-            # Face Liveness's capture page (liveness/http.py), behind the same signature check.
+            *console_routes(settings),
+            # Face Liveness's capture endpoints (liveness/http.py), behind the same signature check.
             *liveness_routes(lambda: services.liveness, answer, run_blocking),
         ],
         # Every other path and method (TRACE, made-up ones) gets the same AWS-shaped

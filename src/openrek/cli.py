@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-run-jobs",
         action="store_true",
-        help="with a shared database: answer requests only, and leave jobs and stream processors "
-        "to `openrek worker` processes",
+        help="with a shared database: answer requests only, and leave jobs, stream processors and "
+        "Custom Labels training to `openrek worker` processes",
     )
     serve.set_defaults(run=_serve)
 

@@ -261,9 +261,14 @@ class Services:
     # a faces-only server's.
     def _build_labeler(self) -> Labeler:
         from openrek.inference.labels.labeler import build_labeler
+        from openrek.inference.labels.people import face_describer
 
         return build_labeler(
-            self._model_store(), self.settings.runtime, self.faces.detector.detect, self.object_detector
+            self._model_store(),
+            self.settings.runtime,
+            self.faces.detector.detect,
+            self.object_detector,
+            describe_face=face_describer(self.faces.age_gender),
         )
 
     def _build_object_detector(self) -> ObjectDetector:

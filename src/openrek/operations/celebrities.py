@@ -23,8 +23,9 @@ def recognize_celebrities(params: dict[str, Any], services: Services) -> dict[st
     version = services.default_face_model_version
     gallery = services.celebrities.face_vectors(version)
     # Identity needs refined points; an empty gallery needs no identity at all.
-    needs = {Need.EMOTION} | ({Need.ALIGNMENT} if len(gallery) else set())
-    faces = services.faces.analyze(image.rgb, frozenset(needs), MAX_FACES)
+    # Emotions and Smile are part of every answered face (compared_face).
+    needs = {Need.EMOTION, Need.EXPRESSION} | ({Need.ALIGNMENT} if len(gallery) else set())
+    faces = services.faces.analyze(image.rgb, frozenset(needs), MAX_FACES, turned=True)
     found: list[Recognition | None] = [None] * len(faces)
     if len(gallery):
         embedder = services.embedder_for(version)

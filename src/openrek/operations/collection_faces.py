@@ -43,7 +43,7 @@ def no_face_error() -> InvalidParameterException:
 
 def largest_face(services: Services, image_rgb: np.ndarray, quality_filter: str) -> FaceAnalysis:
     """The largest face, or InvalidParameterException when there is none or it is filtered."""
-    faces = services.faces.analyze(image_rgb, frozenset({Need.ALIGNMENT}), max_faces=1)
+    faces = services.faces.analyze(image_rgb, frozenset({Need.ALIGNMENT}), max_faces=1, turned=True)
     if not faces:
         raise no_face_error()
     reasons = rejection_reasons(faces[0], quality_filter)
@@ -77,7 +77,7 @@ def index_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     quality_filter = params.get("QualityFilter", "AUTO")
     max_faces = min(params.get("MaxFaces", MAX_INDEXED_FACES), MAX_INDEXED_FACES)
     needs = needs_for(attributes) | {Need.ALIGNMENT}
-    faces = services.faces.analyze(image.rgb, needs, MAX_INDEXED_FACES)
+    faces = services.faces.analyze(image.rgb, needs, MAX_INDEXED_FACES, turned=True)
 
     unindexed: list[tuple[FaceAnalysis, list[str]]] = []
     passing: list[FaceAnalysis] = []

@@ -35,7 +35,10 @@ def compare_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     targets = [
         face
         for face in services.faces.analyze(
-            target_image.rgb, frozenset({Need.EMOTION, Need.ALIGNMENT}), MAX_TARGET_FACES
+            target_image.rgb,
+            frozenset({Need.EMOTION, Need.EXPRESSION, Need.ALIGNMENT}),
+            MAX_TARGET_FACES,
+            turned=True,
         )
         if not rejection_reasons(face, quality_filter)
     ]

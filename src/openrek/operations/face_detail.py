@@ -71,9 +71,10 @@ ATTRIBUTE_NEEDS: dict[str, Need | None] = {
     "BEARD": Need.APPEARANCE,
     "MUSTACHE": Need.APPEARANCE,
     "FACE_OCCLUDED": Need.APPEARANCE,
-    # Served by the mesh's blendshapes and iris points, which always run.
-    "SMILE": None,
-    "EYES_OPEN": None,
+    # Blendshapes: a second model per face, run only when one of these is asked for.
+    "SMILE": Need.EXPRESSION,
+    "EYES_OPEN": Need.EXPRESSION,
+    # Measured on the landmark mesh (lips, iris), which always runs.
     "MOUTH_OPEN": None,
     "EYE_DIRECTION": None,
 }

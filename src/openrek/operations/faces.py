@@ -13,7 +13,8 @@ MAX_DETECTED_FACES = 100
 def detect_faces(params: dict[str, Any], services: Services) -> dict[str, Any]:
     image = services.load_image(params["Image"])
     attributes = requested_attributes(params.get("Attributes"))
-    faces = services.faces.analyze(image.rgb, needs_for(attributes), MAX_DETECTED_FACES)
+    # A photo stored sideways or upside down is searched turned when nothing is upright.
+    faces = services.faces.analyze(image.rgb, needs_for(attributes), MAX_DETECTED_FACES, turned=True)
     return {"FaceDetails": [face_detail(f, image.width, image.height, attributes) for f in faces]}
 
 

@@ -275,7 +275,7 @@ def search_users_by_image(params: dict[str, Any], services: Services) -> dict[st
     collection = collection_or_404(services.store, params["CollectionId"])
     embedder = services.embedder_for(collection.face_model_version)
     image = services.load_image(params["Image"])
-    faces = services.faces.analyze(image.rgb, frozenset(), max_faces=100)
+    faces = services.faces.analyze(image.rgb, frozenset(), max_faces=100, turned=True)
     result: dict[str, Any] = {"FaceModelVersion": collection.face_model_version, "UserMatches": []}
     if not faces:
         return result

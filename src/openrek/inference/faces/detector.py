@@ -54,6 +54,10 @@ class YuNetDetector:
         self.score_threshold = score_threshold
         self.iou_threshold = iou_threshold
 
+    def at_canvas(self, canvas: int) -> YuNetDetector:
+        """The same detector (one model session) run at another canvas size."""
+        return YuNetDetector(self._session, self.score_threshold, self.iou_threshold, canvas)
+
     def detect(self, image_rgb: np.ndarray) -> FaceDetections:
         height, width = image_rgb.shape[:2]
         scale = self.canvas / max(height, width)

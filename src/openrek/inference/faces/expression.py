@@ -26,13 +26,20 @@ MOUTH_OPEN_MIDPOINT = 0.12
 MOUTH_OPEN_SCALE = 0.02
 
 
+def _blendshapes(mesh: MeshResult) -> dict[str, float]:
+    if mesh.blendshapes is None:
+        # The analysis was asked for without Need.EXPRESSION: a caller's bug, not bad input.
+        raise ValueError("blendshapes were not computed for this face")
+    return mesh.blendshapes
+
+
 def smile_probability(mesh: MeshResult) -> float:
-    shapes = mesh.blendshapes
+    shapes = _blendshapes(mesh)
     return (shapes["mouthSmileLeft"] + shapes["mouthSmileRight"]) / 2
 
 
 def eyes_open_probability(mesh: MeshResult) -> float:
-    shapes = mesh.blendshapes
+    shapes = _blendshapes(mesh)
     return 1.0 - (shapes["eyeBlinkLeft"] + shapes["eyeBlinkRight"]) / 2
 
 

@@ -22,6 +22,7 @@ The crop reproduces MediaPipe's CPU path for a face found by a detector:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -71,11 +72,17 @@ BLENDSHAPE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+Box = tuple[float, float, float, float]
+Eyes = tuple[tuple[float, float], tuple[float, float]]
+
+
 @dataclass(frozen=True)
 class MeshResult:
     points: np.ndarray  # (478, 3) float32: x, y in image pixels, z in pixels like x
     presence: float  # probability in [0, 1] that the crop holds a face
-    blendshapes: dict[str, float]  # BLENDSHAPE_NAMES -> score in [0, 1]
+    # BLENDSHAPE_NAMES -> score in [0, 1]; None where they were not asked for (the
+    # blendshape model is a second invocation per face that only expressions read).
+    blendshapes: dict[str, float] | None
 
 
 def roi_to_tensor(
@@ -121,40 +128,61 @@ class FaceMesh:
         if blend_shape[-2:] != (len(BLENDSHAPE_POINTS), 2):
             raise ValueError(f"blendshape model takes {blend_shape}, expected (1, 146, 2)")
 
-    def predict(
-        self,
-        image_rgb: np.ndarray,
-        box: tuple[float, float, float, float],
-        eyes: tuple[tuple[float, float], tuple[float, float]],
-    ) -> MeshResult:
-        """Mesh, presence and blendshapes for the face in `box` (x1, y1, x2, y2 pixels).
+    def predict(self, image_rgb: np.ndarray, box: Box, eyes: Eyes, blendshapes: bool = True) -> MeshResult:
+        """Mesh, presence and (when asked) blendshapes for the face in `box` (x1, y1, x2, y2 pixels).
 
         `eyes` are the detector's (image-left eye, image-right eye) centres in pixels;
         they only set the crop's rotation.
         """
-        matrix, side = roi_to_tensor(box, eyes, self._size)
-        crop = cv2.warpAffine(
-            image_rgb,
-            matrix,
-            (self._size, self._size),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        tensor = (crop.astype(np.float32) * np.float32(1.0 / 255.0))[None]
-        outputs = self._landmarks.run({self._landmarks.input_names[0]: tensor})
-        raw = outputs[0].reshape(NUM_POINTS, 3)
-        presence = _sigmoid(float(outputs[1].ravel()[0]))
+        return self.predict_many(image_rgb, [(box, eyes)], blendshapes)[0]
 
-        inverse = cv2.invertAffineTransform(matrix)
-        points = np.empty((NUM_POINTS, 3), dtype=np.float32)
-        points[:, :2] = raw[:, :2] @ inverse[:, :2].T + inverse[:, 2]
-        points[:, 2] = raw[:, 2] * (side / self._size)
+    def predict_many(
+        self, image_rgb: np.ndarray, faces: Sequence[tuple[Box, Eyes]], blendshapes: bool
+    ) -> list[MeshResult]:
+        """`predict` for several faces of one image.
 
+        One landmark invocation per face. The model's batch dimension is free and LiteRT
+        can resize it, but batching was measured (docs/models.md, "Per-face cost"): on
+        CPU a batch costs what its faces cost one by one, and resizing the interpreter
+        to each photo's face count adds about 3 ms a photo."""
+        if not faces:
+            return []
+        crops = np.empty((len(faces), self._size, self._size, 3), dtype=np.float32)
+        inverses, sides = [], []
+        for n, (box, eyes) in enumerate(faces):
+            matrix, side = roi_to_tensor(box, eyes, self._size)
+            crop = cv2.warpAffine(
+                image_rgb,
+                matrix,
+                (self._size, self._size),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+            np.multiply(crop, np.float32(1.0 / 255.0), out=crops[n], casting="unsafe")
+            inverses.append(cv2.invertAffineTransform(matrix))
+            sides.append(side)
+        raw_all, logits = [], []
+        for crop in crops:
+            outputs = self._landmarks.run({self._landmarks.input_names[0]: crop[None]})
+            raw_all.append(outputs[0].reshape(NUM_POINTS, 3))
+            logits.append(float(outputs[1].ravel()[0]))
+
+        results = []
+        for raw, logit, inverse, side in zip(raw_all, logits, inverses, sides, strict=True):
+            points = np.empty((NUM_POINTS, 3), dtype=np.float32)
+            points[:, :2] = raw[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+            points[:, 2] = raw[:, 2] * (side / self._size)
+            results.append(
+                MeshResult(
+                    points=points,
+                    presence=_sigmoid(float(logit)),
+                    blendshapes=self._blendshapes_of(points) if blendshapes else None,
+                )
+            )
+        return results
+
+    def _blendshapes_of(self, points: np.ndarray) -> dict[str, float]:
+        # The blendshape model's batch is fixed at 1 (LiteRT refuses to resize it).
         subset = points[BLENDSHAPE_POINTS, :2][None].astype(np.float32)
         scores = self._blendshapes.run({self._blendshapes.input_names[0]: subset})[0].ravel()
-        named = zip(BLENDSHAPE_NAMES, scores, strict=True)
-        return MeshResult(
-            points=points,
-            presence=presence,
-            blendshapes={name: float(score) for name, score in named},
-        )
+        return {name: float(score) for name, score in zip(BLENDSHAPE_NAMES, scores, strict=True)}

@@ -12,23 +12,28 @@ rescaled so that cosine -1 gives exactly 0 and cosine 1 (the same image) exactly
 100. It is monotone, so the face store can search by cosine: `min_cosine` is its
 inverse.
 
-How the FaceModelVersion 1.0 (SFace) curve was fitted (docs/similarity.md has the counts and the
-distributions; `python bench/face_identity_accuracy.py --fit` recomputes it):
-two anchors were measured on real photos with openrek's own pipeline (YuNet
-points refined, SFace embedding), and the curve put through them.
-  - Similarity 80 sits at cosine 0.50: the highest impostor cosine among 1,165
-    pairs of different people (44 people) was 0.447 (two look-alike young women
-    in one group photo); 0.05 of margin above it, rounded up to 0.01. A Gaussian
-    fitted to the impostors (mean 0.083, sd 0.095) puts a 1e-5 tail at 0.488,
-    just below; SFace's published LFW verification threshold is 0.363.
-  - Similarity 95 sits at cosine 0.668: the lowest of the 8 genuine pairs of one
-    person in different photos (0.669, one woman in two face-api group photos;
-    the obama pairs are 0.69-0.78).
-The 50 point falls at cosine 0.347, beside SFace's LFW threshold (0.363 gives
-Similarity 53.5): where the model itself is undecided, so is the Similarity.
+How the FaceModelVersion 1.0 (SFace) curve was fitted (docs/similarity.md has the counts, the
+held-out results and the levers tried; `python bench/face_identity_levers.py` refits it):
+two anchors measured on real photos with openrek's own pipeline (YuNet points refined,
+SFace embedding), using only the calibration people of bench/data/identity_split.json
+(3,652 impostor pairs, 173 pairs of one person in two independent photos, years apart
+for some); the held-out people were never used.
+  - Similarity 80 sits at cosine 0.42: a normal fitted to the calibration impostors
+    (mean 0.064, sd 0.094) leaves 1e-4 above 0.414, and the highest calibration impostor
+    is 0.395; the higher, rounded up to 0.01. On held-out pairs 3 of 9,561 impostors
+    reach 80 (0.03%), all three people photographed together who look alike (siblings,
+    perhaps a mother and daughter): relatives are the known weak spot.
+  - Similarity 95 sits at cosine 0.548: the lowest calibration pair of one person in
+    two independent photos, so a clear same-person pair scores 95 or more, as on AWS.
+The curve before issue 15 (midpoint 0.3481, width 0.11067: 80 at 0.50, 95 at 0.668) rested
+on 8 independent pairs; it left same-person photos decades apart at 66-81. Only this
+mapping changed, not the vectors: stored collections keep their vectors, and every
+search turns its threshold into a cosine with `min_cosine` when it runs, so they are
+searched with the new curve at once. SFace's published LFW threshold (cosine 0.363) now
+gives Similarity 66.
 
-FaceModelVersion 2.0 (ArcFace MobileFaceNet, WebFace600K) was fitted the same way, on
-the same faces and pairs, with the same rules (`--fit` fits both):
+FaceModelVersion 2.0 (ArcFace MobileFaceNet, WebFace600K) was fitted with the rules 1.0 had
+before issue 15, on 67 faces (`python bench/face_identity_accuracy.py --fit`):
   - Similarity 80 at cosine 0.41: the highest of the 1,165 impostor cosines was 0.359,
     plus 0.05, rounded up to 0.01 (the impostors' Gaussian, mean 0.015 and sd 0.070,
     puts a 1e-5 tail at 0.312, lower). That pair, two dark-haired women of the face-api
@@ -82,7 +87,7 @@ class LogisticScale:
 
 # Per FaceModelVersion; see the module docstring for how each was fitted.
 SCALES: dict[str, LogisticScale] = {
-    "1.0": LogisticScale(midpoint=0.3481, width=0.11067),
+    "1.0": LogisticScale(midpoint=0.306, width=0.08232),
     "2.0": LogisticScale(midpoint=0.2852, width=0.09016),
 }
 

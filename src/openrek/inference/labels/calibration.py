@@ -6,7 +6,7 @@ The labeler's raw scores (classifier masses, noisy-ORs with boxes, scene-head
 probabilities) are not probabilities of being right, and they differ by label: a
 Dog mass of 0.6 is nearly always right, a Plant mass of 0.6 often is not. Each label
 gets two raw thresholds, measured on the tuning part of bench/data/label_photos.json by
-`tools/calibrate_labels.py`: `t55`, the lowest raw score from which that label's
+`tools/fit_labels.py`: `t55`, the lowest raw score from which that label's
 answers were right at least 90% of the time, and `t90`, the lowest from which they
 were right at least 95% of the time. Confidence is then piecewise linear in the raw
 score: 0 -> 0, t55 -> 55, t90 -> 90, 1 -> 100. Labels seen too rarely to measure

@@ -45,6 +45,7 @@ from openrek.inference.faces.detector import FaceDetections
 from openrek.inference.labels.calibration import Calibration, load_calibration
 from openrek.inference.labels.classifier import TAXONOMY, ImageClassifier, build_image_classifier
 from openrek.inference.labels.objects import DetectedObject, ObjectDetector, build_object_detector
+from openrek.inference.labels.people import MAX_DESCRIBED_FACES, FaceDescription, crowd_score, describe_faces
 from openrek.inference.labels.scenes import SceneHead, load_scene_head, scene_features
 from openrek.inference.labels.taxonomy import Taxonomy
 from openrek.inference.session import RuntimeSettings
@@ -65,6 +66,8 @@ ANIMAL_MASS = 0.5
 
 ObjectDetect = Callable[[np.ndarray], Sequence[DetectedObject]]
 FaceDetect = Callable[[np.ndarray], FaceDetections]
+# (photo, the face detector's five points (5, 2)) -> that face's age and gender
+FaceDescribe = Callable[[np.ndarray, np.ndarray], FaceDescription]
 
 
 def _check_confidence(confidence: float) -> None:
@@ -114,16 +117,25 @@ class Labeler:
 
     scene_head: SceneHead | None = None
     calibration: Calibration | None = None
+    # People descriptors (people.py): age and gender of each face kept.
+    describe_face: FaceDescribe | None = None
 
     def labels(self, rgb: np.ndarray) -> list[DetectedLabel]:
         """Every label at or above FLOOR, most confident first."""
-        evidence, instances = self.evidence(rgb)
+        evidence, instances, classes = self.observe(rgb)
         if self.scene_head is not None:
-            # The scene head reads the models' evidence and the image's statistics; it
-            # adds scenes (Sky, Indoors...) and confirms or adds what context implies.
-            scenes = self.scene_head.probabilities(scene_features(rgb, evidence))
-            for name, p in scenes.items():
-                evidence[name] = max(evidence.get(name, 0.0), p)
+            # The scene head reads the models' evidence, the image's statistics and the
+            # class distribution; it adds scenes (Sky, Indoors...) and confirms or adds
+            # what context implies.
+            scenes = self.scene_head.probabilities(scene_features(rgb, evidence), classes)
+            evidence = with_scenes(evidence, scenes)
+        return self.finish(evidence, instances)
+
+    def finish(
+        self, evidence: dict[str, float], instances: dict[str, list[LabelInstance]]
+    ) -> list[DetectedLabel]:
+        """Calibrated labels with their parents from raw evidence (scenes included)."""
+        evidence = dict(evidence)
         if self.calibration is not None:
             # Labels are calibrated; an instance keeps its box's own confidence (detector
             # score with the crop's check), and a label stays at least as sure as its
@@ -155,7 +167,13 @@ class Labeler:
     def evidence(self, rgb: np.ndarray) -> tuple[dict[str, float], dict[str, list[LabelInstance]]]:
         """Raw evidence of classifier, detector and faces per concept (before the scene
         head, calibration and parents), with the instances found."""
-        whole = self.taxonomy.concept_probabilities(self.classifier.probabilities(rgb))
+        evidence, instances, _ = self.observe(rgb)
+        return evidence, instances
+
+    def observe(self, rgb: np.ndarray) -> tuple[dict[str, float], dict[str, list[LabelInstance]], np.ndarray]:
+        """evidence() and the whole photo's 1000 class probabilities."""
+        classes = self.classifier.probabilities(rgb)
+        whole = self.taxonomy.concept_probabilities(classes)
         evidence = {name: p for name, p in whole.items() if p >= FLOOR}
         instances: dict[str, list[LabelInstance]] = {}
         if self.detect_objects is not None:
@@ -169,9 +187,19 @@ class Labeler:
                 best_instance = max(b.confidence for b in instances[concept])
                 combined = noisy_or(evidence.get(concept, 0.0), detector_score)
                 evidence[concept] = max(combined, best_instance)
+        faces = 0
         if self.detect_faces is not None:
-            self._add_faces(rgb, evidence, instances)
-        return evidence, instances
+            faces = self._add_faces(rgb, evidence, instances)
+        self._add_crowd(evidence, instances, faces)
+        return evidence, instances, classes
+
+    def _add_crowd(
+        self, evidence: dict[str, float], instances: dict[str, list[LabelInstance]], faces: int
+    ) -> None:
+        """Crowd from how many people were found (person boxes or faces, the more)."""
+        people = max(len(instances.get("Person", ())), faces)
+        if people and self.describe_face is not None:
+            evidence["Crowd"] = max(evidence.get("Crowd", 0.0), crowd_score(people))
 
     def _verified_boxes(
         self, rgb: np.ndarray, whole: dict[str, float]
@@ -235,12 +263,13 @@ class Labeler:
 
     def _add_faces(
         self, rgb: np.ndarray, evidence: dict[str, float], instances: dict[str, list[LabelInstance]]
-    ) -> None:
+    ) -> int:
+        """Adds Face, Person and the age and gender labels; returns the faces kept."""
         assert self.detect_faces is not None
         faces = self.detect_faces(rgb)
         keep = _faces_are_people(faces, evidence, instances)
         if not keep.any():
-            return
+            return 0
         boxes, scores = faces.boxes[keep], faces.scores[keep]
         instances["Face"] = [
             LabelInstance(_box_tuple(b), float(score)) for b, score in zip(boxes, scores, strict=True)
@@ -249,6 +278,26 @@ class Labeler:
         evidence["Face"] = max(evidence.get("Face", 0.0), best)
         if "Person" not in instances:  # a face though no body box was found
             evidence["Person"] = max(evidence.get("Person", 0.0), best)
+        if self.describe_face is not None:
+            areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+            largest = np.argsort(-areas, kind="stable")[:MAX_DESCRIBED_FACES]
+            points = faces.points[keep]
+            described = [self.describe_face(rgb, points[i]) for i in largest]
+            scored = [
+                FaceDescription(float(scores[i]), d.age_probabilities, d.male_probability)
+                for i, d in zip(largest, described, strict=True)
+            ]
+            for name, score in describe_faces(scored).items():
+                evidence[name] = max(evidence.get(name, 0.0), score)
+        return int(keep.sum())
+
+
+def with_scenes(evidence: dict[str, float], scenes: dict[str, float]) -> dict[str, float]:
+    """The evidence with the scene head's answers: each label at least as sure as it says."""
+    merged = dict(evidence)
+    for name, p in scenes.items():
+        merged[name] = max(merged.get(name, 0.0), p)
+    return merged
 
 
 def _covers_photo(box: tuple[float, float, float, float], width: int, height: int) -> bool:
@@ -285,9 +334,11 @@ def build_labeler(
     detect_faces: FaceDetect | None,
     objects: ObjectDetector | None = None,
     calibrated: bool = True,
+    describe_face: FaceDescribe | None = None,
 ) -> Labeler:
     """`detect_faces` is the face operations' detector (its threshold is theirs too);
-    `objects`, the COCO detector when another part of the server already loaded it."""
+    `objects`, the COCO detector when another part of the server already loaded it;
+    `describe_face`, DetectFaces' age and gender of one face (people.py)."""
     classifier = build_image_classifier(store, runtime)
     taxonomy = Taxonomy.load(store.path(TAXONOMY))
     detector = objects or build_object_detector(store, runtime)
@@ -296,6 +347,9 @@ def build_labeler(
         taxonomy,
         lambda rgb: detector.detect(rgb, min_score=DETECTOR_MIN_SCORE),
         detect_faces,
-        scene_head=load_scene_head(),
+        # Uncalibrated (for tools/fit_labels.py, which fits both) means without the
+        # fitted scene head too.
+        scene_head=load_scene_head() if calibrated else None,
         calibration=load_calibration() if calibrated else None,
+        describe_face=describe_face,
     )
