@@ -84,7 +84,7 @@ def measure_frame(
     x1, y1, x2, y2 = (float(v) for v in found.boxes[i])
     eyes = ((float(found.points[i, 0, 0]), float(found.points[i, 0, 1])),
             (float(found.points[i, 1, 0]), float(found.points[i, 1, 1])))  # fmt: skip
-    mesh = faces.mesh.predict(image_rgb, (x1, y1, x2, y2), eyes)
+    mesh = faces.mesh.predict(image_rgb, (x1, y1, x2, y2), eyes, blendshapes=True)
     w, h = x2 - x1, y2 - y1
     left, right, top, bottom = FACE_PATCH
     patch = image_rgb[
@@ -100,7 +100,8 @@ def measure_frame(
     outside[max(0, int(y1 - gy)) :, max(0, int(x1 - gx)) : min(width, int(x2 + gx))] = False
     outside[int(min(height, max(0, y2))) :, :] = False
     background = image_rgb[outside] if outside.sum() >= 0.02 * width * height else None
-    blink = (mesh.blendshapes["eyeBlinkLeft"] + mesh.blendshapes["eyeBlinkRight"]) / 2
+    shapes = mesh.blendshapes or {}
+    blink = (shapes.get("eyeBlinkLeft", 0.0) + shapes.get("eyeBlinkRight", 0.0)) / 2
     return FrameMeasure(
         timestamp_ms,
         flash,
