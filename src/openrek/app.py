@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from openrek.console import CONSOLE_PATH, console_routes
 from openrek.heap import release_free_memory
+from openrek.liveness.http import liveness_routes
 from openrek.operations import HANDLERS
 from openrek.protocol.auth import SignedHeaders, check_signature_headers
 from openrek.protocol.dispatch import Dispatcher
@@ -154,6 +155,9 @@ def create_app(services: Services) -> Starlette:
                 asyncio.get_running_loop().run_in_executor(executor, release_free_memory)
         return Response(to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
 
+    async def run_blocking(work: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(executor, work)
+
     async def say_healthy(_request: Request, _headers: WireHeaders, _body: bytes, _id: str) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -186,6 +190,8 @@ def create_app(services: Services) -> Starlette:
             Route("/", rekognition, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
             Route("/health", health, methods=["GET", "HEAD"]),
             *console_routes(settings),
+            # Face Liveness's capture endpoints (liveness/http.py), behind the same signature check.
+            *liveness_routes(lambda: services.liveness, answer, run_blocking),
         ],
         # Every other path and method (TRACE, made-up ones) gets the same AWS-shaped
         # answer, after the same signature check, never Starlette's plain text.

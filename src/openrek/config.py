@@ -101,6 +101,7 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_MAX_VIDEO_SECONDS": ("max_video_seconds", _positive_number),
     "OPENREK_STREAM_FPS": ("stream_frames_per_second", _positive_number),
     "OPENREK_MAX_RUNNING_STREAM_PROCESSORS": ("max_running_stream_processors", _whole_number),
+    "OPENREK_LIVENESS_SESSION_S": ("liveness_session_seconds", _positive_number),
 }
 
 
@@ -150,6 +151,9 @@ class Settings:
     # run at once (AWS's default quota: 10 stream processors).
     stream_frames_per_second: float = 5.0
     max_running_stream_processors: int = 10
+    # Face Liveness: seconds a session lives from its creation (AWS: 3 minutes); a
+    # session not completed by then is EXPIRED, and so are its results after it.
+    liveness_session_seconds: float = 180.0
     # Collection ARNs are written as AWS writes them, with this region and account.
     region: str = "us-east-1"
     account_id: str = "000000000000"

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from openrek.inference.ppe.inspector import Inspector
     from openrek.inference.text.reader import TextReader
     from openrek.jobs.video_jobs import VideoJobs
+    from openrek.liveness.service import Liveness
     from openrek.streams.processors import StreamProcessors
 
 FACE_MODELS = (
@@ -137,6 +138,7 @@ class Services:
     _shot_boundaries: Lazy[Session] = field(init=False, repr=False)
     _celebrities: Lazy[Gallery] = field(init=False, repr=False)
     _custom_labels: Lazy[CustomLabels] = field(init=False, repr=False)
+    _liveness: Lazy[Liveness] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._objects = Lazy(self._build_object_detector)
@@ -150,6 +152,7 @@ class Services:
         self._shot_boundaries = Lazy(self._build_shot_boundaries)
         self._celebrities = Lazy(self._build_celebrities)
         self._custom_labels = Lazy(self._build_custom_labels)
+        self._liveness = Lazy(self._build_liveness)
 
     @classmethod
     def start(
@@ -226,6 +229,16 @@ class Services:
         from openrek.custom_labels.service import CustomLabels
 
         return CustomLabels(self)
+
+    @property
+    def liveness(self) -> Liveness:
+        """Face Liveness sessions: their store under the data directory, opened on first use."""
+        return self._liveness.get()
+
+    def _build_liveness(self) -> Liveness:
+        from openrek.liveness.service import Liveness
+
+        return Liveness(self)
 
     @property
     def stream_processors(self) -> StreamProcessors:
@@ -338,3 +351,6 @@ class Services:
         gallery = self._celebrities.built()
         if gallery is not None:
             gallery.close()
+        liveness = self._liveness.built()
+        if liveness is not None:
+            liveness.close()

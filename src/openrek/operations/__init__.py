@@ -19,6 +19,7 @@ from openrek.operations import (
     custom_labels_versions,
     faces,
     labels,
+    liveness,
     media_analysis,
     moderation,
     protective_equipment,
@@ -69,6 +70,7 @@ HANDLERS: Mapping[str, Handler[Services]] = {
         celebrities,
         custom_labels_projects,
         custom_labels_versions,
+        liveness,
     )
     for name, handler in module.HANDLERS.items()
 }

@@ -97,6 +97,10 @@ class ServiceQuotaExceededException(RekognitionError):
     code = "ServiceQuotaExceededException"
 
 
+class SessionNotFoundException(RekognitionError):
+    code = "SessionNotFoundException"
+
+
 class ThrottlingException(RekognitionError):
     code = "ThrottlingException"
     status = 500

@@ -209,6 +209,31 @@ CREATE TABLE custom_labels_files (
 );
 """,
     ),
+    (
+        6,
+        "Face Liveness sessions and their result images",
+        """
+CREATE TABLE liveness_sessions (
+    session_id text PRIMARY KEY,
+    client_token text UNIQUE,
+    settings_json text NOT NULL,
+    challenge_json text NOT NULL,
+    status text NOT NULL,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    confidence double precision,
+    result_json text NOT NULL
+);
+CREATE INDEX liveness_sessions_by_age ON liveness_sessions (created_at);
+
+CREATE TABLE liveness_images (
+    session_id text NOT NULL REFERENCES liveness_sessions(session_id) ON DELETE CASCADE,
+    slot integer NOT NULL,
+    image bytea NOT NULL,
+    PRIMARY KEY (session_id, slot)
+);
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
