@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.conftest import ServerProcess
 from tests.console.conftest import check_watch, open_console
+from tests.console.test_console_pages import PHONE, UNLABELLED
 from tests.shapes import assert_valid_output
 from tests.video.clips import make_clip
 
@@ -72,7 +73,9 @@ def test_jobs_on_a_clip_laid_on_the_timeline_and_drawn_over_the_player(
         page.wait_for_selector("#video-upload-note")
         # The page says plainly that it cannot upload, and how to put a video where the server reads it.
         note = page.inner_text("#video-upload-note")
-        assert "cannot put a video in S3" in note and "aws s3 cp" in note and "<data-dir>/s3/BUCKET/KEY" in note
+        assert (
+            "cannot put a video in S3" in note and "aws s3 cp" in note and "<data-dir>/s3/BUCKET/KEY" in note
+        )
         page.set_input_files("#video-file", str(clip))
         page.wait_for_function("() => document.getElementById('video-player').readyState >= 1")
         assert page.input_value("#video-key") == "face.mp4"  # the chosen file's name, until the user says
@@ -106,7 +109,9 @@ def test_jobs_on_a_clip_laid_on_the_timeline_and_drawn_over_the_player(
             times = {stamp(start, item) for item in results[start]}
             lane = page.locator(f"#video-timeline .lane[data-operation={start}] .mark")
             assert lane.count() == len(times), start
-            assert sorted(int(t) for t in lane.evaluate_all("m => m.map(n => n.dataset.time)")) == sorted(times)
+            assert sorted(int(t) for t in lane.evaluate_all("m => m.map(n => n.dataset.time)")) == sorted(
+                times
+            )
             row = page.locator(f"#video-jobs tr[data-operation={start}]")
             assert row.get_attribute("data-status") == "SUCCEEDED"
             assert row.locator(".job-count").inner_text() == str(len(results[start]))
@@ -127,7 +132,9 @@ def test_jobs_on_a_clip_laid_on_the_timeline_and_drawn_over_the_player(
         assert shapes["match"] == 1 and "barack" in (page.text_content("#video-overlay .match") or "")
         # Labels are sampled once a second: the latest sample at or before `when` is held.
         labels = results["StartLabelDetection"]
-        latest = max((stamp("StartLabelDetection", x) for x in labels if x["Timestamp"] <= when), default=None)
+        latest = max(
+            (stamp("StartLabelDetection", x) for x in labels if x["Timestamp"] <= when), default=None
+        )
         expected_instances = sum(
             len(x["Label"].get("Instances", [])) for x in labels if x["Timestamp"] == latest
         )
@@ -139,13 +146,19 @@ def test_jobs_on_a_clip_laid_on_the_timeline_and_drawn_over_the_player(
         assert abs(float(rect.get_attribute("width") or 0) - box["Width"] * 320) < 0.5
 
         # In the grey second nothing is drawn but what a lane holds for less than its step.
-        page.click("#video-timeline .lane[data-operation=StartSegmentDetection] .track", position={"x": 1, "y": 5})
+        page.click(
+            "#video-timeline .lane[data-operation=StartSegmentDetection] .track", position={"x": 1, "y": 5}
+        )
         page.wait_for_function(
             "(when) => document.getElementById('video-overlay').dataset.time !== String(when)", arg=when
         )
         page.evaluate("document.getElementById('video-player').currentTime = 1.9")
         page.wait_for_selector("#video-overlay[data-time='1900']")
         assert drawn(page)["face"] == 0
+        # Filled in, the page still names every control and fits a phone.
+        assert page.evaluate(UNLABELLED) == []
+        page.set_viewport_size(PHONE)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         check_watch(page, watch)
     finally:
         rekognition.delete_collection(CollectionId="console-video-people")

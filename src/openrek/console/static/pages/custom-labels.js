@@ -44,11 +44,13 @@ function entryRow(line) {
     // A line the service kept with its errors: shown as it is.
   }
   const source = entry?.["source-ref"] || "";
+  // Ground Truth keeps each labelling job's answer under its name, and what it means
+  // under "<name>-metadata": a class-name, or a class-map for boxes and multi-label.
   const labels = [];
-  for (const [key, value] of Object.entries(entry || {})) {
-    if (key.endsWith("-metadata") || key === "source-ref" || !value || typeof value !== "object") continue;
-    const meta = entry[`${key}-metadata`] || {};
-    if (Array.isArray(value.annotations)) {
+  for (const [key, meta] of Object.entries(entry || {})) {
+    if (!key.endsWith("-metadata") || !meta || typeof meta !== "object") continue;
+    const value = entry[key.slice(0, -"-metadata".length)];
+    if (value && Array.isArray(value.annotations)) {
       const names = value.annotations.map((box) => meta["class-map"]?.[String(box.class_id)] ?? box.class_id);
       labels.push(`${names.length} box(es): ${[...new Set(names)].join(", ")}`);
     } else if (meta["class-name"]) {
@@ -57,7 +59,6 @@ function entryRow(line) {
       labels.push(Object.values(meta["class-map"]).join(", "));
     }
   }
-  if (entry && typeof entry["class-name"] === "string") labels.push(entry["class-name"]);
   return el("tr", { class: "entry" }, el("td", {}, el("code", {}, source || line.slice(0, 120))), el("td", {}, labels.join("; ") || "—"));
 }
 
