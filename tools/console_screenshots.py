@@ -1,10 +1,13 @@
 """Screenshots of the web console for docs/console/, taken from a real `openrek serve`.
 
-    .venv/bin/python tools/console_screenshots.py [--out docs/console]
+    .venv/bin/python tools/console_screenshots.py [--out docs/console] [--only photos,video,...]
 
 Starts a server on a free loopback port with a throwaway data folder, drives Debian's
 Chromium through Playwright over the evaluation photos (tools/eval_data.py), and writes
-one small PNG per page (256-colour palettes keep them light in the repository).
+one small PNG per page (256-colour palettes keep them light in the repository). The
+Video shots use a clip made with PyAV from an eval photo, put in the server's local S3;
+the Stream processors shot runs moto_server for its Kinesis output; the Custom Labels
+shot trains a small classifier on eval photos.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
@@ -40,9 +45,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(
+    env: dict[str, str] | None = None, prepare: Callable[[Path], None] | None = None
+) -> Iterator[str]:
+    """`prepare(data_dir)` runs first: files put in the server's local S3, sources registered."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="openrek-shots-") as data:
+        if prepare is not None:
+            prepare(Path(data))
         process = subprocess.Popen(
             [sys.executable, "-m", "openrek", "serve", "--port", str(port), "--data-dir", data],
             env={**os.environ, **(env or {})},
@@ -79,7 +89,6 @@ def wait_done(page: Page, selector: str) -> None:
 
 
 def shoot(out: Path, photos: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
     with running_server() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = browser.new_page(viewport=DESKTOP)
@@ -145,11 +154,210 @@ def shoot(out: Path, photos: Path) -> None:
         browser.close()
 
 
+def face_still(photos: Path, size: tuple[int, int] = (640, 480)) -> Any:
+    return np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB").resize(size))
+
+
+def write_clip(path: Path, segments: list[tuple[Any, int]], fps: int = 25) -> Path:
+    """Pictures, each shown for a number of frames: h264 in mp4 (tests/video/clips.py)."""
+    from tests.video.clips import make_clip
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return make_clip(path, segments, fps=fps)
+
+
+def shoot_video(out: Path, photos: Path) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "door.mp4"
+        still = face_still(photos)
+        write_clip(clip, [(still, 50), (np.full_like(still, 128), 25), (still[:, ::-1].copy(), 50)])
+
+        def prepare(data: Path) -> None:
+            (data / "s3" / "videos").mkdir(parents=True)
+            shutil.copy(clip, data / "s3" / "videos" / "door.mp4")
+
+        with running_server(prepare=prepare) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            )
+            page = browser.new_page(viewport=DESKTOP)
+            page.goto(url + "/console#/video")
+            page.set_input_files("#video-file", str(clip))
+            page.fill("#video-key", "door.mp4")
+            for start in (
+                "StartFaceDetection",
+                "StartLabelDetection",
+                "StartSegmentDetection",
+                "StartPersonTracking",
+            ):
+                page.check(f"#job-{start}")
+            page.click("#start-jobs")
+            wait_done(page, "#video-status")
+            page.click("#video-jobs tr[data-operation=StartFaceDetection] button")
+            page.locator("#video-results tr[data-time] button.seek").nth(3).click()
+            page.wait_for_selector("#video-overlay [data-role=face]")
+            page.locator("#video-player-title").scroll_into_view_if_needed()
+            save(page, out / "video-timeline.png", full_page=True)
+            browser.close()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto_server on loopback: the Kinesis stream a FaceSearch processor writes to."""
+    port = free_port()
+    moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    process = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+MOTO_KEYS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def shoot_streams(out: Path, photos: Path) -> None:
+    import boto3
+
+    with tempfile.TemporaryDirectory() as folder, moto_server() as moto:
+        clip = write_clip(Path(folder) / "door.mp4", [(face_still(photos), 25 * 30)])
+        boto3.client("kinesis", endpoint_url=moto, **_moto_client_keys()).create_stream(
+            StreamName="door-matches", ShardCount=1
+        )
+
+        def prepare(data: Path) -> None:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "openrek",
+                    "video-streams",
+                    "put",
+                    "door",
+                    str(clip),
+                    "--data-dir",
+                    str(data),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
+        env = {"OPENREK_KINESIS_ENDPOINT_URL": moto, **MOTO_KEYS}
+        with running_server(env, prepare) as url, sync_playwright() as playwright:
+            rekognition = boto3.client("rekognition", endpoint_url=url, **_moto_client_keys())
+            rekognition.create_collection(CollectionId="staff")
+            rekognition.index_faces(
+                CollectionId="staff",
+                Image={"Bytes": (photos / "face_recognition/obama.jpg").read_bytes()},
+                ExternalImageId="barack",
+            )
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            )
+            page = browser.new_page(viewport=DESKTOP)
+            page.goto(url + "/console#/streams")
+            page.click("#stream-create summary")
+            page.fill("#stream-name", "front-door")
+            page.fill("#stream-input", "arn:aws:kinesisvideo:us-east-1:000000000000:stream/door/1")
+            page.fill("#stream-collection", "staff")
+            page.fill("#stream-kinesis", "arn:aws:kinesis:us-east-1:000000000000:stream/door-matches")
+            page.click("#stream-create-submit")
+            page.wait_for_selector("section[data-name='front-door'][data-status=STOPPED]")
+            page.click("#stream-start")
+            page.wait_for_selector("section[data-name='front-door'][data-status=RUNNING]", timeout=60_000)
+            page.click("#stream-create summary")  # folded again: the shot is the processor
+            save(page, out / "streams.png", full_page=True)
+            page.click("#stream-stop")
+            page.wait_for_selector("section[data-name='front-door'][data-status=STOPPED]", timeout=60_000)
+            browser.close()
+
+
+def _moto_client_keys() -> dict[str, str]:
+    return {"region_name": "us-east-1", "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def shoot_custom_labels(out: Path, photos: Path) -> None:
+    from openrek.custom_labels.manifest import classification_line
+    from tests.custom_labels.scenes import PORTRAITS, SCENES
+
+    def prepare(data: Path) -> None:
+        lines = []
+        for label, names in (("portrait", PORTRAITS), ("scene", SCENES)):
+            for name in names[:-3]:
+                key = f"photos/{label}/{Path(name).name}"
+                (data / "s3" / "pictures" / key).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(photos / name, data / "s3" / "pictures" / key)
+                lines.append(classification_line(f"s3://pictures/{key}", label))
+        (data / "s3" / "pictures" / "train.manifest").write_text("\n".join(lines))
+        prepared.append(data)
+
+    prepared: list[Path] = []
+    with running_server(prepare=prepare) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport=DESKTOP)
+        page.goto(url + "/console#/custom-labels")
+        page.fill("#new-project", "portraits-or-scenes")
+        page.click("#create-project")
+        page.wait_for_selector("#project-title")
+        page.fill("#dataset-TRAIN-bucket", "pictures")
+        page.fill("#dataset-TRAIN-key", "train.manifest")
+        page.click("#create-train-dataset")
+        page.wait_for_selector(".dataset[data-type=TRAIN] tr.entry")
+        page.fill("#version-name", "v1")
+        page.fill("#version-bucket", "pictures")
+        page.click("#train-version")
+        row = "#version-list tr[data-version-arn*='/version/v1/']"
+        page.wait_for_selector(f"{row}[data-status=TRAINING_COMPLETED]", timeout=300_000)
+        page.click(f"{row} button:has-text('Start v1')")
+        page.wait_for_selector(f"{row}[data-status=RUNNING]", timeout=60_000)
+        page.click(f"{row} td:first-child button")
+        summary = page.inner_text("#evaluation-summary-uri").removeprefix("s3://").split("/", 1)
+        page.set_input_files("#evaluation-file", str(prepared[0] / "s3" / summary[0] / summary[1]))
+        page.wait_for_selector("#evaluation-status.done")
+        page.set_input_files("#custom-photo", str(photos / PORTRAITS[-1]))
+        page.wait_for_selector("#custom-figures figure")
+        page.click("#custom-detect")
+        wait_done(page, "#custom-try-status")
+        save(page, out / "custom-labels.png", full_page=True)
+        browser.close()
+
+
+GROUPS: dict[str, Callable[[Path, Path], None]] = {
+    "photos": shoot,  # Try, Collections, Models, the phone and the keys dialog
+    "video": shoot_video,
+    "streams": shoot_streams,
+    "custom-labels": shoot_custom_labels,
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/console"))
+    parser.add_argument(
+        "--only", default=",".join(GROUPS), help=f"comma-separated, of: {', '.join(GROUPS)} (default all)"
+    )
     args = parser.parse_args()
-    shoot(args.out, fetch(eval_data_dir(), progress=lambda _m: None))
+    args.out.mkdir(parents=True, exist_ok=True)
+    photos = fetch(eval_data_dir(), progress=lambda _m: None)
+    for name in args.only.split(","):
+        GROUPS[name.strip()](args.out, photos)
     return 0
 
 

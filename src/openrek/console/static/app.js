@@ -6,6 +6,9 @@ import { clear, el, errorText } from "./ui.js";
 const PAGES = {
   try: () => import("./pages/try.js"),
   collections: () => import("./pages/collections.js"),
+  video: () => import("./pages/video.js"),
+  streams: () => import("./pages/streams.js"),
+  "custom-labels": () => import("./pages/custom-labels.js"),
   models: () => import("./pages/models.js"),
 };
 const main = document.getElementById("main");
@@ -22,7 +25,8 @@ async function route() {
   const module = await PAGES[page]();
   if (ticket !== shown) return;
   clear(main);
-  document.title = `${page[0].toUpperCase()}${page.slice(1)} · openrek console`;
+  const link = document.querySelector(`nav a[data-page="${page}"]`);
+  document.title = `${link ? link.textContent : page} · openrek console`;
   module.render(main);
   main.focus({ preventScroll: true });
 }
