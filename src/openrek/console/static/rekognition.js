@@ -19,7 +19,13 @@
 //   the server does not know, or a secret that does not match, is forgotten so that
 //   the next call asks again.
 //
-//   Also exported: RekognitionError, serverConfig(), storedKeys(), forgetKeys().
+//   Also exported: RekognitionError, serverConfig(), storedKeys(), forgetKeys(), and
+//
+//   signedJson(method, path, payload) -> Promise<object>
+//     A JSON request ("GET" with no payload, or "POST") to one of openrek's own
+//     endpoints beside the API, e.g. "/liveness/sessions/<id>/challenge" (the Face
+//     Liveness capture protocol, docs/liveness.md), signed and answered like call():
+//     the same keys, the same RekognitionError on an AWS error.
 
 import { signRequest } from "./sigv4.js";
 import { utf8 } from "./sha256.js";
@@ -155,6 +161,38 @@ export async function call(operation, params = {}) {
   let response;
   try {
     response = await fetch("/", { method: "POST", headers, body, cache: "no-store", credentials: "omit" });
+  } catch (failure) {
+    throw new RekognitionError("NetworkError", `openrek could not be reached (${failure.message})`, 0);
+  }
+  if (!response.ok) {
+    const error = await errorFrom(response);
+    if (keys && keysAreWrong(error)) forgetKeys();
+    throw error;
+  }
+  return response.json();
+}
+
+export async function signedJson(method, path, payload) {
+  const config = await serverConfig();
+  const body = payload === undefined ? new Uint8Array(0) : utf8(JSON.stringify(payload));
+  let headers = payload === undefined ? {} : { "content-type": "application/json" };
+  const keys = config.keysRequired ? await keysFor(config.region) : null;
+  if (keys) {
+    headers = await signRequest({
+      method,
+      host: location.host,
+      path,
+      headers,
+      body,
+      region: config.region,
+      accessKeyId: keys.accessKeyId,
+      secretAccessKey: keys.secretAccessKey,
+    });
+  }
+  let response;
+  try {
+    const init = { method, headers, cache: "no-store", credentials: "omit" };
+    response = await fetch(path, payload === undefined ? init : { ...init, body });
   } catch (failure) {
     throw new RekognitionError("NetworkError", `openrek could not be reached (${failure.message})`, 0);
   }

@@ -1,4 +1,5 @@
-// AWS Signature Version 4 for a JSON POST to "/" (all the console ever sends).
+// AWS Signature Version 4 for the console's requests: JSON POSTs to "/", and the GET/POST of
+// the liveness capture endpoints (rekognition.js signedJson).
 //
 //   signRequest({ method, host, path, headers, body, region, service, accessKeyId,
 //                 secretAccessKey, now }) -> Promise<headers with Authorization added>
