@@ -43,7 +43,8 @@ from tests.shapes import assert_valid_output
 pytestmark = [pytest.mark.needs_server, pytest.mark.needs_browser]
 
 KEY_ID, SECRET = "AKIDLIVENESSPAGE", "liveness-page-secret"
-# liveness.js's FIT_MS: the page's flashes start this long after the camera's first frame.
+# liveness.js FIT_MS: the page's flashes start this long after the camera started (its
+# timeline counts from the start of the camera, the first frame of the fake camera's file).
 PAGE_FIT_MS = 1800
 # Footage kept on the last frame after the capture, so the fake camera never loops back
 # to the start while the page is still capturing.

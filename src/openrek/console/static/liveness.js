@@ -4,8 +4,10 @@
 // GET /liveness/sessions/{id}/challenge, then POST /liveness/sessions/{id}/frames, both
 // signed like any API call (rekognition.js signedJson), then GetFaceLivenessSessionResults.
 //
-// The timeline is fixed, counted from the capture time of the camera's first frame, so
-// that footage made for a session (the browser tests' fake camera) can follow it:
+// The timeline is fixed, counted from the moment the camera started (the first frame's
+// capture time less its mediaTime, where the browser gives them), so that footage made
+// for a session (the browser tests' fake camera, which plays a file from its first frame
+// at camera start) follows it to the frame:
 //   0 .. FIT_MS                 the small oval: fit your face at arm's length;
 //   FIT_MS .. FIT_MS + flashes  the session's oval, "move closer", the flashes in order,
 //                               each for its DurationMs (MOVE_MS when there are none);
@@ -22,6 +24,9 @@ export const HOLD_MS = 500;
 const MIN_GAP_MS = 66; // at most ~15 frames a second: enough, and the upload stays small
 const MAX_SIDE = 640; // frames are scaled down to this, never up
 const JPEG_QUALITY = 0.85;
+// A first frame whose mediaTime says the camera ran longer than this was not opened by
+// this page (a shared stream): the timeline then starts at that frame instead.
+const MAX_CAMERA_LEAD_S = 2;
 // Where a face at arm's length sits before moving closer (ratios of the frame).
 const START_OVAL = { CenterX: 0.5, CenterY: 0.45, Width: 0.26, AspectRatio: 1.35 };
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -150,7 +155,16 @@ function capture(challenge) {
     eachFrame((now, metadata) => {
       // captureTime: when the camera took the frame (Chromium gives it for local cameras).
       const taken = typeof metadata.captureTime === "number" ? metadata.captureTime : now;
-      if (start === null) start = Math.min(taken, performance.now());
+      if (start === null) {
+        // mediaTime: how long the camera had been running when it took this frame
+        // (Chromium counts it from the camera's start). The timeline starts there, so a
+        // frame's time on it does not depend on how long the page took to show the first.
+        const sinceCameraStart =
+          typeof metadata.mediaTime === "number" && metadata.mediaTime >= 0 && metadata.mediaTime < MAX_CAMERA_LEAD_S
+            ? metadata.mediaTime * 1000
+            : 0;
+        start = Math.min(taken, performance.now()) - sinceCameraStart;
+      }
       const t = taken - start;
       const { phase, flash } = timelineAt(challenge, t);
       if (phase === "end") {
