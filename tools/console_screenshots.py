@@ -7,7 +7,8 @@ Chromium through Playwright over the evaluation photos (tools/eval_data.py), and
 one small PNG per page (256-colour palettes keep them light in the repository). The
 Video shots use a clip made with PyAV from an eval photo, put in the server's local S3;
 the Stream processors shot runs moto_server for its Kinesis output; the Custom Labels
-shot trains a small classifier on eval photos.
+shot trains a small classifier on eval photos; the Face Liveness shot plays an eval photo
+through Chromium's fake camera.
 """
 
 from __future__ import annotations
@@ -339,11 +340,42 @@ def shoot_custom_labels(out: Path, photos: Path) -> None:
         browser.close()
 
 
+def shoot_liveness(out: Path, photos: Path) -> None:
+    """The capture page mid-flash, at phone width, its camera Chromium's fake one
+    playing an eval photo (tests/console/fake_camera.py)."""
+    import boto3
+
+    from tests.console.fake_camera import camera_args, write_y4m
+
+    with tempfile.TemporaryDirectory() as folder, running_server() as url, sync_playwright() as playwright:
+        camera = write_y4m(Path(folder) / "camera.y4m", [face_still(photos)] * 15, 15)
+        rekognition = boto3.client(
+            "rekognition",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="anything",
+            aws_secret_access_key="anything",
+        )
+        session_id = rekognition.create_face_liveness_session()["SessionId"]
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", *camera_args(camera)]
+        )
+        page = browser.new_context(viewport=PHONE, permissions=["camera"]).new_page()
+        page.goto(f"{url}/console/liveness?sessionId={session_id}")
+        page.click("#liveness-start")
+        page.wait_for_selector("body.flashing", timeout=60_000)
+        page.wait_for_timeout(150)
+        save(page, out / "liveness-capture.png")
+        wait_done(page, "#liveness-status")
+        browser.close()
+
+
 GROUPS: dict[str, Callable[[Path, Path], None]] = {
     "photos": shoot,  # Try, Collections, Models, the phone and the keys dialog
     "video": shoot_video,
     "streams": shoot_streams,
     "custom-labels": shoot_custom_labels,
+    "liveness": shoot_liveness,
 }
 
 

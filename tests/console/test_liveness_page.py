@@ -34,7 +34,8 @@ from openrek.liveness.challenge import Challenge
 from openrek.models.store import ModelStore
 from openrek.services import build_face_analyzer
 from tests.conftest import ServerProcess, rekognition_client
-from tests.console.conftest import CHROMIUM, ACTION_TIMEOUT_MS, PageWatch, check_watch, open_console
+from tests.console.conftest import ACTION_TIMEOUT_MS, CHROMIUM, PageWatch, check_watch, open_console
+from tests.console.fake_camera import camera_args, write_y4m
 from tests.console.test_console_keys import give_keys
 from tests.console.test_console_pages import PHONE, UNLABELLED
 from tests.liveness.simulated_capture import FIT_S, FPS, Kind, read_clip, simulate
@@ -78,17 +79,6 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-def write_y4m(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    """RGB frames as an uncompressed y4m (4:2:0), what Chromium's fake camera plays."""
-    height, width = frames[0].shape[:2]
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
-        for frame in frames:
-            out.write(b"FRAME\n")
-            out.write(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())  # Y, then U, then V
-    return path
-
-
 def decoded_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:
     return [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1] for j in jpegs]
 
@@ -107,12 +97,7 @@ def run_page(
     browser = playwright.chromium.launch(
         executable_path=str(CHROMIUM),
         headless=True,
-        args=[
-            "--no-sandbox",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={camera}",
-        ],
+        args=["--no-sandbox", *camera_args(camera)],
     )
     options: dict[str, Any] = {"permissions": ["camera"]}
     if phone:
@@ -177,9 +162,7 @@ def test_a_still_photo_is_not_judged_live(
     check_watch(page, watch)
 
 
-def rendered(
-    clip: Clip, kind: Kind, challenge: Challenge, seed: int
-) -> Callable[[Path], Path]:
+def rendered(clip: Clip, kind: Kind, challenge: Challenge, seed: int) -> Callable[[Path], Path]:
     frames, boxes = clip
     footage = simulate(frames, boxes, kind, challenge, np.random.default_rng(seed))
     pictures = decoded_jpegs([f.jpeg for f in footage])
@@ -190,7 +173,9 @@ def test_a_replayed_video_is_not_judged_live(
     playwright: Playwright, keyed: ServerProcess, face_clip: Clip, tmp_path: Path
 ) -> None:
     session_id = new_session(keyed)
-    camera = rendered(face_clip, Kind.REPLAY, read_challenge(keyed, session_id), seed=3)(tmp_path / "replay.y4m")
+    camera = rendered(face_clip, Kind.REPLAY, read_challenge(keyed, session_id), seed=3)(
+        tmp_path / "replay.y4m"
+    )
     page, watch = run_page(playwright, keyed, camera, session_id)
     results = verdict(keyed, page, session_id)
     assert not_live(results), results
