@@ -156,6 +156,8 @@ def test_a_still_photo_is_not_judged_live(
     page, watch = run_page(playwright, keyed, camera, session_id, phone=True)
     results = verdict(keyed, page, session_id)
     assert not_live(results), results
+    # A photo never comes closer: the challenge was not run at all.
+    assert results["Status"] == "FAILED" and "Confidence" not in results, results
     # At phone width: every control labelled, nothing wider than the screen.
     assert page.evaluate(UNLABELLED) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -179,6 +181,8 @@ def test_a_replayed_video_is_not_judged_live(
     page, watch = run_page(playwright, keyed, camera, session_id)
     results = verdict(keyed, page, session_id)
     assert not_live(results), results
+    # It came closer into the oval, so it was judged: the flashes on it are not this session's.
+    assert results["Status"] == "SUCCEEDED" and results["Confidence"] < 50, results
     check_watch(page, watch)
 
 
