@@ -99,6 +99,7 @@ _ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "OPENREK_JOB_LEASE_S": ("job_lease_seconds", _positive_number),
     "OPENREK_MAX_VIDEO_BYTES": ("max_video_bytes", _whole_number),
     "OPENREK_MAX_VIDEO_SECONDS": ("max_video_seconds", _positive_number),
+    "OPENREK_MAX_UPLOAD_BYTES": ("max_upload_bytes", _whole_number),
     "OPENREK_STREAM_FPS": ("stream_frames_per_second", _positive_number),
     "OPENREK_MAX_RUNNING_STREAM_PROCESSORS": ("max_running_stream_processors", _whole_number),
     "OPENREK_LIVENESS_SESSION_S": ("liveness_session_seconds", _positive_number),
@@ -147,6 +148,9 @@ class Settings:
     # A stored video over either is refused (VideoTooLargeException): AWS's 10 GB and 6 h.
     max_video_bytes: int = 10 * 1024**3
     max_video_seconds: float = 6 * 3600.0
+    # The console's uploads into the local bucket folders (console/uploads.py): a larger
+    # body is refused while it streams in, before it fills the disk.
+    max_upload_bytes: int = 2 * 1024**3
     # Stream processors: frames analysed per second of each live stream, and how many
     # run at once (AWS's default quota: 10 stream processors).
     stream_frames_per_second: float = 5.0

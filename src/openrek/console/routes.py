@@ -1,11 +1,13 @@
 """The console's routes: its static files, and two data-free JSON documents.
 
-Nothing here is signed, so nothing here may hold or reveal data:
+Nothing here but the upload is signed, so nothing else here may hold or reveal data:
 - `/console` and `/console/<page>`: the HTML shells (`static/<page>.html`);
 - `/console/static/<file>`: the package's own JS, CSS and images;
 - `/console/config.json`: the region to sign for and whether keys are required;
 - `/console/models.json`: the model manifest shipped in the package (names,
-  licences, carrier packages), the same for every install of this version.
+  licences, carrier packages), the same for every install of this version;
+- `PUT /console/uploads/<bucket>/<key>`: a video into the local bucket folders,
+  SigV4-signed like the API (uploads.py).
 
 A name that is not one of these files is handed to the app's 404 handler, which
 answers as the API does for any unknown path (after the signature check).
@@ -28,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from openrek import __version__
 from openrek.config import Settings
+from openrek.console.uploads import upload_routes
 from openrek.models.store import load_manifest
 
 CONSOLE_PATH = "/console"
@@ -159,6 +162,7 @@ def console_routes(settings: Settings) -> list[BaseRoute]:
         return _answer(request, lookup(request.url.path.removeprefix(f"{CONSOLE_PATH}/")))
 
     return [
+        *upload_routes(settings),
         Route(CONSOLE_PATH, page, methods=["GET", "HEAD"]),
         Route(f"{CONSOLE_PATH}/config.json", document, methods=["GET", "HEAD"]),
         Route(f"{CONSOLE_PATH}/models.json", document, methods=["GET", "HEAD"]),

@@ -49,6 +49,8 @@ __all__ = ["SignedHeaders", "check_signature_headers", "verify_sigv4"]
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
 MAX_SKEW = timedelta(minutes=15)
+# The body hash a client signs when it streams a body it has not hashed (S3 uploads).
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
 MISSING_TOKEN = "Request is missing Authentication Token"
 UNKNOWN_KEY = "The security token included in the request is invalid."
@@ -204,6 +206,35 @@ class SignedHeaders:
             self.query,
             self.headers,
             body,
+            self.signed_names,
+            self.secret,
+            self.key_id,
+            self.stamp,
+            self.region,
+            self.service,
+        )
+        if not hmac.compare_digest(expected.encode(), self.signature.encode("utf-8", "replace")):
+            raise InvalidSignatureException(BAD_SIGNATURE)
+        return self.key_id
+
+    def verify_declared_payload(self) -> str:
+        """Check 8 for an endpoint that streams a large body to disk (console/uploads.py),
+        run before the body is read: botocore signs `X-Amz-Content-SHA256`'s value in
+        place of the body's hash, so the signature is checked over that declared value.
+        The caller then holds the body it streams to it: a hex SHA-256 must match, and
+        `UNSIGNED-PAYLOAD` (as S3 uploads send) leaves the body unsigned. The API's own
+        requests never come here: they are verified over the body they hold (`verify`)."""
+        if not (self.headers.get("x-amz-content-sha256") or "").strip():
+            raise InvalidSignatureException(
+                "This endpoint requires the X-Amz-Content-SHA256 header "
+                f"(the body's SHA-256, or {UNSIGNED_PAYLOAD})."
+            )
+        expected = _expected_signature(
+            self.method,
+            self.path,
+            self.query,
+            self.headers,
+            b"",
             self.signed_names,
             self.secret,
             self.key_id,
