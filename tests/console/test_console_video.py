@@ -71,14 +71,13 @@ def test_jobs_on_a_clip_laid_on_the_timeline_and_drawn_over_the_player(
         page, watch = open_console(browser, server.url)
         page.goto(server.url + "/console#/video")
         page.wait_for_selector("#video-upload-note")
-        # The page says plainly that it cannot upload, and how to put a video where the server reads it.
+        # The page says where a video comes from: its upload, the server's folder, or `aws s3 cp`.
         note = page.inner_text("#video-upload-note")
-        assert (
-            "cannot put a video in S3" in note and "aws s3 cp" in note and "<data-dir>/s3/BUCKET/KEY" in note
-        )
+        assert "Upload and start jobs" in note and "aws s3 cp" in note and "<data-dir>/s3/BUCKET/KEY" in note
         page.set_input_files("#video-file", str(clip))
         page.wait_for_function("() => document.getElementById('video-player').readyState >= 1")
-        assert page.input_value("#video-key") == "face.mp4"  # the chosen file's name, until the user says
+        # The chosen file's name under videos/, until the user says.
+        assert page.input_value("#video-key") == "videos/face.mp4"
         page.fill("#video-bucket", BUCKET)
         page.fill("#video-key", KEY)
         page.fill("#video-collection", "console-video-people")

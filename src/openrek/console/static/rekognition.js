@@ -19,7 +19,9 @@
 //   the server does not know, or a secret that does not match, is forgotten so that
 //   the next call asks again.
 //
-//   Also exported: RekognitionError, serverConfig(), storedKeys(), forgetKeys(), and
+//   Also exported: RekognitionError, serverConfig(), storedKeys(), forgetKeys(),
+//   keysFor(region) (the tab's keys, asked for once), keysAreWrong(error),
+//   errorFrom(response) (the RekognitionError an AWS error answer carries), and
 //
 //   signedJson(method, path, payload) -> Promise<object>
 //     A JSON request ("GET" with no payload, or "POST") to one of openrek's own
@@ -87,7 +89,7 @@ function keepKeys(keys) {
 let pendingPrompt = null;
 
 /** Asks once for a key pair, however many calls are waiting for one. */
-async function keysFor(region) {
+export async function keysFor(region) {
   const held = storedKeys();
   if (held) return held;
   if (!pendingPrompt) {
@@ -120,14 +122,14 @@ function encodeBlobs(_key, value) {
 }
 
 // Answers that mean the keys themselves are wrong (not, say, a skewed clock).
-function keysAreWrong(error) {
+export function keysAreWrong(error) {
   return (
     error.code === "UnrecognizedClientException" ||
     (error.code === "InvalidSignatureException" && error.message.startsWith("The request signature we calculated"))
   );
 }
 
-async function errorFrom(response) {
+export async function errorFrom(response) {
   let body = {};
   try {
     body = await response.json();

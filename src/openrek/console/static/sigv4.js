@@ -2,7 +2,11 @@
 // the liveness capture endpoints (rekognition.js signedJson).
 //
 //   signRequest({ method, host, path, headers, body, region, service, accessKeyId,
-//                 secretAccessKey, now }) -> Promise<headers with Authorization added>
+//                 secretAccessKey, now, payloadHash }) -> Promise<headers with Authorization added>
+//
+// `path` is the canonical path (what the server signs it as). `payloadHash`, when given,
+// is signed in place of the body's SHA-256: upload.js gives "UNSIGNED-PAYLOAD" (and the
+// same value in its X-Amz-Content-SHA256 header) so that a large file is never hashed.
 //
 // `headers` are the ones the request will carry besides Host (the browser sets Host
 // itself, from the page's address, so it is signed from `host` and never set here).
@@ -48,13 +52,14 @@ export async function signRequest({
   accessKeyId,
   secretAccessKey,
   now = new Date(),
+  payloadHash = null,
 }) {
   const stamp = amzDate(now);
   const day = stamp.slice(0, 8);
   const signed = { ...headers, host, "x-amz-date": stamp };
   const { text, names } = canonicalHeaders(signed);
-  const payloadHash = toHex(await sha256(body));
-  const canonicalRequest = [method, path, query, text, names, payloadHash].join("\n");
+  const bodyHash = payloadHash ?? toHex(await sha256(body));
+  const canonicalRequest = [method, path, query, text, names, bodyHash].join("\n");
   const scope = `${day}/${region}/${service}/aws4_request`;
   const stringToSign = [ALGORITHM, stamp, scope, toHex(await sha256(utf8(canonicalRequest)))].join("\n");
   const key = await signingKey(secretAccessKey, day, region, service);

@@ -3,11 +3,14 @@
 // a player with the results drawn over it.
 //
 // The player plays a file chosen from this computer (a blob: URL): Rekognition's API
-// never hands a video back, and openrek serves no S3 the browser could write to or
-// read from, so the console cannot upload either. The page says so and takes the
-// bucket and key the video was put at.
+// never hands a video back. The same file can be uploaded into the server's local
+// bucket folders (upload.js, PUT /console/uploads/<bucket>/<key>, signed like the API)
+// and the jobs started on it; a video already in S3 is named by its bucket and key.
+// A server that reads a real S3 (OPENREK_S3_ENDPOINT_URL) refuses the upload: the
+// page then says to put the video in that S3 with `aws s3 cp`.
 
 import { call } from "../rekognition.js";
+import { uploadObject } from "../upload.js";
 import { draw } from "../draw.js";
 import { JOB_KINDS, clock, describeItem, endOf, shapesOfItem, timeOf } from "../video-results.js";
 import { actionButton, clear, el, errorText, say, shortId } from "../ui.js";
@@ -19,7 +22,7 @@ const MAX_MARKS = 2000; // marks drawn a lane; more results still seek and draw
 
 // Jobs started or opened in this tab, kept while the tab lives (pages come and go).
 const jobs = [];
-let chosenVideo = null; // { name, url }
+let chosenVideo = null; // { name, url, file }
 let selectedJobId = null;
 
 function videoPicker(onFile) {
@@ -53,15 +56,19 @@ function uploadNote() {
   return el(
     "div",
     { class: "note", id: "video-upload-note" },
-    el("p", {}, el("strong", {}, "Uploading: "), "the console cannot put a video in S3. Rekognition's API has no call that writes files, and openrek serves no S3 endpoint a browser can write to. Put the video where the server reads it, then name its bucket and key below:"),
+    el("p", {}, el("strong", {}, "Where the video comes from: "), "the jobs read it from S3 (a bucket and key). Either"),
     el(
       "ul",
       {},
-      el("li", {}, "a server with its own folder (the default): copy it to ", el("code", {}, "<data-dir>/s3/BUCKET/KEY"), " on the server;"),
-      el("li", {}, "a server with ", el("code", {}, "OPENREK_S3_ENDPOINT_URL"), ": ", el("code", {}, "aws s3 cp clip.mp4 s3://BUCKET/KEY --endpoint-url <that endpoint>"), "."),
+      el("li", {}, el("strong", {}, "Upload and start jobs"), ": the chosen file is put in the server's own bucket folder, ", el("code", {}, "<data-dir>/s3/BUCKET/KEY"), " (the default server), then the jobs start on it;"),
+      el("li", {}, "or it is already there (copied to that folder), or the server reads a real S3 (", el("code", {}, "OPENREK_S3_ENDPOINT_URL"), ", which refuses uploads here): ", el("code", {}, "aws s3 cp clip.mp4 s3://BUCKET/KEY --endpoint-url <that endpoint>"), ", then ", el("strong", {}, "Start jobs"), "."),
     ),
-    el("p", { class: "hint" }, "The player below plays the file chosen here, from this computer: nothing is uploaded."),
+    el("p", { class: "hint" }, "The player below plays the file chosen here, from this computer."),
   );
+}
+
+function megabytes(bytes) {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
 function elapsed(job) {
@@ -88,7 +95,7 @@ function stepOf(samples) {
 
 export function render(main) {
   const status = el("p", { class: "status", role: "status", id: "video-status" });
-  const bucket = el("input", { id: "video-bucket", autocomplete: "off", spellcheck: "false", value: "videos" });
+  const bucket = el("input", { id: "video-bucket", autocomplete: "off", spellcheck: "false", value: "openrek-console" });
   const key = el("input", { id: "video-key", autocomplete: "off", spellcheck: "false" });
   const collection = el("input", { id: "video-collection", autocomplete: "off", spellcheck: "false" });
   const minConfidence = el("input", { id: "video-min-confidence", type: "number", min: 0, max: 100, value: 50 });
@@ -100,6 +107,8 @@ export function render(main) {
   const openKind = el("select", { id: "open-job-kind" }, Object.keys(JOB_KINDS).map((start) => el("option", { value: start }, JOB_KINDS[start].get)));
   const openId = el("input", { id: "open-job-id", autocomplete: "off", spellcheck: "false" });
   const jobRows = el("tbody", { id: "video-jobs" });
+  const uploadProgress = el("progress", { id: "upload-progress", max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
+  const uploadState = el("span", { id: "upload-state", class: "hint", "aria-live": "polite" });
 
   const videoElement = el("video", { id: "video-player", controls: true, preload: "metadata", "aria-label": "The chosen video" });
   const overlay = document.createElementNS("http://www.w3.org/2000/svg", "svg");
@@ -345,6 +354,37 @@ export function render(main) {
     else say(status, `${wanted.length} job(s) started; following them…`);
   }
 
+  async function uploadAndStart() {
+    if (!chosenVideo) {
+      say(status, "Choose the video file to upload first.", "error");
+      return;
+    }
+    const target = { bucket: bucket.value.trim(), key: key.value.trim() };
+    if (!target.bucket || !target.key) {
+      say(status, "Name the S3 bucket and key to upload the video to.", "error");
+      return;
+    }
+    uploadProgress.hidden = false;
+    uploadProgress.value = 0;
+    uploadState.textContent = `Uploading ${chosenVideo.name}…`;
+    try {
+      const stored = await uploadObject(target.bucket, target.key, chosenVideo.file, (sent, total) => {
+        uploadProgress.value = total ? sent / total : 0;
+        uploadState.textContent = `Uploading: ${megabytes(sent)} of ${megabytes(total)} (${Math.round(total ? (100 * sent) / total : 0)}%)`;
+      });
+      uploadProgress.value = 1;
+      uploadState.textContent = `Uploaded ${megabytes(stored.Size)} to s3://${stored.Bucket}/${stored.Name}.`;
+      uploadState.dataset.uploaded = `${stored.Bucket}/${stored.Name}`;
+    } catch (error) {
+      uploadProgress.hidden = true;
+      uploadState.textContent = "";
+      const hint = error.code === "LocalUploadsUnavailableException" ? " Upload it with `aws s3 cp` to that S3, then Start jobs." : "";
+      say(status, `Upload failed: ${errorText(error)}${hint}`, "error");
+      return;
+    }
+    await startJobs();
+  }
+
   async function openJob() {
     const jobId = openId.value.trim();
     if (!jobId) return;
@@ -374,8 +414,8 @@ export function render(main) {
         { class: "inputs" },
         videoPicker((file) => {
           if (chosenVideo) URL.revokeObjectURL(chosenVideo.url);
-          chosenVideo = { name: file.name, url: URL.createObjectURL(file) };
-          if (!key.value.trim()) key.value = file.name;
+          chosenVideo = { name: file.name, url: URL.createObjectURL(file), file };
+          if (!key.value.trim()) key.value = `videos/${file.name}`;
           showVideo();
         }),
         el(
@@ -383,6 +423,7 @@ export function render(main) {
           { class: "panel" },
           el("div", { class: "field" }, el("label", { for: "video-bucket" }, "S3 bucket"), bucket),
           el("div", { class: "field" }, el("label", { for: "video-key" }, "S3 key (Name)"), key),
+          el("div", { class: "upload-progress" }, uploadProgress, uploadState),
         ),
       ),
     ),
@@ -397,7 +438,8 @@ export function render(main) {
         el("div", { class: "field" }, el("label", { for: "video-collection" }, "CollectionId (face search)"), collection),
         el("div", { class: "field" }, el("label", { for: "video-threshold" }, "FaceMatchThreshold"), threshold),
         el("div", { class: "field" }, el("label", { for: "video-min-confidence" }, "MinConfidence (labels, moderation)"), minConfidence),
-        actionButton("Start jobs", startJobs, { id: "start-jobs" }),
+        actionButton("Upload and start jobs", uploadAndStart, { id: "upload-and-start" }),
+        actionButton("Start jobs", startJobs, { id: "start-jobs", class: "secondary", title: "On a video already in S3" }),
       ),
       el(
         "form",
