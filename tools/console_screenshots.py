@@ -184,6 +184,7 @@ def shoot_video(out: Path, photos: Path) -> None:
             page = browser.new_page(viewport=DESKTOP)
             page.goto(url + "/console#/video")
             page.set_input_files("#video-file", str(clip))
+            page.fill("#video-bucket", "videos")  # the folder prepare() copied the clip into
             page.fill("#video-key", "door.mp4")
             for start in (
                 "StartFaceDetection",
