@@ -42,6 +42,29 @@ def closed_within(sock: socket.socket, seconds: float) -> float:
     return time.monotonic() - start
 
 
+def test_a_kept_alive_connection_is_not_held_by_delayed_acknowledgements(
+    strict_server: ServerProcess,
+) -> None:
+    """A response is two writes (headers, body). Without TCP_NODELAY on the server's
+    socket the body waited for the client's acknowledgement of the headers, which a
+    kept-alive client delays by 40 ms: every boto3 call after a connection's first
+    took at least 40 ms more. Each request here is a small GET on one connection."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", strict_server.port, timeout=10)
+    try:
+        took = []
+        for _ in range(15):
+            started = time.monotonic()
+            connection.request("GET", "/health")
+            assert connection.getresponse().read()
+            took.append(time.monotonic() - started)
+    finally:
+        connection.close()
+    took.sort()
+    assert took[len(took) // 2] < 0.035, took  # the stall alone is 40 ms a request
+
+
 def test_a_silent_connection_is_closed(strict_server: ServerProcess) -> None:
     with connect(strict_server) as sock:
         assert closed_within(sock, 5) < 3
