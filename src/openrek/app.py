@@ -31,6 +31,7 @@ from openrek.protocol.errors import (
     ValidationException,
 )
 from openrek.protocol.headers import WireHeaders
+from openrek.protocol.responses import CONTENT_TYPE, error_response
 from openrek.protocol.service_model import TARGET_PREFIX, to_wire
 from openrek.services import Services
 
@@ -39,7 +40,6 @@ log = logging.getLogger("openrek")
 # A 5 MiB image is about 7 MiB once base64-encoded and CompareFaces carries two;
 # anything larger is refused while it is being read, before it is held in memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-CONTENT_TYPE = "application/x-amz-json-1.1"
 API_HINT = "Rekognition's API is POST / with an X-Amz-Target header"
 
 
@@ -74,15 +74,6 @@ def _decode_json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise SerializationException("Request body is not valid JSON") from None
-
-
-def _error_response(error: RekognitionError, request_id: str) -> Response:
-    return Response(
-        json.dumps(error.body(request_id)).encode(),
-        status_code=error.status,
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code},
-    )
 
 
 def _operation(headers: WireHeaders) -> str:
@@ -130,7 +121,7 @@ def create_app(services: Services) -> Starlette:
                 signed.verify(body)
             return await respond(request, headers, body, request_id)
         except RekognitionError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
         except ClientDisconnect:
             log.info("client went away before sending the whole request (%s)", request_id)
             return Response(status_code=400)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import json
 import logging
 import os
 import re
@@ -47,11 +46,11 @@ from openrek.protocol.errors import (
     RequestTimeoutException,
 )
 from openrek.protocol.headers import WireHeaders
+from openrek.protocol.responses import error_response, uncached_json_response
 
 log = logging.getLogger("openrek")
 
 UPLOADS_PATH = "/console/uploads"
-CONTENT_TYPE = "application/x-amz-json-1.1"
 # Beside the bucket folders, never inside one: a bucket name cannot start with ".".
 _PARTS_FOLDER = ".uploads"
 # Writes go to disk in pieces this large, off the event loop.
@@ -119,15 +118,6 @@ def object_path(s3_dir: Path, bucket: str, key: str) -> Path:
     if not path.is_relative_to(bucket_folder) or path == bucket_folder or path.is_dir():
         raise InvalidParameterException(f"The key {key!r} cannot be stored as a file in its bucket.")
     return path
-
-
-def _error_response(error: RekognitionError, request_id: str) -> Response:
-    return Response(
-        json.dumps(error.body(request_id)).encode(),
-        status_code=error.status,
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code},
-    )
 
 
 def _declared_hash(headers: WireHeaders) -> str | None:
@@ -222,7 +212,7 @@ def upload_routes(settings: Settings) -> list[Route]:
             _declared_length(headers, settings.max_upload_bytes)
             return await _receive(request, target, declared, request_id)
         except RekognitionError as error:
-            return _error_response(error, request_id)
+            return error_response(error, request_id)
 
     async def _receive(request: Request, target: Path, declared: str | None, request_id: str) -> Response:
         part, handle = await run_in_threadpool(_open_part, s3_dir)
@@ -250,11 +240,7 @@ def upload_routes(settings: Settings) -> list[Route]:
             if not placed:
                 part.unlink(missing_ok=True)
         bucket, key = request.path_params["bucket"], request.path_params["key"]
-        return Response(
-            json.dumps({"Bucket": bucket, "Name": key, "Size": size}).encode(),
-            media_type=CONTENT_TYPE,
-            headers={"x-amzn-RequestId": request_id, "Cache-Control": "no-store"},
-        )
+        return uncached_json_response({"Bucket": bucket, "Name": key, "Size": size}, request_id)
 
     return [Route(f"{UPLOADS_PATH}/{{bucket:str}}/{{key:path}}", upload, methods=["PUT"])]
 

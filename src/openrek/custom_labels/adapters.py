@@ -359,12 +359,9 @@ def save_adapter(model: TrainedAdapter, folder: Path) -> dict[str, str]:
 
 
 def load_adapter(folder: Path, pins: dict[str, str]) -> AdapterHead:
-    from openrek.custom_labels.training import ModelFilesAltered
+    from openrek.custom_labels.training import check_pins
 
-    for name, digest in pins.items():
-        path = folder / name
-        if not path.is_file() or sha256_of(path) != digest:
-            raise ModelFilesAltered(f"{path} is missing or does not match its SHA-256 pin")
+    check_pins(folder, pins)
     meta = json.loads((folder / META).read_text())
     with np.load(folder / ARRAYS, allow_pickle=False) as data:
         arrays = {name: np.asarray(data[name]) for name in data.files}

@@ -276,11 +276,16 @@ class LoadedModel:
     thresholds: dict[str, float]
 
 
-def load_model(folder: Path, pins: dict[str, str]) -> LoadedModel:
+def check_pins(folder: Path, pins: dict[str, str]) -> None:
+    """Every pinned file is in `folder` with its SHA-256: what loads is what was trained."""
     for name, digest in pins.items():
         path = folder / name
         if not path.is_file() or sha256_of(path) != digest:
             raise ModelFilesAltered(f"{path} is missing or does not match its SHA-256 pin")
+
+
+def load_model(folder: Path, pins: dict[str, str]) -> LoadedModel:
+    check_pins(folder, pins)
     meta = json.loads((folder / HEAD_META).read_text())
     with np.load(folder / HEAD_ARRAYS, allow_pickle=False) as data:
         arrays = {name: np.asarray(data[name]) for name in data.files}

@@ -28,6 +28,7 @@ from openrek.protocol.errors import (
     SerializationException,
 )
 from openrek.protocol.headers import WireHeaders
+from openrek.protocol.responses import uncached_json_response
 
 log = logging.getLogger("openrek")
 
@@ -39,7 +40,6 @@ Answer = Callable[[Request, Responder], Awaitable[Response]]
 RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 _SESSION_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
 def _session_id(request: Request) -> str:
@@ -47,14 +47,6 @@ def _session_id(request: Request) -> str:
     if not _SESSION_ID.fullmatch(session_id):
         raise InvalidParameterException("SessionId must be a lowercase UUID (36 characters)")
     return session_id
-
-
-def _json(value: dict[str, Any], request_id: str) -> Response:
-    return Response(
-        json.dumps(value, separators=(",", ":")).encode(),
-        media_type=CONTENT_TYPE,
-        headers={"x-amzn-RequestId": request_id, "Cache-Control": "no-store"},
-    )
 
 
 def _guarded(work: Callable[[], T]) -> Callable[[], T]:
@@ -78,7 +70,7 @@ def liveness_routes(
     async def challenge(request: Request, _headers: WireHeaders, _body: bytes, request_id: str) -> Response:
         session_id = _session_id(request)
         found = await run_blocking(_guarded(lambda: liveness().challenge(session_id)))
-        return _json(found, request_id)
+        return uncached_json_response(found, request_id)
 
     async def frames(request: Request, _headers: WireHeaders, body: bytes, request_id: str) -> Response:
         session_id = _session_id(request)
@@ -87,7 +79,7 @@ def liveness_routes(
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise SerializationException("Request body is not valid JSON") from None
         status = await run_blocking(_guarded(lambda: liveness().submit(session_id, payload)))
-        return _json(status, request_id)
+        return uncached_json_response(status, request_id)
 
     async def get_challenge(request: Request) -> Response:
         return await answer(request, challenge)

@@ -200,22 +200,7 @@ class SignedHeaders:
             # The client signed a hash of some other body (or UNSIGNED-PAYLOAD, which
             # JSON services do not honour): the body we hold is not what was signed.
             raise InvalidSignatureException(BAD_SIGNATURE)
-        expected = _expected_signature(
-            self.method,
-            self.path,
-            self.query,
-            self.headers,
-            body,
-            self.signed_names,
-            self.secret,
-            self.key_id,
-            self.stamp,
-            self.region,
-            self.service,
-        )
-        if not hmac.compare_digest(expected.encode(), self.signature.encode("utf-8", "replace")):
-            raise InvalidSignatureException(BAD_SIGNATURE)
-        return self.key_id
+        return self._signed_over(body)
 
     def verify_declared_payload(self) -> str:
         """Check 8 for an endpoint that streams a large body to disk (console/uploads.py),
@@ -229,12 +214,16 @@ class SignedHeaders:
                 "This endpoint requires the X-Amz-Content-SHA256 header "
                 f"(the body's SHA-256, or {UNSIGNED_PAYLOAD})."
             )
+        return self._signed_over(b"")
+
+    def _signed_over(self, body: bytes) -> str:
+        """The access key id, when the signature is this request's over `body`."""
         expected = _expected_signature(
             self.method,
             self.path,
             self.query,
             self.headers,
-            b"",
+            body,
             self.signed_names,
             self.secret,
             self.key_id,

@@ -143,41 +143,19 @@ export async function errorFrom(response) {
 }
 
 export async function call(operation, params = {}) {
-  const config = await serverConfig();
-  const body = utf8(JSON.stringify(params, encodeBlobs));
-  let headers = {
-    "content-type": CONTENT_TYPE,
-    "x-amz-target": TARGET_PREFIX + operation,
-  };
-  const keys = config.keysRequired ? await keysFor(config.region) : null;
-  if (keys) {
-    headers = await signRequest({
-      host: location.host,
-      headers,
-      body,
-      region: config.region,
-      accessKeyId: keys.accessKeyId,
-      secretAccessKey: keys.secretAccessKey,
-    });
-  }
-  let response;
-  try {
-    response = await fetch("/", { method: "POST", headers, body, cache: "no-store", credentials: "omit" });
-  } catch (failure) {
-    throw new RekognitionError("NetworkError", `openrek could not be reached (${failure.message})`, 0);
-  }
-  if (!response.ok) {
-    const error = await errorFrom(response);
-    if (keys && keysAreWrong(error)) forgetKeys();
-    throw error;
-  }
-  return response.json();
+  const headers = { "content-type": CONTENT_TYPE, "x-amz-target": TARGET_PREFIX + operation };
+  return send("POST", "/", headers, utf8(JSON.stringify(params, encodeBlobs)));
 }
 
 export async function signedJson(method, path, payload) {
+  if (payload === undefined) return send(method, path, {}, undefined);
+  return send(method, path, { "content-type": "application/json" }, utf8(JSON.stringify(payload)));
+}
+
+// One request to openrek, signed with the tab's keys when the server requires them;
+// the parsed JSON answer, or a RekognitionError (wrong keys are forgotten).
+async function send(method, path, headers, body) {
   const config = await serverConfig();
-  const body = payload === undefined ? new Uint8Array(0) : utf8(JSON.stringify(payload));
-  let headers = payload === undefined ? {} : { "content-type": "application/json" };
   const keys = config.keysRequired ? await keysFor(config.region) : null;
   if (keys) {
     headers = await signRequest({
@@ -185,7 +163,7 @@ export async function signedJson(method, path, payload) {
       host: location.host,
       path,
       headers,
-      body,
+      body: body ?? new Uint8Array(0),
       region: config.region,
       accessKeyId: keys.accessKeyId,
       secretAccessKey: keys.secretAccessKey,
@@ -194,7 +172,7 @@ export async function signedJson(method, path, payload) {
   let response;
   try {
     const init = { method, headers, cache: "no-store", credentials: "omit" };
-    response = await fetch(path, payload === undefined ? init : { ...init, body });
+    response = await fetch(path, body === undefined ? init : { ...init, body });
   } catch (failure) {
     throw new RekognitionError("NetworkError", `openrek could not be reached (${failure.message})`, 0);
   }
