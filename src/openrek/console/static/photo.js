@@ -1,6 +1,7 @@
 // Photos in the browser: choosing or dropping them, and fitting them to the API's limits.
 
-import { el } from "./ui.js";
+import { photoFigure } from "./draw.js";
+import { el, errorText, say } from "./ui.js";
 
 // Image.Bytes limits (Rekognition's): 5 MB for most operations, 4 MB for PPE.
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -117,4 +118,25 @@ export function dropZone({ id, label, multiple = false, folder = false, onFiles 
     if (files.length) chosen(multiple || folder ? files : files.slice(0, 1));
   });
   return zone;
+}
+
+/**
+ * A drop zone for one photo: read (re-encoded to fit the limit if need be), handed to
+ * onPhoto, shown in `holder`; `outcome` says it is ready, or why not.
+ */
+export function photoDrop({ id, label, holder, outcome, onPhoto }) {
+  return dropZone({
+    id,
+    label,
+    onFiles: async ([{ file }]) => {
+      try {
+        const photo = await readPhoto(file);
+        onPhoto(photo);
+        holder.replaceChildren((await photoFigure(photo.url, photo.name)).figure);
+        say(outcome, `${photo.name} ready.`);
+      } catch (error) {
+        say(outcome, errorText(error), "error");
+      }
+    },
+  });
 }

@@ -4,7 +4,7 @@
 
 import { call } from "../rekognition.js";
 import { draw, photoFigure, shapesOf } from "../draw.js";
-import { dropZone, readPhoto } from "../photo.js";
+import { dropZone, photoDrop, readPhoto } from "../photo.js";
 import { actionButton, clear, el, errorText, pager, percent, say, shortId } from "../ui.js";
 
 const COLLECTIONS_PER_PAGE = 10;
@@ -401,17 +401,13 @@ function searchView(collectionId, status) {
     el(
       "div",
       { class: "inputs" },
-      dropZone({
+      photoDrop({
         id: "search-photo",
         label: "Photo to search with",
-        onFiles: async ([{ file }]) => {
-          try {
-            photo = await readPhoto(file);
-            figureHolder.replaceChildren((await photoFigure(photo.url, photo.name)).figure);
-            say(outcome, `${photo.name} ready.`);
-          } catch (error) {
-            say(outcome, errorText(error), "error");
-          }
+        holder: figureHolder,
+        outcome,
+        onPhoto: (chosen) => {
+          photo = chosen;
         },
       }),
     ),

@@ -5,7 +5,7 @@
 
 import { call } from "../rekognition.js";
 import { draw, photoFigure } from "../draw.js";
-import { dropZone, readPhoto } from "../photo.js";
+import { photoDrop } from "../photo.js";
 import { actionButton, el, errorText, pager, percent, say } from "../ui.js";
 
 const PROJECTS_PER_PAGE = 10;
@@ -250,17 +250,13 @@ function tryView(version, feature) {
     el(
       "div",
       { class: "inputs" },
-      dropZone({
+      photoDrop({
         id: "custom-photo",
         label: "Photo",
-        onFiles: async ([{ file }]) => {
-          try {
-            photo = await readPhoto(file);
-            figures.replaceChildren((await photoFigure(photo.url, photo.name)).figure);
-            say(outcome, `${photo.name} ready.`);
-          } catch (error) {
-            say(outcome, errorText(error), "error");
-          }
+        holder: figures,
+        outcome,
+        onPhoto: (chosen) => {
+          photo = chosen;
         },
       }),
     ),
