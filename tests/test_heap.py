@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from openrek.heap import release_free_memory
+from openrek.heap import QuietTrim, release_free_memory
 
 
 def rss_mib() -> float:
@@ -29,3 +31,23 @@ def test_freed_heap_pages_go_back_to_the_os() -> None:
     assert release_free_memory()
     assert rss_mib() < kept - 100  # most of the 160 MiB returned
     assert pin.sum() == 8192
+
+
+def test_a_quiet_server_trims_once_and_a_busy_one_waits() -> None:
+    trims: list[float] = []
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(1) as executor:
+            quiet = QuietTrim(executor, delay_s=0.05, trim=lambda: trims.append(loop.time()))
+            # Requests arriving closer together than the delay: no trim between them.
+            for _ in range(5):
+                quiet.start(loop)
+                await asyncio.sleep(0.01)
+                quiet.cancel()
+            assert trims == []
+            quiet.start(loop)
+            await asyncio.sleep(0.2)
+        assert len(trims) == 1
+
+    asyncio.run(scenario())

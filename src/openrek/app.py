@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from openrek.console import CONSOLE_PATH, console_routes
-from openrek.heap import release_free_memory
+from openrek.heap import QuietTrim
 from openrek.liveness.http import liveness_routes
 from openrek.operations import HANDLERS
 from openrek.protocol.auth import SignedHeaders, check_signature_headers
@@ -95,6 +95,7 @@ def create_app(services: Services) -> Starlette:
     # back off (as AWS does) rather than queued without end.
     max_pending = settings.inference_workers + settings.max_queued_requests
     pending = 0
+    quiet = QuietTrim(executor)
 
     def check_signature_headers_of(request: Request, headers: WireHeaders) -> SignedHeaders | None:
         """With access keys configured, nothing is answered without a valid signature;
@@ -134,6 +135,7 @@ def create_app(services: Services) -> Starlette:
         payload = _decode_json(body)
         if pending >= max_pending:
             raise ThrottlingException("Rate exceeded")
+        quiet.cancel()
         pending += 1
         try:
             # Decoding, validation and inference block: keep them off the event loop.
@@ -142,8 +144,8 @@ def create_app(services: Services) -> Starlette:
             )
         finally:
             pending -= 1
-            if pending == 0:  # quiet again: hand what the burst freed back to the OS
-                asyncio.get_running_loop().run_in_executor(executor, release_free_memory)
+            if pending == 0:
+                quiet.start(asyncio.get_running_loop())
         return Response(to_wire(result), media_type=CONTENT_TYPE, headers={"x-amzn-RequestId": request_id})
 
     async def run_blocking(work: Callable[[], Any]) -> Any:
