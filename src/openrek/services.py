@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,7 +67,11 @@ def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
 
     return FaceAnalyzer(
         detector=YuNetDetector(session("face-detector")),
-        mesh=FaceMesh(session("face-landmarks"), session("face-blendshapes")),
+        mesh=FaceMesh(
+            session("face-landmarks"),
+            session("face-blendshapes"),
+            parallel_faces=settings.runtime.intra_op_threads or os.cpu_count() or 1,
+        ),
         age_gender=AgeGender(session("face-age"), session("face-gender")),
         emotion=EmotionClassifier(session("face-emotion")),
     )

@@ -23,6 +23,7 @@ The crop reproduces MediaPipe's CPU path for a face found by a detector:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -117,9 +118,20 @@ def _sigmoid(value: float) -> float:
 
 
 class FaceMesh:
-    def __init__(self, landmarks: Session, blendshapes: Session) -> None:
+    def __init__(self, landmarks: Session, blendshapes: Session, parallel_faces: int = 1) -> None:
+        """`parallel_faces`: how many faces of one photo are landmarked side by side."""
         self._landmarks = landmarks
         self._blendshapes = blendshapes
+        # The faces of one photo are independent, and the landmark model is the largest
+        # per-face cost (5-6 ms a face here). LiteRT's own threads split one face's small
+        # convolutions and could not be shown to help; whole faces split cleanly, and the
+        # interpreter lets go of the GIL while it runs. Each pool thread gets its own
+        # interpreter (TfliteSession is per thread).
+        self._pool = (
+            ThreadPoolExecutor(parallel_faces, thread_name_prefix="openrek-mesh")
+            if parallel_faces > 1
+            else None
+        )
         shape = tuple(landmarks.input_shapes[0])
         if len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2]:
             raise ValueError(f"landmark model takes {shape}, expected (1, S, S, 3)")
@@ -141,10 +153,11 @@ class FaceMesh:
     ) -> list[MeshResult]:
         """`predict` for several faces of one image.
 
-        One landmark invocation per face. The model's batch dimension is free and LiteRT
-        can resize it, but batching was measured (docs/models.md, "Per-face cost"): on
-        CPU a batch costs what its faces cost one by one, and resizing the interpreter
-        to each photo's face count adds about 3 ms a photo."""
+        One landmark invocation per face, `parallel_faces` at a time. The model's batch
+        dimension is free and LiteRT can resize it, but batching was measured
+        (docs/models.md, "Per-face cost"): on CPU a batch costs what its faces cost one
+        by one, and resizing the interpreter to each photo's face count adds about 3 ms
+        a photo."""
         if not faces:
             return []
         crops = np.empty((len(faces), self._size, self._size, 3), dtype=np.float32)
@@ -161,11 +174,12 @@ class FaceMesh:
             np.multiply(crop, np.float32(1.0 / 255.0), out=crops[n], casting="unsafe")
             inverses.append(cv2.invertAffineTransform(matrix))
             sides.append(side)
-        raw_all, logits = [], []
-        for crop in crops:
-            outputs = self._landmarks.run({self._landmarks.input_names[0]: crop[None]})
-            raw_all.append(outputs[0].reshape(NUM_POINTS, 3))
-            logits.append(float(outputs[1].ravel()[0]))
+        if self._pool is not None and len(crops) > 1:
+            landmarked = list(self._pool.map(self._landmark, crops))
+        else:
+            landmarked = [self._landmark(crop) for crop in crops]
+        raw_all = [raw for raw, _ in landmarked]
+        logits = [logit for _, logit in landmarked]
 
         results = []
         for raw, logit, inverse, side in zip(raw_all, logits, inverses, sides, strict=True):
@@ -180,6 +194,11 @@ class FaceMesh:
                 )
             )
         return results
+
+    def _landmark(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        """Raw points (in input-tensor pixels) and the presence logit of one face crop."""
+        outputs = self._landmarks.run({self._landmarks.input_names[0]: crop[None]})
+        return outputs[0].reshape(NUM_POINTS, 3), float(outputs[1].ravel()[0])
 
     def _blendshapes_of(self, points: np.ndarray) -> dict[str, float]:
         # The blendshape model's batch is fixed at 1 (LiteRT refuses to resize it).
