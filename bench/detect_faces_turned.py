@@ -232,6 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"| {name} | {tally.labels} | {tally.matched} | {tally.recall * 100:.1f}% | {tally.false_positives} |"
         )
     out += ["", f"Missed by {AFTER}: " + (", ".join(tallies[AFTER].missed) or "none") + "."]
+    out += ["", "Per photo, faces matched in its three turned copies:", ""]
+    out += ["| photo | faces | " + " | ".join(systems) + " |", "|---|---:|" + "---:|" * len(systems)]
+    for key, boxes in sorted(labels.items()):
+        if not boxes:
+            continue
+        copies = [photo.key for photo in turned_photos if photo.key.rsplit(" turned ", 1)[0] == key]
+        counts = [
+            sum(len(match(turned_labels[c], found[name][c], args.iou)) for c in copies) for name in systems
+        ]
+        out.append(f"| {key} | {len(boxes) * len(copies)} | " + " | ".join(map(str, counts)) + " |")
     up_before, up_after = total_ms(up_seconds[BEFORE]), total_ms(up_seconds[AFTER])
     no_before, no_after = total_ms(none_seconds[BEFORE]), total_ms(none_seconds[AFTER])
     common = (up_after - up_before) / up_before
