@@ -54,13 +54,22 @@ stranger scores 43 and one in four 50 or more, against AWS's "different people f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
+from typing import Protocol, overload
 
 import numpy as np
 
-# Cosines are float32 dot products: an identical face can come back as 0.99999994.
-# min_cosine gives this much slack so a threshold is never missed by rounding alone.
-COSINE_SLACK = 1e-6
+# COSINE_SLACK: cosines are float32 dot products (an identical face can come back as
+# 0.99999994), so min_cosine gives this much slack that a threshold is never missed by
+# rounding alone. Defined beside AnchoredScale, which needs it too.
+from openrek.inference.faces.anchored_scale import COSINE_SLACK
+
+
+class SimilarityScale(Protocol):
+    """What a FaceModelVersion's curve offers: Similarity of cosines, and its inverse."""
+
+    def similarity(self, cosine: np.ndarray) -> np.ndarray: ...
+
+    def min_cosine(self, threshold: float) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -92,13 +101,13 @@ class LogisticScale:
 
 
 # Per FaceModelVersion; see the module docstring for how each was fitted.
-SCALES: dict[str, LogisticScale] = {
+SCALES: dict[str, SimilarityScale] = {
     "1.0": LogisticScale(midpoint=0.306, width=0.08232),
     "2.0": LogisticScale(midpoint=0.2852, width=0.09016),
 }
 
 
-def scale_for(version: str) -> LogisticScale:
+def scale_for(version: str) -> SimilarityScale:
     scale = SCALES.get(version)
     if scale is None:
         raise ValueError(f"no Similarity scale for face model version {version!r}")
