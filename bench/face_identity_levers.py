@@ -529,9 +529,12 @@ def report(faces: list[Face], features: Features, pairs: Pairs, levers: list[Lev
         ]
         lines.append("| " + " | ".join(cells) + " |")
         cal_imp = cal["impostor"]
+        cal_sims = np.asarray(scale.similarity(cal_imp))
         detail.append(
             f"- **{lever.name}**: {lever.what}. {lever.fitted or 'curve as given, not refitted'}. Calibration impostors: n "
-            f"{len(cal_imp)}, mean {cal_imp.mean():.3f}, sd {cal_imp.std():.3f}, max {cal_imp.max():.3f}; "
+            f"{len(cal_imp)}, mean {cal_imp.mean():.3f}, sd {cal_imp.std():.3f}, max {cal_imp.max():.3f}, "
+            f"Similarity median / 99th percentile / share >= 50: {float(np.median(cal_sims)):.1f} / "
+            f"{float(np.percentile(cal_sims, 99)):.1f} / {100 * float((cal_sims >= 50).mean()):.1f}%; "
             f"held-out impostors: mean {imp.mean():.3f}, sd {imp.std():.3f}, max {imp.max():.3f} "
             f"(Similarity {float(scale.similarity(np.array(imp.max()))):.1f}); held-out independent: lowest five "
             + ", ".join(f"{v:.3f}" for v in sorted(out["independent"])[:5])
