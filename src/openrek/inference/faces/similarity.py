@@ -3,14 +3,15 @@
 Rekognition reports how alike two faces are as a Similarity in 0-100, with 80 the
 default threshold of CompareFaces and SearchFaces*: the same person typically
 scores 95-100, different people far below 50. Our models give a cosine in
-[-1, 1]; this module maps it per FaceModelVersion with a logistic curve,
+[-1, 1]; this module maps it per FaceModelVersion. 1.0 uses a logistic curve,
 
     raw(c)        = 1 / (1 + exp(-(c - midpoint) / width))
     Similarity(c) = 100 * (raw(c) - raw(-1)) / (raw(1) - raw(-1))
 
 rescaled so that cosine -1 gives exactly 0 and cosine 1 (the same image) exactly
-100. It is monotone, so the face store can search by cosine: `min_cosine` is its
-inverse.
+100. 2.0 uses a curve through three anchors (anchored_scale.AnchoredScale: log-odds
+piecewise linear in the cosine, rescaled the same way). Both are monotone, so the face
+store can search by cosine: `min_cosine` is their inverse.
 
 How the FaceModelVersion 1.0 (SFace) curve was fitted (docs/similarity.md has the counts, the
 held-out results and the levers tried; `python bench/face_identity_levers.py` refits it):
@@ -32,35 +33,43 @@ search turns its threshold into a cosine with `min_cosine` when it runs, so they
 searched with the new curve at once. SFace's published LFW threshold (cosine 0.363) now
 gives Similarity 66.
 
-FaceModelVersion 2.0 (ArcFace MobileFaceNet, WebFace600K) was fitted with the rules 1.0 had
-before issue 15, on 67 faces (`python bench/face_identity_accuracy.py --fit`):
-  - Similarity 80 at cosine 0.41: the highest of the 1,165 impostor cosines was 0.359,
-    plus 0.05, rounded up to 0.01 (the impostors' Gaussian, mean 0.015 and sd 0.070,
-    puts a 1e-5 tail at 0.312, lower). That pair, two dark-haired women of the face-api
-    series, is also near the top for SFace (0.345) and dlib (distance 0.595); whoever
-    they are, counting it as an impostor only raises this anchor.
-  - Similarity 95 at cosine 0.55: the lowest genuine pair of independent photos (0.550,
-    the face-api woman; the obama pairs are 0.66-0.71).
-InsightFace publishes no cosine threshold for this model, so there is no third anchor;
-its 50 point falls at cosine 0.285, where the impostors are 3.9 sd above their mean.
-
-Refitted by 1.0's rule on the calibration people of the 207-face set (80 at cosine 0.26,
-95 at 0.492), 2.0 would bring 141 of 141 held-out independent pairs to 80 (137 now) with 7
-of 9,561 held-out impostors there (0.07%), but its curve would be so flat that the median
-stranger scores 43 and one in four 50 or more, against AWS's "different people far below
-50". That refit is measured (`bench/face_identity_levers.py`) and deliberately not used here.
+FaceModelVersion 2.0 (ArcFace MobileFaceNet, WebFace600K; opt-in, non-commercial) has three
+anchors, fitted by rule on the calibration people of the same 207-face set
+(`python bench/face_identity_levers.py`, lever `2.0 anchored`):
+  - Similarity 80 at cosine 0.26 and 95 at 0.492, by 1.0's rule: the calibration impostors'
+    normal (mean 0.007, sd 0.066) leaves 1e-4 above 0.252 (the highest is 0.239), and the
+    lowest of 173 calibration pairs of one person in two independent photos is 0.492.
+  - Similarity 50 at cosine 0.18: as many calibration-impostor sd (2.56) above the impostor
+    mean as 1.0's 50 point (cosine 0.306) lies above 1.0's, rounded up to 0.01 like 80, so
+    strangers fall below 50 as often for both models.
+On held-out people: 141 of 141 independent same-person pairs and 260 of 300 contact-sheet
+pairs reach 80 (137 and 152 with the earlier 67-face logistic, 80 at 0.41 and 95 at 0.55),
+7 of 9,561 impostors do (0.07%); the median stranger scores 4.8 and 0.9% of strangers reach
+50 (1.0: 5.3 and 0.6%). A two-parameter logistic through the same 80 and 95 anchors would
+put the median stranger at 43 (docs/similarity.md): the 50 anchor is what keeps strangers
+far below 50, as on AWS. Stored 2.0 collections get the curve at once: only the mapping
+changed, not the vectors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import overload
+from typing import Protocol, overload
 
 import numpy as np
 
-# Cosines are float32 dot products: an identical face can come back as 0.99999994.
-# min_cosine gives this much slack so a threshold is never missed by rounding alone.
-COSINE_SLACK = 1e-6
+# COSINE_SLACK: cosines are float32 dot products (an identical face can come back as
+# 0.99999994), so min_cosine gives this much slack that a threshold is never missed by
+# rounding alone. Defined beside AnchoredScale, which needs it too.
+from openrek.inference.faces.anchored_scale import COSINE_SLACK, AnchoredScale
+
+
+class SimilarityScale(Protocol):
+    """What a FaceModelVersion's curve offers: Similarity of cosines, and its inverse."""
+
+    def similarity(self, cosine: np.ndarray) -> np.ndarray: ...
+
+    def min_cosine(self, threshold: float) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -92,13 +101,13 @@ class LogisticScale:
 
 
 # Per FaceModelVersion; see the module docstring for how each was fitted.
-SCALES: dict[str, LogisticScale] = {
+SCALES: dict[str, SimilarityScale] = {
     "1.0": LogisticScale(midpoint=0.306, width=0.08232),
-    "2.0": LogisticScale(midpoint=0.2852, width=0.09016),
+    "2.0": AnchoredScale(((0.18, 50.0), (0.26, 80.0), (0.492, 95.0))),
 }
 
 
-def scale_for(version: str) -> LogisticScale:
+def scale_for(version: str) -> SimilarityScale:
     scale = SCALES.get(version)
     if scale is None:
         raise ValueError(f"no Similarity scale for face model version {version!r}")
