@@ -147,15 +147,26 @@ def render(before: dict[str, Any], after: dict[str, Any]) -> str:
         "| set | photos | before: recall | CER | spurious | after: recall | CER | spurious |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    second_round = {p["photo"] for p in photo_sets() if p.get("round") == 2}
     selections: list[tuple[str, Any]] = [
         ("**held-out, all**", lambda r: r["group"] == "held-out"),
         (
             "held-out, street and plates",
             lambda r: r["group"] == "held-out" and r["kind"] in ("street", "plate"),
         ),
+        (
+            "held-out, street signs, shop fronts, buses",
+            lambda r: r["group"] == "held-out" and r["kind"] == "street",
+        ),
+        ("held-out, plates", lambda r: r["group"] == "held-out" and r["kind"] == "plate"),
+        (
+            "held-out, street and plates, round 2 photos only",
+            lambda r: r["group"] == "held-out" and r["photo"] in second_round,
+        ),
         ("held-out, products", lambda r: r["group"] == "held-out" and r["kind"] == "product"),
         ("tuning, all", lambda r: r["group"] == "tuning"),
         ("tuning, street", lambda r: r["group"] == "tuning" and r["kind"] == "street"),
+        ("tuning, plates", lambda r: r["group"] == "tuning" and r["kind"] == "plate"),
         ("tuning, products", lambda r: r["group"] == "tuning" and r["kind"] == "product"),
         ("original, clear", lambda r: r["kind"] == "original-clear"),
         ("original, degraded", lambda r: r["kind"] == "original-degraded"),

@@ -107,6 +107,23 @@ def test_word_recall_on_transcribed_photos(rekognition, photos: Path, name: str)
     assert result["errors"] / result["chars"] <= 0.1, result
 
 
+def test_plate_groups_printed_close_together_are_two_words(rekognition, photos: Path) -> None:
+    # A parked car's Czech plate "5AU 5341" (fast-alpr's test photo, a tuning photo of
+    # bench/data/scene_text_wide.json): the gap between the groups is narrower than a
+    # word space on a sign, and the recogniser's best class there is the blank, so the
+    # groups were read as one word until faint space evidence counted (SPACE_CHANCE).
+    image = (photos / "fast-alpr/test_image.png").read_bytes()
+    response = detect(rekognition, image)
+    assert_well_formed(response)
+    words = {w["DetectedText"]: w for w in words_of(response)}
+    assert {"5AU", "5341"} <= set(words), sorted(words)
+    assert words["5AU"]["ParentId"] == words["5341"]["ParentId"]
+    first, second = (words[w]["Geometry"]["BoundingBox"] for w in ("5AU", "5341"))
+    # Each word's box covers its own group: side by side, barely overlapping.
+    assert first["Left"] + first["Width"] <= second["Left"] + 0.01
+    assert first["Width"] < 0.1 and second["Width"] < 0.1  # the plate is under 20% of the photo
+
+
 def test_box_of_a_known_word_on_a_building(rekognition, photos: Path) -> None:
     response = detect(rekognition, (photos / "opencv-doc/scenetext03.jpg").read_bytes())
     words = {normalise(w["DetectedText"]): w for w in words_of(response)}

