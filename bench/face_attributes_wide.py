@@ -26,8 +26,8 @@ from PIL import Image
 
 from openrek import Client
 from tools.eval_data import eval_data_dir, fetch
-from tools.identity_photos import fetch_identity_photos
 from tools.face_labels import iou
+from tools.identity_photos import fetch_identity_photos
 
 WIDE = REPO / "bench" / "data" / "face_attributes_wide.json"
 FITTED_ON = REPO / "tests" / "data" / "face_labels.json"
