@@ -68,8 +68,8 @@ ATTRIBUTE_NEEDS: dict[str, Need | None] = {
     "EMOTIONS": Need.EMOTION,
     "EYEGLASSES": Need.APPEARANCE,
     "SUNGLASSES": Need.APPEARANCE,
-    "BEARD": Need.FACIAL_HAIR,
-    "MUSTACHE": Need.FACIAL_HAIR,
+    "BEARD": Need.APPEARANCE,
+    "MUSTACHE": Need.APPEARANCE,
     "FACE_OCCLUDED": Need.APPEARANCE,
     # Blendshapes: a second model per face, run only when one of these is asked for.
     "SMILE": Need.EXPRESSION,
@@ -95,9 +95,6 @@ def requested_attributes(attributes: list[str] | None) -> frozenset[str]:
 
 def needs_for(attributes: frozenset[str]) -> frozenset[Need]:
     needs = {n for a in attributes if (n := ATTRIBUTE_NEEDS[a]) is not None}
-    # Beard and mustache start from the measurements and replace them by the learned head.
-    if Need.FACIAL_HAIR in needs:
-        needs.add(Need.APPEARANCE)
     # Age, gender and appearance read a crop aligned on the five points.
     if needs & {Need.AGE_GENDER, Need.APPEARANCE}:
         needs.add(Need.ALIGNMENT)
