@@ -1,6 +1,6 @@
 """Fit, and score once, a learned Beard/Mustache head (issue 15 item 6, round 2).
 
-Features (tools/facial_hair_features.py): the SFace identity embedding
+Features (openrek/inference/faces/appearance_head.py): the SFace identity embedding
 (FaceModelVersion 1.0, 128-d), `appearance.measure`'s five numbers and four texture and
 colour numbers around chin and upper lip. A class-balanced L2 logistic regression per
 attribute is fitted on the TUNING faces only (bench/data/face_attributes_wide.json's
@@ -9,10 +9,12 @@ are chosen by leave-persons-out cross-validation on those faces (--compare print
 choice). The held-out faces are then scored once with the chosen head, as a report:
 nothing is chosen from them.
 
-Result (bench/results/face_attributes.md): the head did not beat the measurement on
-held-out, so DetectFaces does not use it.
+Result (bench/results/face_attributes.md): the Eyeglasses head beat the measurement on
+held-out in precision and recall and is shipped; the Beard and Mustache heads did not
+and are not.
 
-Run: python -m tools.fit_appearance_head [--compare]
+Run: python -m tools.fit_appearance_head [--compare] [--write]
+  --write  rewrite src/openrek/inference/faces/appearance_head.json with the heads in SHIP
 """
 
 from __future__ import annotations
@@ -28,13 +30,19 @@ from PIL import Image
 from openrek.config import Settings
 from openrek.inference.faces.analyzer import Need
 from openrek.inference.faces.appearance import measure
+from openrek.inference.faces.appearance_head import (
+    HEAD_FILE,
+    MEASUREMENTS,
+    TEXTURES,
+    hair_texture,
+    head_features,
+)
 from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.store import ModelStore
 from openrek.services import build_face_analyzer
 from tools.eval_data import eval_data_dir, fetch
 from tools.face_labels import iou
-from tools.facial_hair_features import hair_texture, head_features
 from tools.identity_photos import fetch_identity_photos
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,6 +59,9 @@ FEATURE_SETS = {
 # Chosen by cross-validated F1 on the tuning faces (--compare): best or level-best for
 # beard and mustache.
 CHOSEN_FEATURES = "all"
+# The heads whose held-out precision AND recall beat the measurement (the table this
+# tool prints last, and bench/face_attributes_wide.py end to end).
+SHIP = ("eyeglasses",)
 
 
 def labelled_faces(split: str) -> list[tuple[str, dict[str, Any]]]:
@@ -120,6 +131,27 @@ def targets(labels: list[dict[str, Any]], attribute: str) -> tuple[list[int], np
     return use, y, [str(labels[i]["group"]) for i in use]
 
 
+def write_heads(chosen: dict[str, tuple[Any, slice]], mean: np.ndarray, scale: np.ndarray) -> None:
+    doc: dict[str, Any] = {
+        "_comment": "Written by tools/fit_appearance_head.py: class-balanced logistic regression on the "
+        "standardised features below, fitted on the tuning faces only; p >= 0.5 says true.",
+        "features": [f"sface_{i}" for i in range(128)] + list(MEASUREMENTS) + list(TEXTURES),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "heads": {},
+    }
+    for attribute in SHIP:
+        model, columns = chosen[attribute]
+        assert columns == slice(0, None), "the service computes every feature"
+        doc["heads"][attribute] = {
+            "C": float(model.C),
+            "coef": [round(float(v), 6) for v in model.coef_[0]],
+            "intercept": round(float(model.intercept_[0]), 6),
+        }
+    HEAD_FILE.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {HEAD_FILE}")
+
+
 def percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
@@ -152,6 +184,8 @@ def main() -> None:
         columns = FEATURE_SETS[CHOSEN_FEATURES]
         chosen[attribute] = (fit(z[use][:, columns], y, best[1]), columns)
         print(f"{attribute}: chosen C={best[1]}")
+    if "--write" in sys.argv[1:]:
+        write_heads(chosen, mean, scale)
     held_x, held_labels = features(root, "held-out")
     held_z = (held_x - mean) / scale
     print("| attribute | held-out positives | negatives | TP | FP | FN | precision | recall |")
