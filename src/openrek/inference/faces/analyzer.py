@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from openrek.inference.faces.age_gender import AgeGender, AgeGenderResult
-from openrek.inference.faces.appearance import Appearance, measure_appearance
+from openrek.inference.faces.appearance import Appearance, measure, measure_appearance
 from openrek.inference.faces.appearance_head import with_learned_heads
 from openrek.inference.faces.detector import FaceDetections, YuNetDetector, refine_points
 from openrek.inference.faces.embedder import FaceEmbedder
@@ -215,10 +215,9 @@ class FaceAnalyzer:
     ) -> Appearance | None:
         if Need.APPEARANCE not in needs:
             return None
-        measured = measure_appearance(image_rgb, box, points)
         if Need.LEARNED_APPEARANCE not in needs:
-            return measured
-        return with_learned_heads(measured, image_rgb, points, self.appearance_embedder)
+            return measure_appearance(image_rgb, box, points)
+        return with_learned_heads(measure(image_rgb, points), image_rgb, points, self.appearance_embedder)
 
 
 def _to_stored(face: FaceAnalysis, turns: int, width: int, height: int) -> FaceAnalysis:

@@ -321,7 +321,11 @@ def measure_appearance(
 ) -> Appearance:
     """Probabilities in [0, 1]. `box` is unused: the five points place every region."""
     del box
-    m = measure(image_rgb, five_points)
+    return appearance_from(measure(image_rgb, five_points))
+
+
+def appearance_from(m: Measurements) -> Appearance:
+    """The measurements' probabilities (the learned heads also read `m` itself)."""
     sunglasses = CURVES["sunglasses"](m.lens_dark)
     return Appearance(
         eyeglasses=max(CURVES["eyeglasses"](m.bridge_line), sunglasses),

@@ -25,8 +25,8 @@ from openrek.inference.faces.appearance import (
     Measurements,
     _crop,
     _Regions,
+    appearance_from,
     canonical_transform,
-    measure,
 )
 from openrek.inference.faces.embedder import FaceEmbedder
 
@@ -103,21 +103,20 @@ def load_heads() -> LearnedHeads | None:
 
 
 def with_learned_heads(
-    appearance: Appearance, image_rgb: np.ndarray, five_points: np.ndarray, embedder: FaceEmbedder | None
+    measured: Measurements, image_rgb: np.ndarray, five_points: np.ndarray, embedder: FaceEmbedder | None
 ) -> Appearance:
-    """`appearance` with the attributes a shipped head answers replaced by its answer.
+    """The measurements' answers, those a shipped head answers replaced by its answer.
 
     Without the SFace model (an install that left FaceModelVersion 1.0 out) or without
     shipped heads the measurements stand. Sunglasses still imply Eyeglasses, as in
     Rekognition: the sunglasses measurement keeps its say.
     """
+    appearance = appearance_from(measured)
     heads = load_heads()
     if heads is None or embedder is None:
         return appearance
     features = head_features(
-        embedder.embed(image_rgb, five_points),
-        measure(image_rgb, five_points),
-        hair_texture(image_rgb, five_points),
+        embedder.embed(image_rgb, five_points), measured, hair_texture(image_rgb, five_points)
     )
     answers = {name: heads.probability(name, features) for name in heads.weights}
     if "eyeglasses" in answers:
