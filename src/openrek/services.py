@@ -74,6 +74,13 @@ def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
         ),
         age_gender=AgeGender(session("face-age"), session("face-gender")),
         emotion=EmotionClassifier(session("face-emotion")),
+        # Eyeglasses' learned head reads SFace's embedding; where an install left
+        # FaceModelVersion 1.0 out, Eyeglasses stays a measurement.
+        appearance_embedder=(
+            FaceEmbedder(session(FACE_EMBEDDING_MODELS["1.0"]), "1.0")
+            if store.path(FACE_EMBEDDING_MODELS["1.0"]).exists()
+            else None
+        ),
     )
 
 

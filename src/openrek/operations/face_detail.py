@@ -66,7 +66,7 @@ ATTRIBUTE_NEEDS: dict[str, Need | None] = {
     "AGE_RANGE": Need.AGE_GENDER,
     "GENDER": Need.AGE_GENDER,
     "EMOTIONS": Need.EMOTION,
-    "EYEGLASSES": Need.APPEARANCE,
+    "EYEGLASSES": Need.LEARNED_APPEARANCE,
     "SUNGLASSES": Need.APPEARANCE,
     "BEARD": Need.APPEARANCE,
     "MUSTACHE": Need.APPEARANCE,
@@ -95,6 +95,9 @@ def requested_attributes(attributes: list[str] | None) -> frozenset[str]:
 
 def needs_for(attributes: frozenset[str]) -> frozenset[Need]:
     needs = {n for a in attributes if (n := ATTRIBUTE_NEEDS[a]) is not None}
+    # Eyeglasses starts from the measurements and replaces its own by the learned head.
+    if Need.LEARNED_APPEARANCE in needs:
+        needs.add(Need.APPEARANCE)
     # Age, gender and appearance read a crop aligned on the five points.
     if needs & {Need.AGE_GENDER, Need.APPEARANCE}:
         needs.add(Need.ALIGNMENT)

@@ -21,8 +21,10 @@ import cv2
 import numpy as np
 
 from openrek.inference.faces.age_gender import AgeGender, AgeGenderResult
-from openrek.inference.faces.appearance import Appearance, measure_appearance
+from openrek.inference.faces.appearance import Appearance, measure, measure_appearance
+from openrek.inference.faces.appearance_head import with_learned_heads
 from openrek.inference.faces.detector import FaceDetections, YuNetDetector, refine_points
+from openrek.inference.faces.embedder import FaceEmbedder
 from openrek.inference.faces.emotion import EmotionClassifier
 from openrek.inference.faces.mesh import FaceMesh, MeshResult
 from openrek.inference.faces.pose import head_pose
@@ -54,6 +56,9 @@ class Need(Enum):
     AGE_GENDER = "age_gender"
     EMOTION = "emotion"
     APPEARANCE = "appearance"
+    # Eyeglasses: the learned head (appearance_head), which needs the SFace embedding
+    # (~5-10 ms a face), so it runs only when Eyeglasses is asked for.
+    LEARNED_APPEARANCE = "learned_appearance"
     # Smile and eyes open: the blendshape model, a second invocation per face.
     EXPRESSION = "expression"
     # Five points precise enough to align a face crop on (age, appearance, identity):
@@ -88,8 +93,12 @@ class FaceAnalyzer:
         mesh: FaceMesh,
         age_gender: AgeGender,
         emotion: EmotionClassifier,
+        appearance_embedder: FaceEmbedder | None = None,
     ) -> None:
         self.detector = detector
+        # SFace (FaceModelVersion 1.0) for the learned appearance heads; None keeps the
+        # measurements.
+        self.appearance_embedder = appearance_embedder
         self._turn_detector = detector.at_canvas(TURN_CANVAS)
         self.mesh = mesh
         self.age_gender = age_gender
@@ -194,10 +203,21 @@ class FaceAnalyzer:
             quality=measure_quality(image_rgb, box_tuple),
             age_gender=(self.age_gender.predict(image_rgb, points) if Need.AGE_GENDER in needs else None),
             emotions=self.emotion.predict(image_rgb, box_tuple) if Need.EMOTION in needs else None,
-            appearance=(
-                measure_appearance(image_rgb, box_tuple, points) if Need.APPEARANCE in needs else None
-            ),
+            appearance=self._appearance(image_rgb, box_tuple, points, needs),
         )
+
+    def _appearance(
+        self,
+        image_rgb: np.ndarray,
+        box: tuple[float, float, float, float],
+        points: np.ndarray,
+        needs: frozenset[Need],
+    ) -> Appearance | None:
+        if Need.APPEARANCE not in needs:
+            return None
+        if Need.LEARNED_APPEARANCE not in needs:
+            return measure_appearance(image_rgb, box, points)
+        return with_learned_heads(measure(image_rgb, points), image_rgb, points, self.appearance_embedder)
 
 
 def _to_stored(face: FaceAnalysis, turns: int, width: int, height: int) -> FaceAnalysis:

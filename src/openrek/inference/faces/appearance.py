@@ -2,7 +2,9 @@
 
 No trained model for these attributes ships in a package registry, so each one is a
 single photometric measurement taken on regions placed from the detector's five
-points, turned into a probability by a two-parameter logistic curve.
+points, turned into a probability by a two-parameter logistic curve. Where the SFace
+model is installed, DetectFaces answers Eyeglasses from a learned head instead
+(appearance_head.py), which also reads these measurements.
 
 The face is first warped (similarity transform) into a canonical crop where the eye
 distance is `UNIT` pixels and the eyes are level, so every region below has the same
@@ -321,7 +323,11 @@ def measure_appearance(
 ) -> Appearance:
     """Probabilities in [0, 1]. `box` is unused: the five points place every region."""
     del box
-    m = measure(image_rgb, five_points)
+    return appearance_from(measure(image_rgb, five_points))
+
+
+def appearance_from(m: Measurements) -> Appearance:
+    """The measurements' probabilities (the learned heads also read `m` itself)."""
     sunglasses = CURVES["sunglasses"](m.lens_dark)
     return Appearance(
         eyeglasses=max(CURVES["eyeglasses"](m.bridge_line), sunglasses),
