@@ -359,7 +359,7 @@ def main() -> None:
         scenes = json.loads(TRAINING_SET.read_text())["photos"]
         if "--reuse" in sys.argv[1:] and GATHERED_TRAINING.is_file():
             training = pickle.loads(GATHERED_TRAINING.read_bytes())
-        else:
+        if sorted(photo.name for photo in training) != sorted(scenes):  # none saved, or the set changed
             training = gather(labeler, scenes, data)
             GATHERED_TRAINING.write_bytes(pickle.dumps(training))
     head, cross_fitted = fit_scene_head(gathered, training)

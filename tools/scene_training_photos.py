@@ -18,13 +18,17 @@ from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, f
 from tools.qt_resources import read_resources
 
 SCENE_TRAINING_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "scene_training.json"
-# Debian carriers (licences in docs/labels.md, round 5).
+# Package carriers (licences in docs/labels.md, round 5).
 SCENE_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "plasma": ("debian", "plasma-workspace-wallpapers", "4:5.27.5-2"),
     "mate": ("debian", "mate-backgrounds", "1.26.0-1"),
     "lomiri": ("debian", "lomiri-wallpapers-16.04", "20.04.0-2"),
     "opencv-doc": ("debian", "opencv-doc", "4.6.0+dfsg-12"),
     "tuxpaint": ("debian", "tuxpaint-data", "1:0.9.28-sdl2-1"),
+    "budgie": ("debian", "budgie-control-center-data", "1.2.0-1"),
+    "lxqt": ("debian", "lxqt-themes", "1.2.0-1"),
+    "skimage": ("pypi-wheel", "scikit-image", "0.26.0"),
+    "matplotlib": ("pypi-wheel", "matplotlib", "3.11.2"),
 }
 GCOMPRIS_PACKAGE = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 # The resource files the set's GCompris photos come out of, pinned whole.
