@@ -345,6 +345,10 @@ def main() -> None:
         labeler.describe_face = None
     if "classes" in left_out:
         AXES[0] = 0
+    for argument in sys.argv[1:]:  # `--axes=N`: the head reads N class axes (measured, not shipped)
+        if argument.startswith("--axes="):
+            AXES[0] = int(argument[7:])
+            left_out.add(argument[2:])
     if "--reuse" in sys.argv[1:] and GATHERED.is_file():
         gathered: list[TuningPhoto] = pickle.loads(GATHERED.read_bytes())
         truths = {name: _truth_sets(photo, labeler.taxonomy.ancestors) for name, photo in photos.items()}
@@ -357,9 +361,14 @@ def main() -> None:
     training: list[TuningPhoto] = []
     if "training" not in left_out:
         scenes = json.loads(TRAINING_SET.read_text())["photos"]
+        saved: dict[str, TuningPhoto] = {}
         if "--reuse" in sys.argv[1:] and GATHERED_TRAINING.is_file():
-            training = pickle.loads(GATHERED_TRAINING.read_bytes())
-        if sorted(photo.name for photo in training) != sorted(scenes):  # none saved, or the set changed
+            saved = {photo.name: photo for photo in pickle.loads(GATHERED_TRAINING.read_bytes())}
+        if set(scenes) <= set(saved):  # photos left out since are dropped; labels re-read
+            training = [saved[name] for name in sorted(scenes)]
+            for photo in training:
+                photo.truth = _truth_sets({"also": [], **scenes[photo.name]}, labeler.taxonomy.ancestors)
+        else:
             training = gather(labeler, scenes, data)
             GATHERED_TRAINING.write_bytes(pickle.dumps(training))
     head, cross_fitted = fit_scene_head(gathered, training)
