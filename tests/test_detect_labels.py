@@ -72,6 +72,19 @@ def test_scenes_come_back_where_they_are_and_not_indoors(labelled: dict[str, dic
     assert not {"Sky", "Outdoors", "Nature"} & coffee
 
 
+def test_grass_from_the_scene_head_trained_on_registry_photos(labelled: dict[str, dict]) -> None:
+    # Round 5 of issue 15: Grass was never returned by the head trained on 94 photos;
+    # trained with bench/data/scene_training.json (which holds none of these photos) it
+    # finds the lawn a dog stands on, and no grass in the dog's living room, at the
+    # espresso or at a dinner table.
+    def names(photo: str) -> set[str]:
+        return {label["Name"] for label in labelled[photo]["Labels"]}
+
+    assert "Grass" in names("forensics/pic2/IMG_20200608_111614.jpg")
+    for indoors in ("forensics/pic2/IMG_20200124_231153.jpg", "skimage/coffee.png", "insightface/t1.jpg"):
+        assert "Grass" not in names(indoors), indoors
+
+
 def test_people_are_described_by_their_faces_age_and_gender(labelled: dict[str, dict]) -> None:
     # Issue 15 round 2: DetectFaces' age and gender networks name the people in a photo.
     def people(name: str) -> dict[str, dict]:

@@ -7,6 +7,7 @@ Nothing here was made by the project: every file comes out of a published packag
     python tools/eval_data.py --classification  # also the Custom Labels classification set
     python tools/eval_data.py --labels          # also the DetectLabels recall set
     python tools/eval_data.py --identity        # also the face identity photos (tools/identity_photos.py)
+    python tools/eval_data.py --scene-training  # also the scene head's training photos (tools/scene_training_photos.py)
 
 The classification set (bench/data/classification_photos.tsv: 195 hand-labelled
 photos) is fetched only on request: its carrier is a 44 MB Debian package that only
@@ -981,7 +982,7 @@ def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: 
 
 
 if __name__ == "__main__":
-    options = ("--classification", "--labels", "--identity")
+    options = ("--classification", "--labels", "--identity", "--scene-training")
     arguments = [a for a in sys.argv[1:] if a not in options]
     folder = fetch(Path(arguments[0]) if arguments else None)
     if "--classification" in sys.argv[1:]:
@@ -992,3 +993,7 @@ if __name__ == "__main__":
         from tools.identity_photos import fetch_identity_photos
 
         fetch_identity_photos(folder)
+    if "--scene-training" in sys.argv[1:]:
+        from tools.scene_training_photos import fetch_scene_training
+
+        fetch_scene_training(folder)

@@ -2,10 +2,14 @@
 bench/data/label_photos.json (the held-out part is never read here).
 
 1. Scene head (`src/openrek/inference/labels/scene_head.json`): for each scene label
-   with at least MIN_POSITIVES positive and negative tuning photos, an L2 logistic
+   with at least MIN_POSITIVES positive and negative photos, an L2 logistic
    regression over openrek.inference.labels.scenes.FEATURE_NAMES. A photo is positive
    for a label when its truth ("labels" or "also") names the label or a descendant
-   of it. The L2 strength is chosen by 5-fold cross-validation on the tuning photos.
+   of it. Since round 5 the head is trained on the tuning photos AND the scene
+   TRAINING set (bench/data/scene_training.json, `eval_data.py --scene-training`),
+   which the calibration never reads; `--without=training` leaves it out. The L2
+   strength is chosen by 5-fold cross-validation (training photos in every fold's
+   training side, scored on the tuning fold).
 2. Calibration (`calibration.json`): the labeler, uncalibrated, labels every tuning
    photo with a scene head cross-fitted without that photo (out-of-fold); for each label the raw thresholds at which its answers were
    right 90% (t55) and 95% (t90) of the time, see calibration.py.
@@ -38,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 REPO = Path(__file__).resolve().parent.parent
 SET = REPO / "bench" / "data" / "label_photos.json"
+TRAINING_SET = REPO / "bench" / "data" / "scene_training.json"
 PACKAGE = REPO / "src" / "openrek" / "inference" / "labels"
 SCENE_LABELS = (
     "Outdoors",
@@ -80,6 +85,7 @@ ANSWERS = REPO / ".cache" / "label_fit_answers.json"  # the last run's tuning an
 # The models' raw evidence on the tuning photos (the slow part), kept so that
 # `--reuse` refits the head and the calibration in seconds. Only this tool writes it.
 GATHERED = REPO / ".cache" / "label_fit_gathered.pickle"
+GATHERED_TRAINING = REPO / ".cache" / "label_fit_gathered_training.pickle"
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -98,6 +104,8 @@ def _truth_sets(photo: dict[str, Any], ancestors: dict[str, tuple[str, ...]]) ->
 
 
 def _cross_validated_l2(x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> float:
+    """The L2 with the least held-out log loss; photos of fold -1 (the training set)
+    are always on the training side, so the loss is read on tuning photos only."""
     from openrek.inference.labels.scenes import fit_logistic
 
     losses = []
@@ -149,37 +157,41 @@ class TuningPhoto:
 
 
 def gather(labeler: Any, photos: dict[str, dict[str, Any]], data: Path) -> list[TuningPhoto]:
-    """Runs the models once over every tuning photo (the slow part)."""
+    """Runs the models once over every photo (the slow part)."""
     from openrek.inference.labels.scenes import scene_features
 
     gathered = []
     for name, photo in sorted(photos.items()):
         rgb = _rgb(data / name)
         evidence, instances, classes = labeler.observe(rgb)
-        truth = _truth_sets(photo, labeler.taxonomy.ancestors)
+        truth = _truth_sets({"also": [], **photo}, labeler.taxonomy.ancestors)
         gathered.append(TuningPhoto(name, evidence, instances, scene_features(rgb, evidence), classes, truth))
     return gathered
 
 
-def fit_scene_head(gathered: list[TuningPhoto]) -> tuple[Any, list[Any]]:
-    """The head on every tuning photo, and five cross-fitted heads (fold k never saw
-    the photos of fold k), so that calibration sees the head's answers on photos it
-    was not trained on, as a user's photos will be."""
-    features = np.array([photo.features for photo in gathered])
-    classes = np.array([photo.classes for photo in gathered])
-    truths = [photo.truth for photo in gathered]
+def fit_scene_head(gathered: list[TuningPhoto], training: list[TuningPhoto]) -> tuple[Any, list[Any]]:
+    """The head on every tuning and training photo, and five cross-fitted heads (fold
+    k never saw the tuning photos of fold k; every fold sees all training photos), so
+    that calibration sees the head's answers on photos it was not trained on, as a
+    user's photos will be."""
+    every = [*gathered, *training]
+    features = np.array([photo.features for photo in every])
+    classes = np.array([photo.classes for photo in every])
+    truths = [photo.truth for photo in every]
     labels = [
         label
         for label in SCENE_LABELS
         if MIN_POSITIVES <= sum(label in t for t in truths) <= len(truths) - MIN_POSITIVES
     ]
     y = np.array([[float(label in t) for label in labels] for t in truths])
-    folds = np.arange(len(features)) % 5
+    folds = np.concatenate([np.arange(len(gathered)) % 5, np.full(len(training), -1)])
     whole = _head(features, classes, truths, labels, 1.0)  # its inputs choose the L2
     inputs = np.array([whole.inputs(f, p) for f, p in zip(features, classes, strict=True)])
     standardised = np.clip((inputs - whole.mean) / whole.scale, -STANDARD_LIMIT, STANDARD_LIMIT)
     l2 = _cross_validated_l2(standardised, y, folds)
-    print(f"scene head: {len(labels)} labels, {len(features)} tuning photos, L2 {l2}")
+    print(
+        f"scene head: {len(labels)} labels, {len(gathered)} tuning + {len(training)} training photos, L2 {l2}"
+    )
     cross_fitted = [
         _head(
             features[folds != fold],
@@ -319,7 +331,8 @@ def main() -> None:
         describe_face=face_describer(faces.age_gender),
     )
     # Ablation: `--without=people` leaves out the people descriptors (faces' age and
-    # gender, crowd), `--without=classes` the scene head's class axes.
+    # gender, crowd), `--without=classes` the scene head's class axes,
+    # `--without=training` the scene training set (the head of rounds 1-4).
     left_out = {part for a in sys.argv[1:] if a.startswith("--without=") for part in a[10:].split(",")}
     overrides = {
         a[2:].split("=")[0]: float(a.split("=")[1])
@@ -332,6 +345,10 @@ def main() -> None:
         labeler.describe_face = None
     if "classes" in left_out:
         AXES[0] = 0
+    for argument in sys.argv[1:]:  # `--axes=N`: the head reads N class axes (measured, not shipped)
+        if argument.startswith("--axes="):
+            AXES[0] = int(argument[7:])
+            left_out.add(argument[2:])
     if "--reuse" in sys.argv[1:] and GATHERED.is_file():
         gathered: list[TuningPhoto] = pickle.loads(GATHERED.read_bytes())
         truths = {name: _truth_sets(photo, labeler.taxonomy.ancestors) for name, photo in photos.items()}
@@ -341,7 +358,20 @@ def main() -> None:
         gathered = gather(labeler, photos, data)
         GATHERED.parent.mkdir(parents=True, exist_ok=True)
         GATHERED.write_bytes(pickle.dumps(gathered))
-    head, cross_fitted = fit_scene_head(gathered)
+    training: list[TuningPhoto] = []
+    if "training" not in left_out:
+        scenes = json.loads(TRAINING_SET.read_text())["photos"]
+        saved: dict[str, TuningPhoto] = {}
+        if "--reuse" in sys.argv[1:] and GATHERED_TRAINING.is_file():
+            saved = {photo.name: photo for photo in pickle.loads(GATHERED_TRAINING.read_bytes())}
+        if set(scenes) <= set(saved):  # photos left out since are dropped; labels re-read
+            training = [saved[name] for name in sorted(scenes)]
+            for photo in training:
+                photo.truth = _truth_sets({"also": [], **scenes[photo.name]}, labeler.taxonomy.ancestors)
+        else:
+            training = gather(labeler, scenes, data)
+            GATHERED_TRAINING.write_bytes(pickle.dumps(training))
+    head, cross_fitted = fit_scene_head(gathered, training)
     raw, calibrated = out_of_fold(labeler, gathered, cross_fitted, photos)
     calibration = calibrate(raw, photos)
     if not left_out:  # an ablation's head and thresholds are measured, never shipped
