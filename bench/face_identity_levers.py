@@ -68,11 +68,11 @@ from bench.face_identity_accuracy import (
     read_rgb,
 )
 from openrek.config import Settings
-from openrek.inference.faces.anchored_scale import AnchoredScale
+from openrek.inference.faces.anchored_scale import COSINE_SLACK, AnchoredScale
 from openrek.inference.faces.detector import YuNetDetector, refine_points
 from openrek.inference.faces.embedder import FaceEmbedder, align_crop
 from openrek.inference.faces.quality import measure_quality
-from openrek.inference.faces.similarity import COSINE_SLACK, SCALES, LogisticScale, SimilarityScale
+from openrek.inference.faces.similarity import SCALES, LogisticScale, SimilarityScale
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.store import ModelStore
 from tools.eval_data import eval_data_dir, fetch

@@ -39,8 +39,43 @@ def _sigmoid(log_odds: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-log_odds)), dtype=np.float64)
 
 
+class RescaledCurve:
+    """What every Similarity curve shares: an increasing raw curve in (0, 1), rescaled
+    so that cosine -1 gives exactly 0 and cosine 1 exactly 100, and its inverse.
+
+    A curve supplies `_raw` (the raw curve at some cosines) and `_cosine_at` (the cosine
+    where the raw curve has the given log-odds); `_ends` may be overridden where the
+    curve already holds them."""
+
+    def _raw(self, cosine: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _cosine_at(self, log_odds: float) -> float:
+        raise NotImplementedError
+
+    def _ends(self) -> tuple[float, float]:
+        low, high = self._raw(np.array([-1.0, 1.0]))
+        return float(low), float(high)
+
+    def similarity(self, cosine: np.ndarray) -> np.ndarray:
+        low, high = self._ends()
+        raw = self._raw(np.clip(cosine, -1.0, 1.0))
+        return np.clip(100.0 * (raw - low) / (high - low), 0.0, 100.0)
+
+    def min_cosine(self, threshold: float) -> float:
+        """The lowest cosine whose Similarity reaches `threshold`, less COSINE_SLACK."""
+        if threshold <= 0:
+            return -1.0
+        if threshold >= 100:
+            return 1.0 - COSINE_SLACK
+        low, high = self._ends()
+        raw = low + threshold / 100.0 * (high - low)
+        cosine = self._cosine_at(float(np.log(raw / (1.0 - raw))))
+        return float(np.clip(cosine - COSINE_SLACK, -1.0, 1.0))
+
+
 @dataclass(frozen=True)
-class AnchoredScale:
+class AnchoredScale(RescaledCurve):
     """Similarity through `anchors`, (cosine, Similarity) pairs rising in both."""
 
     anchors: tuple[tuple[float, float], ...]
@@ -48,7 +83,7 @@ class AnchoredScale:
     _cosines: np.ndarray = field(init=False, repr=False, compare=False)
     _log_odds: np.ndarray = field(init=False, repr=False, compare=False)
     _slopes: np.ndarray = field(init=False, repr=False, compare=False)
-    _ends: tuple[float, float] = field(init=False, repr=False, compare=False)
+    _end_values: tuple[float, float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         cosines = np.array([c for c, _ in self.anchors], dtype=np.float64)
@@ -66,7 +101,7 @@ class AnchoredScale:
         raw = targets
         for _ in range(_SOLVE_PASSES):
             self._set_log_odds(np.log(raw / (1.0 - raw)))
-            low, high = self._ends
+            low, high = self._end_values
             raw = low + targets * (high - low)
 
         self._set_log_odds(np.log(raw / (1.0 - raw)))
@@ -75,28 +110,21 @@ class AnchoredScale:
         object.__setattr__(self, "_log_odds", log_odds)
         object.__setattr__(self, "_slopes", np.diff(log_odds) / np.diff(self._cosines))
         low, high = _sigmoid(self._log_odds_at(np.array([-1.0, 1.0])))
-        object.__setattr__(self, "_ends", (float(low), float(high)))
+        object.__setattr__(self, "_end_values", (float(low), float(high)))
 
     def _log_odds_at(self, cosine: np.ndarray) -> np.ndarray:
         segment = np.clip(np.searchsorted(self._cosines, cosine, side="right") - 1, 0, len(self._slopes) - 1)
         log_odds = self._log_odds[segment] + self._slopes[segment] * (cosine - self._cosines[segment])
         return np.asarray(log_odds, dtype=np.float64)
 
-    def similarity(self, cosine: np.ndarray) -> np.ndarray:
-        low, high = self._ends
-        raw = _sigmoid(self._log_odds_at(np.clip(cosine, -1.0, 1.0)))
-        return np.clip(100.0 * (raw - low) / (high - low), 0.0, 100.0)
+    def _ends(self) -> tuple[float, float]:
+        return self._end_values
 
-    def min_cosine(self, threshold: float) -> float:
-        if threshold <= 0:
-            return -1.0
-        if threshold >= 100:
-            return 1.0 - COSINE_SLACK
-        low, high = self._ends
-        raw = low + threshold / 100.0 * (high - low)
-        log_odds = float(np.log(raw / (1.0 - raw)))
+    def _raw(self, cosine: np.ndarray) -> np.ndarray:
+        return _sigmoid(self._log_odds_at(cosine))
+
+    def _cosine_at(self, log_odds: float) -> float:
         segment = int(
             np.clip(np.searchsorted(self._log_odds, log_odds, side="right") - 1, 0, len(self._slopes) - 1)
         )
-        cosine = float(self._cosines[segment] + (log_odds - self._log_odds[segment]) / self._slopes[segment])
-        return float(np.clip(cosine - COSINE_SLACK, -1.0, 1.0))
+        return float(self._cosines[segment] + (log_odds - self._log_odds[segment]) / self._slopes[segment])

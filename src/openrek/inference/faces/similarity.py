@@ -58,10 +58,8 @@ from typing import Protocol, overload
 
 import numpy as np
 
-# COSINE_SLACK: cosines are float32 dot products (an identical face can come back as
-# 0.99999994), so min_cosine gives this much slack that a threshold is never missed by
-# rounding alone. Defined beside AnchoredScale, which needs it too.
-from openrek.inference.faces.anchored_scale import COSINE_SLACK, AnchoredScale
+# Both curves share their rescaling and its inverse (RescaledCurve, with COSINE_SLACK).
+from openrek.inference.faces.anchored_scale import AnchoredScale, RescaledCurve
 
 
 class SimilarityScale(Protocol):
@@ -73,31 +71,15 @@ class SimilarityScale(Protocol):
 
 
 @dataclass(frozen=True)
-class LogisticScale:
+class LogisticScale(RescaledCurve):
     midpoint: float  # cosine of raw 0.5
     width: float  # cosine per e-fold of the odds
 
     def _raw(self, cosine: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-(cosine - self.midpoint) / self.width))
 
-    def _ends(self) -> tuple[float, float]:
-        low, high = self._raw(np.array([-1.0, 1.0]))
-        return float(low), float(high)
-
-    def similarity(self, cosine: np.ndarray) -> np.ndarray:
-        low, high = self._ends()
-        raw = self._raw(np.clip(cosine, -1.0, 1.0))
-        return np.clip(100.0 * (raw - low) / (high - low), 0.0, 100.0)
-
-    def min_cosine(self, threshold: float) -> float:
-        if threshold <= 0:
-            return -1.0
-        if threshold >= 100:
-            return 1.0 - COSINE_SLACK
-        low, high = self._ends()
-        raw = low + threshold / 100.0 * (high - low)
-        cosine = self.midpoint + self.width * float(np.log(raw / (1.0 - raw)))
-        return float(np.clip(cosine - COSINE_SLACK, -1.0, 1.0))
+    def _cosine_at(self, log_odds: float) -> float:
+        return self.midpoint + self.width * log_odds
 
 
 # Per FaceModelVersion; see the module docstring for how each was fitted.
