@@ -72,8 +72,9 @@ def _content_width(crop: np.ndarray, height: int, width: int) -> int:
 
 
 class TextRecognizer:
-    def __init__(self, session: Session, characters: list[str]) -> None:
+    def __init__(self, session: Session, characters: list[str], height: int = HEIGHT) -> None:
         self._session = session
+        self._height = height  # the strip height the network was trained on
         self._input = session.input_names[0]
         # Class 0 is the CTC blank; the model's dictionary follows; the last class is
         # the space (PaddleOCR appends it when the dictionary is built with spaces).
@@ -86,19 +87,21 @@ class TextRecognizer:
             raise ValueError("the recognition model carries no character list in its metadata")
         # One character per line; splitlines() would also split at the rare Unicode line
         # separators, shifting every class after them.
-        return cls(session, characters.split("\n"))
+        # A model trained on another strip height says so in its metadata (the
+        # converted English recogniser: 64 px); PP-OCR's recognisers read 48 px.
+        return cls(session, characters.split("\n"), int(metadata.get("height", HEIGHT)))
 
     def read(self, crops: list[np.ndarray]) -> list[ReadLine]:
         """Read each BGR line crop. Crops of similar aspect are batched together so
         little of each batch is padding."""
         results: list[ReadLine | None] = [None] * len(crops)
-        natural = [_content_width(crop, HEIGHT, MAX_WIDTH) for crop in crops]  # at 48 px high
+        natural = [_content_width(crop, self._height, MAX_WIDTH) for crop in crops]
         for chosen in _batches(natural):
             width = max(MIN_WIDTH, math.ceil(max(natural[i] for i in chosen) / 8) * 8)
-            batch = np.stack([to_network_strip(crops[i], HEIGHT, width) for i in chosen])
+            batch = np.stack([to_network_strip(crops[i], self._height, width) for i in chosen])
             (scores,) = self._session.run({self._input: batch})
             for row, index in enumerate(chosen):
-                content = _content_width(crops[index], HEIGHT, width)
+                content = _content_width(crops[index], self._height, width)
                 results[index] = self._decode(scores[row], width, content)
         return [r for r in results if r is not None]
 
