@@ -50,4 +50,7 @@ def test_a_quiet_server_trims_once_and_a_busy_one_waits() -> None:
             await asyncio.sleep(0.2)
         assert len(trims) == 1
 
-    asyncio.run(scenario())
+    # On a thread of its own: a browser test earlier in the session (Playwright's sync
+    # API) can leave an event loop running on this one, where asyncio.run refuses.
+    with ThreadPoolExecutor(1) as runner:
+        runner.submit(asyncio.run, scenario()).result()
