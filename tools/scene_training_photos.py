@@ -18,7 +18,7 @@ from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, f
 from tools.qt_resources import read_resources
 
 SCENE_TRAINING_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "scene_training.json"
-# Package carriers (licences in docs/labels.md, round 5).
+# Package carriers (licences in docs/labels.md, rounds 5 and 6).
 SCENE_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "plasma": ("debian", "plasma-workspace-wallpapers", "4:5.27.5-2"),
     "mate": ("debian", "mate-backgrounds", "1.26.0-1"),
@@ -29,6 +29,8 @@ SCENE_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "lxqt": ("debian", "lxqt-themes", "1.2.0-1"),
     "skimage": ("pypi-wheel", "scikit-image", "0.26.0"),
     "matplotlib": ("pypi-wheel", "matplotlib", "3.11.2"),
+    # Round 6: photo stamps (flowers, plants, trees, animal and object cut-outs).
+    "tuxpaint-stamps": ("debian", "tuxpaint-stamps-default", "2022.06.04-1"),
 }
 GCOMPRIS_PACKAGE = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 # The resource files the set's GCompris photos come out of, pinned whole.
