@@ -39,7 +39,7 @@ def identity_photos(root: Path) -> list[IdentityPhoto]:
             raise ValueError(f"{SET.name}: unsafe path {member!r}")
         labels = tuple((tuple(face["box"]), face["person"]) for face in entry.get("faces", []))
         photos.append(
-            IdentityPhoto(root / FOLDER / member, member, entry["sha256"], entry.get("person"), labels)  # type: ignore[arg-type]
+            IdentityPhoto(root / FOLDER / member, member, entry["sha256"], entry.get("person"), labels)
         )
     return photos
 
