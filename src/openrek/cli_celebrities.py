@@ -76,8 +76,8 @@ def _add(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database)
     models = ModelStore(settings.models_dir)
-    analyzer = build_face_analyzer(models, settings)
     embedders = build_embedders(models, settings)
+    analyzer = build_face_analyzer(models, settings, embedders)
     enrolments = []
     try:
         for photo in args.photos:

@@ -59,12 +59,23 @@ FACE_EMBEDDING_MODELS = {
 T = TypeVar("T")
 
 
-def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
+def build_face_analyzer(
+    store: ModelStore, settings: Settings, embedders: dict[str, FaceEmbedder] | None = None
+) -> FaceAnalyzer:
+    """The face models behind every face operation. `embedders` (build_embedders'): the
+    analyser borrows their 1.0 model for Eyeglasses instead of loading SFace again."""
     store.verify(FACE_MODELS)
 
     def session(name: str) -> Session:
         return open_session(store.path(name), settings.runtime)
 
+    # Eyeglasses' learned head reads SFace's embedding; where an install left
+    # FaceModelVersion 1.0 out, Eyeglasses stays a measurement.
+    sface: FaceEmbedder | None = None
+    if embedders is not None:
+        sface = embedders.get("1.0")
+    elif store.path(FACE_EMBEDDING_MODELS["1.0"]).exists():
+        sface = FaceEmbedder(session(FACE_EMBEDDING_MODELS["1.0"]), "1.0")
     return FaceAnalyzer(
         detector=YuNetDetector(session("face-detector")),
         mesh=FaceMesh(
@@ -74,13 +85,7 @@ def build_face_analyzer(store: ModelStore, settings: Settings) -> FaceAnalyzer:
         ),
         age_gender=AgeGender(session("face-age"), session("face-gender")),
         emotion=EmotionClassifier(session("face-emotion")),
-        # Eyeglasses' learned head reads SFace's embedding; where an install left
-        # FaceModelVersion 1.0 out, Eyeglasses stays a measurement.
-        appearance_embedder=(
-            FaceEmbedder(session(FACE_EMBEDDING_MODELS["1.0"]), "1.0")
-            if store.path(FACE_EMBEDDING_MODELS["1.0"]).exists()
-            else None
-        ),
+        appearance_embedder=sface,
     )
 
 
@@ -173,12 +178,13 @@ class Services:
         """Load every model once; a missing or corrupt one stops start-up here."""
         models = ModelStore(settings.models_dir)
         models.verify(models.default_names)
+        embedders = build_embedders(models, settings)
         return cls(
             video_jobs_factory=video_jobs_factory,
             settings=settings,
             images=ImageSource(settings.s3_dir, settings.s3_endpoint_url),
-            faces=build_face_analyzer(models, settings),
-            embedders=build_embedders(models, settings),
+            faces=build_face_analyzer(models, settings, embedders),
+            embedders=embedders,
             models=models,
             decode_budget=PixelBudget(settings.decode_budget_bytes, max_waiting=64),
         )
