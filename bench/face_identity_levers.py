@@ -62,6 +62,7 @@ from bench.face_identity_accuracy import (
     Face,
     extra_faces,
     fetch_extras,
+    fit_scale,
     labelled_faces,
     load_embedder,
     pair_kind,
@@ -338,30 +339,6 @@ def cosines(vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
         return np.einsum("ij,ij->i", vectors[pairs[:, 0]], vectors[pairs[:, 1]]).astype(np.float64)
 
     return score
-
-
-def fit_scale(cos80: float, cos95: float) -> LogisticScale:
-    """The rescaled logistic of similarity.py through (cos80, 80) and (cos95, 95)."""
-
-    def midpoint_for(width: float) -> float:
-        low, high = -1.0, 1.0
-        for _ in range(100):
-            mid = (low + high) / 2
-            if LogisticScale(mid, width).similarity(np.array(cos80)) > 80:
-                low = mid
-            else:
-                high = mid
-        return (low + high) / 2
-
-    low, high = 1e-3, 1.0
-    for _ in range(100):
-        width = (low + high) / 2
-        if LogisticScale(midpoint_for(width), width).similarity(np.array(cos95)) > 95:
-            low = width
-        else:
-            high = width
-    width = (low + high) / 2
-    return LogisticScale(round(midpoint_for(width), 4), round(width, 5))
 
 
 def anchors(calibration: dict[str, np.ndarray]) -> tuple[float, float]:
