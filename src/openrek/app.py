@@ -20,7 +20,6 @@ from openrek.console import CONSOLE_PATH, console_routes
 from openrek.heap import QuietTrim
 from openrek.liveness.http import liveness_routes
 from openrek.operations import HANDLERS
-from openrek.protocol.auth import SignedHeaders, check_signature_headers
 from openrek.protocol.dispatch import Dispatcher
 from openrek.protocol.errors import (
     RekognitionError,
@@ -31,6 +30,7 @@ from openrek.protocol.errors import (
     ValidationException,
 )
 from openrek.protocol.headers import WireHeaders
+from openrek.protocol.request_signature import signed_headers_of
 from openrek.protocol.responses import CONTENT_TYPE, error_response
 from openrek.protocol.service_model import TARGET_PREFIX, to_wire
 from openrek.services import Services
@@ -97,26 +97,12 @@ def create_app(services: Services) -> Starlette:
     pending = 0
     quiet = QuietTrim(executor)
 
-    def check_signature_headers_of(request: Request, headers: WireHeaders) -> SignedHeaders | None:
-        """With access keys configured, nothing is answered without a valid signature;
-        everything but the body's part of it is checked before the body is read."""
-        if not settings.access_keys:
-            return None
-        return check_signature_headers(
-            request.method,
-            request.scope["raw_path"].decode("latin-1"),
-            request.scope["query_string"].decode("latin-1"),
-            headers,
-            settings.access_keys,
-            region=settings.region,
-        )
-
     async def answer(request: Request, respond: Responder) -> Response:
         request_id = str(uuid.uuid4())
         try:
             # Signature checks and dispatch read this one view of the headers.
             headers = WireHeaders.from_asgi(request.scope["headers"])
-            signed = check_signature_headers_of(request, headers)
+            signed = signed_headers_of(request, headers, settings)
             body = await _read_body(request, settings.body_timeout_s)
             if signed is not None:
                 signed.verify(body)

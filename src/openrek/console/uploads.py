@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from openrek.config import Settings
-from openrek.protocol.auth import UNSIGNED_PAYLOAD, check_signature_headers
+from openrek.protocol.auth import UNSIGNED_PAYLOAD
 from openrek.protocol.errors import (
     InternalServerError,
     InvalidParameterException,
@@ -46,6 +46,7 @@ from openrek.protocol.errors import (
     RequestTimeoutException,
 )
 from openrek.protocol.headers import WireHeaders
+from openrek.protocol.request_signature import signed_headers_of
 from openrek.protocol.responses import error_response, uncached_json_response
 
 log = logging.getLogger("openrek")
@@ -189,15 +190,9 @@ def upload_routes(settings: Settings) -> list[Route]:
         request_id = str(uuid.uuid4())
         try:
             headers = WireHeaders.from_asgi(request.scope["headers"])
-            if settings.access_keys:
-                check_signature_headers(
-                    request.method,
-                    request.scope["raw_path"].decode("latin-1"),
-                    request.scope["query_string"].decode("latin-1"),
-                    headers,
-                    settings.access_keys,
-                    region=settings.region,
-                ).verify_declared_payload()
+            signed = signed_headers_of(request, headers, settings)
+            if signed is not None:
+                signed.verify_declared_payload()
             if settings.s3_endpoint_url:
                 raise LocalUploadsUnavailableException(
                     "This server reads S3 objects from the S3 endpoint it is configured with "
