@@ -12,6 +12,8 @@ const PROJECTS_PER_PAGE = 10;
 const VERSIONS_PER_PAGE = 10;
 const ENTRIES_PER_PAGE = 20;
 const REFRESH_MS = 1500;
+// Datasets whose labels and entries can be listed (the other statuses answer an error).
+const READABLE = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE"]);
 const MOVING = new Set(["TRAINING_IN_PROGRESS", "STARTING", "STOPPING", "DELETING", "COPYING_IN_PROGRESS"]);
 
 function chip(status) {
@@ -114,7 +116,9 @@ function datasetView(projectArn, type, dataset, refresh) {
   }, `${type} entry pages`);
   onlyErrors.addEventListener("change", () => entryPages.first());
 
+  let timer = null;
   async function describe() {
+    clearTimeout(timer);
     const answer = await call("DescribeDataset", { DatasetArn: dataset.DatasetArn });
     const d = answer.DatasetDescription;
     const stats = d.DatasetStats || {};
@@ -127,12 +131,21 @@ function datasetView(projectArn, type, dataset, refresh) {
         d.StatusMessage ? el("span", { class: "hint" }, ` · ${d.StatusMessage}`) : null,
       ),
     );
+    if (d.Status.endsWith("_IN_PROGRESS")) {
+      // Labels and entries answer ResourceInUseException until the entries are read
+      // (by this server, or by a worker that may not have started yet): ask again later.
+      timer = setTimeout(() => node.isConnected && describe().catch(showError), REFRESH_MS);
+      return;
+    }
+    if (!READABLE.has(d.Status)) return; // CREATE_FAILED: the status message says why
     const labelAnswer = await call("ListDatasetLabels", { DatasetArn: dataset.DatasetArn, MaxResults: 100 });
     labels.textContent = `Labels: ${(labelAnswer.DatasetLabelDescriptions || [])
       .map((l) => `${l.LabelName} (${l.LabelStats?.EntryCount ?? 0} images${l.LabelStats?.BoundingBoxCount ? `, ${l.LabelStats.BoundingBoxCount} boxes` : ""})`)
       .join(", ")}${labelAnswer.NextToken ? ", …" : ""}`;
-    if (d.Status === "CREATE_IN_PROGRESS" || d.Status === "UPDATE_IN_PROGRESS") setTimeout(() => node.isConnected && describe(), REFRESH_MS);
-    else await entryPages.first();
+    await entryPages.first();
+  }
+  function showError(error) {
+    about.replaceChildren(el("p", { class: "status error", role: "alert" }, errorText(error)));
   }
 
   node.append(
@@ -143,7 +156,7 @@ function datasetView(projectArn, type, dataset, refresh) {
     entryPages.controls,
     el("div", { class: "table-wrap" }, el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "source-ref"), el("th", { scope: "col" }, "Labels"))), entries)),
   );
-  describe().catch((error) => about.replaceChildren(el("p", { class: "status error", role: "alert" }, errorText(error))));
+  describe().catch(showError);
   return node;
 }
 
@@ -364,7 +377,7 @@ function projectPanel(project, onDeleted) {
       chosen.dataset.status = current.Status;
       choose(current);
     }
-    if (list.some((v) => MOVING.has(v.Status))) timer = setTimeout(() => node.isConnected && versionPages.reload(), REFRESH_MS);
+    if (list.some((v) => MOVING.has(v.Status))) timer = setTimeout(() => node.isConnected && versionPages.reload().catch((error) => say(status, errorText(error), "error")), REFRESH_MS);
     return answer.NextToken;
   }, "Version pages");
 
