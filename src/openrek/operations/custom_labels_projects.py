@@ -39,6 +39,7 @@ from openrek.protocol.errors import (
     InvalidParameterException,
     LimitExceededException,
     RekognitionError,
+    ResourceAlreadyExistsException,
     ResourceInUseException,
     ResourceNotFoundException,
     ResourceNotReadyException,
@@ -225,7 +226,8 @@ def create_dataset(params: dict[str, Any], services: Services) -> dict[str, Any]
     dataset_source = _dataset_source(services, source)
     with editing(services, project) as edit:
         if kind in edit.project.datasets:
-            raise ResourceInUseException(f"The project already has a {kind} dataset")
+            # A second dataset of a type is a resource that exists (CreateDataset does not declare ResourceInUse).
+            raise ResourceAlreadyExistsException(f"The project already has a {kind} dataset")
         created = now()
         dataset = Dataset(
             arn=f"{project.arn.rsplit('/', 1)[0]}/dataset/{kind.lower()}/{int(created * 1000)}",
@@ -250,7 +252,8 @@ def _dataset_source(services: Services, source: dict[str, Any]) -> dict[str, Any
     if "DatasetArn" in source:
         origin_project, origin = dataset_or_404(services, source["DatasetArn"])
         if origin.status not in (CREATE_COMPLETE, UPDATE_COMPLETE):
-            raise ResourceInUseException(f"The dataset {origin.arn} is not ready to copy")
+            # CreateDataset declares neither ResourceInUse nor ResourceNotReady.
+            raise InvalidParameterException(f"The dataset {origin.arn} is {origin.status}: not ready to copy")
         return {"Project": origin_project.name, "DatasetType": origin.kind}
     return {}
 

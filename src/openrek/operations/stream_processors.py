@@ -77,7 +77,9 @@ def _check_definition(definition: dict[str, Any], services: Services) -> None:
     output = definition["Output"]
     if ("FaceSearch" in settings) == ("ConnectedHome" in settings):
         raise InvalidParameterException("Settings must have exactly one of FaceSearch and ConnectedHome")
-    if video_stream_name(definition["Input"]["KinesisVideoStream"]["Arn"]) is None:
+    # Every member of Input is optional in the model: a missing one is an invalid value here.
+    video_arn = (definition["Input"].get("KinesisVideoStream") or {}).get("Arn", "")
+    if video_stream_name(video_arn) is None:
         raise InvalidParameterException("Input.KinesisVideoStream.Arn is not a Kinesis video stream ARN")
     if "ConnectedHome" in settings:
         _check_connected_home(definition, services)
