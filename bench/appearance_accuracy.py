@@ -132,12 +132,15 @@ def paste_mask(image_rgb: np.ndarray, five_points: np.ndarray, mask_rgb: np.ndar
     quad = np.array([[left, top], [right, top], [right, bottom], [left, bottom]])
     quad = quad @ inverse[:, :2].T + inverse[:, 2]
     h, w = mask_rgb.shape[:2]
-    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    homography = cv2.getPerspectiveTransform(corners, np.float32(quad))
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    homography = cv2.getPerspectiveTransform(corners, quad.astype(np.float32))
     size = (image_rgb.shape[1], image_rgb.shape[0])
     texture = cv2.warpPerspective(mask_rgb, homography, size).astype(np.float32)
     alpha = cv2.warpPerspective(np.ones((h, w), np.float32), homography, size)[..., None]
-    return (image_rgb * (1.0 - alpha) + texture * alpha).astype(np.uint8)
+    masked: np.ndarray = (image_rgb * (1.0 - alpha) + texture * alpha).astype(
+        np.uint8
+    )  # Any in numpy's stubs
+    return masked
 
 
 def load_rgb(path: Path) -> np.ndarray:

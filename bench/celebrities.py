@@ -42,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -285,9 +286,9 @@ def latency(
         for name in photos:
             data_bytes = (root / name).read_bytes()
             calls: dict[str, Callable[[], object]] = {
-                "recognize": lambda data=data_bytes: client.recognize_celebrities(Image={"Bytes": data}),
-                "detect": lambda data=data_bytes: client.detect_faces(Image={"Bytes": data}),
-                "bare": lambda data=data_bytes: bare(data),
+                "recognize": partial(client.recognize_celebrities, Image={"Bytes": data_bytes}),
+                "detect": partial(client.detect_faces, Image={"Bytes": data_bytes}),
+                "bare": partial(bare, data_bytes),
             }
             calls["recognize"]()  # warm
             medians = {}

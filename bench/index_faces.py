@@ -54,7 +54,7 @@ def main() -> None:
         return len(vectors)
 
     systems = {"openrek IndexFaces (in-process)": openrek, "face_recognition locations + encodings": peer}
-    seconds = {name: [] for name in systems}
+    seconds: dict[str, list[float]] = {name: [] for name in systems}
     faces = {name: 0 for name in systems}
     for photo in photos:  # warm-up
         for run in systems.values():

@@ -85,7 +85,7 @@ class Load:
 
 
 def rss_mib(pid: int) -> float:
-    return tree_status_kib(pid, "VmRSS") / 1024
+    return float(tree_status_kib(pid, "VmRSS") / 1024)  # served is imported as a script sibling: untyped here
 
 
 def run_load(url: str, pid: int, operation: str, image: bytes, requests: int, settle: float) -> Load:

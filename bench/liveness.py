@@ -35,12 +35,13 @@ LIVE_AT = 50.0
 
 
 def face_boxes(faces: FaceAnalyzer, frames: Sequence[np.ndarray]) -> list[Box]:
-    boxes = []
+    boxes: list[Box] = []
     for frame in frames:
         found = faces.detector.detect(frame)
         areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
-        boxes.append(tuple(float(v) for v in found.boxes[int(np.argmax(areas))]))
-    return boxes  # type: ignore[return-value]
+        x1, y1, x2, y2 = (float(v) for v in found.boxes[int(np.argmax(areas))])
+        boxes.append((x1, y1, x2, y2))
+    return boxes
 
 
 def main() -> None:
@@ -76,7 +77,9 @@ def main() -> None:
                 started = time.perf_counter()
                 measures = []
                 for frame in footage:
-                    pixels = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+                    decoded = cv2.imdecode(np.frombuffer(frame.jpeg, np.uint8), cv2.IMREAD_COLOR)
+                    assert decoded is not None  # the simulator's own JPEGs
+                    pixels = decoded[:, :, ::-1]
                     measures.append(
                         signals.measure_frame(
                             faces, np.ascontiguousarray(pixels), frame.timestamp_ms, frame.flash

@@ -57,7 +57,8 @@ CATEGORIES = ("Alcohol", "Violence", SWIMWEAR)
 
 def split(seed: int) -> tuple[list[tuple[str, list[str]]], list[tuple[str, list[str]]]]:
     rng = random.Random(seed)
-    train, held = [], [(DRESSED[0], [])]
+    train: list[tuple[str, list[str]]] = []
+    held: list[tuple[str, list[str]]] = [(DRESSED[0], [])]
     for names, labels in GROUPS:
         order = rng.sample(names, len(names))
         cut = round(len(order) * 2 / 3)

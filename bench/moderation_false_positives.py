@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from PIL import Image
@@ -43,6 +43,9 @@ from openrek.inference.session import open_session
 from openrek.models.store import ModelStore
 from openrek.operations.moderation import detect_moderation_labels
 from openrek.protocol.errors import RekognitionError
+
+if TYPE_CHECKING:
+    from openrek.services import Services  # the handlers' type, which the stand-ins below fill in part
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(os.environ.get("OPENREK_EVAL_DATA", REPO / ".cache" / "eval-data"))
@@ -66,7 +69,9 @@ def false_positives(photos: dict[str, bytes], services: HandlerServices) -> dict
     label_max: dict[str, tuple[float, str]] = {}
     illustrated: dict[str, float] = {}
     for name, data in photos.items():
-        response = detect_moderation_labels({"Image": {"Bytes": data}, "MinConfidence": 0}, services)
+        response = detect_moderation_labels(
+            {"Image": {"Bytes": data}, "MinConfidence": 0}, cast("Services", services)
+        )
         for label in response["ModerationLabels"]:
             if label["Confidence"] > label_max.get(label["Name"], (-1.0, ""))[0]:
                 label_max[label["Name"]] = (label["Confidence"], name)
@@ -237,12 +242,12 @@ def main() -> int:
     runs: dict[str, Callable[[bytes], object]] = {
         "open_nsfw alone (peer)": peer,
         "DetectModerationLabels (default)": lambda data: detect_moderation_labels(
-            {"Image": {"Bytes": data}}, HandlerServices(default)
+            {"Image": {"Bytes": data}}, cast("Services", HandlerServices(default))
         ),
     }
     if with_nudenet.nudenet is not None:
         runs["DetectModerationLabels (with NudeNet)"] = lambda data: detect_moderation_labels(
-            {"Image": {"Bytes": data}}, HandlerServices(with_nudenet)
+            {"Image": {"Bytes": data}}, cast("Services", HandlerServices(with_nudenet))
         )
     times = latencies(photos, runs, args.repeats)
     text = report(photos, results, times, settings, args.repeats, single_models(photos, default))

@@ -27,6 +27,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
-from openrek.inference.labels.objects import ObjectDetector
+from openrek.inference.labels.objects import DetectedObject, ObjectDetector
 from openrek.inference.people.pose import PoseEstimator
 from openrek.inference.session import OnnxSession, RuntimeSettings
 from openrek.models.store import ModelStore
@@ -56,8 +57,8 @@ class OpenCvSession:
     def __init__(self, path: Path) -> None:
         self._net = cv2.dnn.readNetFromONNX(str(path))
         self._outputs = list(self._net.getUnconnectedOutLayersNames())
-        self.input_names = ["input_1"]
-        self.input_shapes = [(1, 3, 416, 416)]
+        self.input_names: list[str] = ["input_1"]
+        self.input_shapes: list[tuple[int | str | None, ...]] = [(1, 3, 416, 416)]
 
     def run(self, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         (tensor,) = inputs.values()
@@ -85,7 +86,7 @@ class Tally:
         )
 
 
-def car_tally(detections: list, cars: list[list[float]], threshold: float) -> Tally:
+def car_tally(detections: list[DetectedObject], cars: list[list[float]], threshold: float) -> Tally:
     boxes = [d for d in detections if d.name == "car" and d.score >= threshold]
     used: set[int] = set()
     tally = Tally(truths=len(cars), boxes=len(boxes))
@@ -106,7 +107,7 @@ def holds_face(box: np.ndarray, face: list[float]) -> bool:
     inter = max(0.0, min(box[2], face[2]) - max(box[0], face[0])) * max(
         0.0, min(box[3], face[3]) - max(box[1], face[1])
     )
-    return inter >= 0.5 * (face[2] - face[0]) * (face[3] - face[1])
+    return bool(inter >= 0.5 * (face[2] - face[0]) * (face[3] - face[1]))
 
 
 def person_tally(boxes: list[np.ndarray], faces: list[list[float]]) -> Tally:
@@ -155,7 +156,7 @@ def main() -> None:
     store.verify(["object-detector", "body-pose"])
     one_thread = RuntimeSettings(intra_op_threads=1, use_cuda=False)
     detector = ObjectDetector(OnnxSession(store.path("object-detector"), one_thread))
-    peer = ObjectDetector(OpenCvSession(store.path("object-detector")))  # type: ignore[arg-type]
+    peer = ObjectDetector(OpenCvSession(store.path("object-detector")))
     poses = PoseEstimator(OnnxSession(store.path("body-pose"), one_thread))
 
     people = labelled_people()
@@ -208,7 +209,7 @@ def main() -> None:
 
     # speed, interleaved photo by photo
     timings: dict[str, list[float]] = {"openrek": [], "opencv": [], "pose": []}
-    runs = {
+    runs: dict[str, Callable[[np.ndarray], object]] = {
         "openrek": lambda rgb: detector.detect(rgb),
         "opencv": lambda rgb: peer.detect(rgb),
         "pose": lambda rgb: poses.estimate(rgb),

@@ -111,6 +111,9 @@ def main() -> None:
     def mean_of(arena: bool, pick: Callable[[dict[str, Any]], float]) -> float:
         return statistics.mean(pick(r) for r in runs if r["arena"] is arena)
 
+    def median_ms_of(op: str) -> Callable[[dict[str, Any]], float]:
+        return lambda r: r["median_ms"][op]
+
     operations = list(runs[0]["median_ms"])
     lines = [
         "# onnxruntime CPU arena on vs off (`bench/onnx_cpu_arena.py`)",
@@ -124,8 +127,8 @@ def main() -> None:
         "|---|---|---|---|",
     ]
     for operation in operations:
-        on = mean_of(True, lambda r, op=operation: r["median_ms"][op])
-        off = mean_of(False, lambda r, op=operation: r["median_ms"][op])
+        on = mean_of(True, median_ms_of(operation))
+        off = mean_of(False, median_ms_of(operation))
         lines.append(f"| {operation} median ms | {on:.0f} | {off:.0f} | {off / on:.2f} |")
     on_rss, off_rss = mean_of(True, lambda r: r["rss_mib"]), mean_of(False, lambda r: r["rss_mib"])
     lines.append(f"| RSS MiB after the run | {on_rss:.0f} | {off_rss:.0f} | {off_rss / on_rss:.2f} |")

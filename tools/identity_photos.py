@@ -11,6 +11,7 @@ import hashlib
 import json
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def identity_photos(root: Path) -> list[IdentityPhoto]:
     return photos
 
 
-def fetch_identity_photos(root: Path, progress=print) -> list[IdentityPhoto]:  # type: ignore[no-untyped-def]
+def fetch_identity_photos(root: Path, progress: Callable[[str], None] = print) -> list[IdentityPhoto]:
     """Download the carrier only when a photo is missing or altered."""
     photos = identity_photos(root)
     missing = [p for p in photos if not (p.path.exists() and sha256_of(p.path) == p.sha256)]

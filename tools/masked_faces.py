@@ -12,10 +12,14 @@ and every number measured on it says so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    from openrek.inference.faces.analyzer import FaceAnalysis
 
 MASK_COLOURS = ("black", "blue", "green", "white")
 
@@ -92,7 +96,7 @@ def load_mask(photos: Path, colour: str) -> np.ndarray:
     return np.asarray(Image.open(photos / "insightface" / f"mask_{colour}.jpg").convert("RGB"))
 
 
-def masked_photo(image_rgb: np.ndarray, faces: list, mask_rgb: np.ndarray) -> np.ndarray:
+def masked_photo(image_rgb: np.ndarray, faces: list[FaceAnalysis], mask_rgb: np.ndarray) -> np.ndarray:
     """Every face in `faces` (FaceAnalysis objects with a mesh) wearing the mask."""
     out = image_rgb
     for face in faces:

