@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -37,14 +38,14 @@ def image_bytes(photo: Path) -> bytes:
     return out.getvalue()
 
 
-def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
+def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
     response = rekognition.detect_labels(Image={"Bytes": image_bytes(photo)}, **params)
     assert_valid_output("DetectLabels", response)
     return response
 
 
 @pytest.fixture(scope="module")
-def labelled(rekognition, photos: Path) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def labelled(rekognition: Any, photos: Path) -> dict[str, dict]:
     """Every truth photo labelled once with the defaults (MinConfidence 55)."""
     return {name: detect(rekognition, photos / name) for name in sorted(TRUTH)}
 
@@ -165,7 +166,7 @@ def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -
     assert keys_found / keys >= 0.66
 
 
-def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_filters_choose_labels_and_categories(rekognition: Any, photos: Path) -> None:
     chelsea = photos / "skimage/chelsea.png"
     only_cat = detect(rekognition, chelsea, Settings={"GeneralLabels": {"LabelInclusionFilters": ["Cat"]}})
     assert [label["Name"] for label in only_cat["Labels"]] == ["Cat"]
@@ -192,7 +193,7 @@ def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None
     assert all({"Name": "Food and Beverage"} in label["Categories"] for label in food["Labels"])
 
 
-def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_min_confidence_and_max_labels(rekognition: Any, photos: Path) -> None:
     coffee = photos / "skimage/coffee.png"
     low = detect(rekognition, coffee, MinConfidence=5)["Labels"]
     high = detect(rekognition, coffee, MinConfidence=90)["Labels"]
@@ -207,7 +208,7 @@ def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # ty
         assert all(p["Name"] in names for label in kept for p in label["Parents"])
 
 
-def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_image_properties_feature(rekognition: Any, photos: Path) -> None:
     orange = photos / "opencv-doc/orange.jpg"
     only_properties = detect(
         rekognition,
@@ -249,14 +250,16 @@ def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: i
         ),
     ],
 )
-def test_bad_settings_are_invalid_parameters(rekognition, photos: Path, params: dict, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_are_invalid_parameters(
+    rekognition: Any, photos: Path, params: dict, message: str
+) -> None:
     with pytest.raises(ClientError) as raised:
         detect(rekognition, photos / "skimage/coffee.png", **params)
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
     assert message in raised.value.response["Error"]["Message"]
 
 
-def test_concurrent_requests_agree(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_requests_agree(rekognition: Any, photos: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     names = ["skimage/chelsea.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "skimage/chelsea.png"]

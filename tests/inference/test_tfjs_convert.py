@@ -165,7 +165,7 @@ def _run(parts: dict[str, bytes], x: np.ndarray) -> np.ndarray:
         ([0, 3, 0], [0, 0, 0], [1, -1, 2], {"begin_mask": 5, "end_mask": 7}, lambda x: x[:, 3::-1, ::2]),
     ],
 )
-def test_strided_slice_follows_numpy(begin, end, strides, masks, expected) -> None:  # type: ignore[no-untyped-def]
+def test_strided_slice_follows_numpy(begin, end, strides, masks, expected) -> None:
     node = {
         "name": "y",
         "op": "StridedSlice",

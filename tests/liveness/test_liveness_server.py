@@ -82,7 +82,7 @@ def capture(clip: Any, kind: Kind, challenge: Challenge, seed: int) -> dict[str,
     return {"Frames": [frame.to_json() for frame in footage], "SDKType": "openrek-tests"}
 
 
-def test_create_and_get_a_new_session(rekognition) -> None:  # type: ignore[no-untyped-def]
+def test_create_and_get_a_new_session(rekognition: Any) -> None:
     created = rekognition.create_face_liveness_session()
     assert_valid_output("CreateFaceLivenessSession", created)
     results = rekognition.get_face_liveness_session_results(SessionId=created["SessionId"])
@@ -92,14 +92,14 @@ def test_create_and_get_a_new_session(rekognition) -> None:  # type: ignore[no-u
     assert "Confidence" not in results and "ReferenceImage" not in results
 
 
-def test_client_request_token_returns_the_same_session(rekognition) -> None:  # type: ignore[no-untyped-def]
+def test_client_request_token_returns_the_same_session(rekognition: Any) -> None:
     first = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-1")
     again = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-1")
     other = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-2")
     assert first["SessionId"] == again["SessionId"] != other["SessionId"]
 
 
-def test_challenge_preferences(rekognition, server: ServerProcess) -> None:  # type: ignore[no-untyped-def]
+def test_challenge_preferences(rekognition: Any, server: ServerProcess) -> None:
     movement = rekognition.create_face_liveness_session(
         Settings={"ChallengePreferences": [{"Type": "FaceMovementChallenge"}]}
     )
@@ -121,7 +121,7 @@ def test_challenge_preferences(rekognition, server: ServerProcess) -> None:  # t
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
-def test_bad_input_gets_aws_errors(rekognition, unvalidated, server: ServerProcess) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_aws_errors(rekognition: Any, unvalidated: Any, server: ServerProcess) -> None:
     with pytest.raises(ClientError) as missing:
         rekognition.get_face_liveness_session_results(SessionId="00000000-0000-4000-8000-000000000000")
     assert missing.value.response["Error"]["Code"] == "SessionNotFoundException"
@@ -159,7 +159,7 @@ def test_bad_input_gets_aws_errors(rekognition, unvalidated, server: ServerProce
     assert server.alive()
 
 
-def test_live_capture_succeeds_with_its_images(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_live_capture_succeeds_with_its_images(rekognition: Any, server: ServerProcess, face_clip) -> None:
     bucket = server.data_dir / "s3" / "liveness-output"
     bucket.mkdir(parents=True)
     in_bytes = rekognition.create_face_liveness_session(Settings={"AuditImagesLimit": 2})["SessionId"]
@@ -203,7 +203,7 @@ def test_live_capture_succeeds_with_its_images(rekognition, server: ServerProces
     assert again.status_code == 400 and again.json()["__type"] == "InvalidParameterException"
 
 
-def test_a_still_photo_fails(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_a_still_photo_fails(rekognition: Any, server: ServerProcess, face_clip) -> None:
     session_id = rekognition.create_face_liveness_session(Settings={"AuditImagesLimit": 4})["SessionId"]
     challenge = challenge_of(server.url, session_id)
     answer = send_frames(server.url, session_id, capture(face_clip, Kind.STILL_PHOTO, challenge, 3))
@@ -214,7 +214,7 @@ def test_a_still_photo_fails(rekognition, server: ServerProcess, face_clip) -> N
     assert "Confidence" not in results and "ReferenceImage" not in results
 
 
-def test_a_replayed_video_is_not_judged_live(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_video_is_not_judged_live(rekognition: Any, server: ServerProcess, face_clip) -> None:
     """It moves into the oval as asked, so the check runs; the flashes are not on the face."""
     session_id = rekognition.create_face_liveness_session()["SessionId"]
     challenge = challenge_of(server.url, session_id)
@@ -223,7 +223,7 @@ def test_a_replayed_video_is_not_judged_live(rekognition, server: ServerProcess,
     assert results["Status"] == "SUCCEEDED" and results["Confidence"] < 10
 
 
-def test_capture_endpoints_need_a_signature_when_keys_are_set(keyed: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_capture_endpoints_need_a_signature_when_keys_are_set(keyed: ServerProcess, face_clip) -> None:
     client = rekognition_client(keyed.url, key_id=KEY_ID, secret=SECRET)
     session_id = client.create_face_liveness_session()["SessionId"]
     challenge_url = f"{keyed.url}/liveness/sessions/{session_id}/challenge"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPMessage
 from urllib.parse import urlsplit
 
 import pytest
@@ -276,7 +277,7 @@ def test_an_unsigned_target_header_is_refused() -> None:
     )
 
     class HostAndDateOnly(SigV4Auth):  # type: ignore[misc]
-        def headers_to_sign(self, request: AWSRequest):  # type: ignore[no-untyped-def]
+        def headers_to_sign(self, request: AWSRequest) -> HTTPMessage:
             chosen = super().headers_to_sign(request)
             del chosen["x-amz-target"]
             return chosen

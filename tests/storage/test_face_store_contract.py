@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -108,7 +109,7 @@ def make_faces(vectors: np.ndarray, image_id: str | None = None) -> list[FaceRec
     ]
 
 
-def all_faces(store: FaceStore, collection_id: str, **filters) -> list[FaceRecord]:
+def all_faces(store: FaceStore, collection_id: str, **filters: Any) -> list[FaceRecord]:
     out, token = [], None
     while True:
         page = store.list_faces(collection_id, token, 7, **filters)

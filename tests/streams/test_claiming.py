@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from openrek.config import Settings
+from openrek.models.store import ModelStore
 from openrek.operations.collections import create_collection
 from openrek.services import Services
 from openrek.streams.postgres_store import PostgresStreamStore
@@ -30,7 +31,7 @@ LEASE_S = 2.0
 
 @pytest.fixture
 def services(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     postgres_url: str,
     moto_endpoint: str,
     tmp_path: Path,

@@ -23,6 +23,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, models_dir, rekognition_client
 from tests.jobs.test_face_search_real_video import PARTS, join
 from tests.shapes import assert_valid_output
@@ -58,8 +59,8 @@ def register(data: Path, name: str, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def streaming(
-    models, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:
     root = tmp_path_factory.mktemp("streams")
     data = root / "data"
     data.mkdir()
