@@ -151,10 +151,11 @@ def test_cli_collection_verbs_and_folder_indexing(models: ModelStore, photos: Pa
     env = {"OPENREK_MODELS_DIR": str(models.models_dir)}
     data = ["--data-dir", str(tmp_path / "data")]
 
-    def openrek(*args: str) -> dict:
+    def openrek(*args: str) -> dict[str, Any]:
         done = run(sys.executable, "-m", "openrek", *args, *data, env=env)
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
 
     created = openrek("create-collection", "--collection-id", "family")
     assert created["CollectionArn"].endswith(":collection/family")

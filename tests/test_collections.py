@@ -34,7 +34,7 @@ LIBRARY = [
 ]
 
 
-def image(photos: Path, name: str) -> dict:
+def image(photos: Path, name: str) -> dict[str, bytes]:
     return {"Bytes": (photos / name).read_bytes()}
 
 

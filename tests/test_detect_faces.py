@@ -33,7 +33,7 @@ DEFAULT_FIELDS = {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"}
 
 
 def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
-    response = rekognition.detect_faces(Image={"Bytes": photo.read_bytes()}, **params)
+    response: dict[str, Any] = rekognition.detect_faces(Image={"Bytes": photo.read_bytes()}, **params)
     assert_valid_output("DetectFaces", response)
     return response
 

@@ -35,7 +35,7 @@ def nsfwjs(**given: float) -> dict[str, float]:
     return scores
 
 
-def by_name(labels: list[dict]) -> dict[str, dict]:
+def by_name(labels: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {label["Name"]: label for label in labels}
 
 
@@ -154,7 +154,7 @@ def test_vector_drawing_is_illustrated(moderator: Moderator, photos: Path) -> No
 
 
 def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
-    response = rekognition.detect_moderation_labels(Image={"Bytes": photo.read_bytes()}, **params)
+    response: dict[str, Any] = rekognition.detect_moderation_labels(Image={"Bytes": photo.read_bytes()}, **params)
     assert_valid_output("DetectModerationLabels", response)
     return response
 

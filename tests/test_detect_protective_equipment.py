@@ -45,7 +45,7 @@ OPERATION = "DetectProtectiveEquipment"
 
 
 def detect(rekognition: Any, image: bytes, **extra: Any) -> dict[str, Any]:
-    response = rekognition.detect_protective_equipment(Image={"Bytes": image}, **extra)
+    response: dict[str, Any] = rekognition.detect_protective_equipment(Image={"Bytes": image}, **extra)
     response.pop("ResponseMetadata", None)
     assert_valid_output(OPERATION, response)
     return response
@@ -57,11 +57,11 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def parts(person: dict) -> dict[str, dict]:
+def parts(person: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["Name"]: p for p in person["BodyParts"]}
 
 
-def centre(box: dict) -> tuple[float, float]:
+def centre(box: dict[str, Any]) -> tuple[float, float]:
     return box["Left"] + box["Width"] / 2, box["Top"] + box["Height"] / 2
 
 
@@ -296,7 +296,7 @@ def code_of(call: Callable[..., Any], **params: Any) -> str:
         {"MinConfidence": 80, "RequiredEquipmentTypes": ["GLOVES"]},
     ],
 )
-def test_bad_summarization_attributes(unvalidated: Any, photos: Path, attributes: dict) -> None:
+def test_bad_summarization_attributes(unvalidated: Any, photos: Path, attributes: dict[str, Any]) -> None:
     image = {"Bytes": (photos / "face_recognition/obama.jpg").read_bytes()}
     assert (
         code_of(unvalidated.detect_protective_equipment, Image=image, SummarizationAttributes=attributes)

@@ -20,7 +20,7 @@ TRUTH = {p["photo"]: p for p in json.loads((REPO / "tests/data/scene_text.json")
 
 
 def detect(rekognition: Any, image: bytes, **params: Any) -> dict[str, Any]:
-    response = rekognition.detect_text(Image={"Bytes": image}, **params)
+    response: dict[str, Any] = rekognition.detect_text(Image={"Bytes": image}, **params)
     assert_valid_output("DetectText", response)
     assert response["TextModelVersion"] == "3.0"
     return response

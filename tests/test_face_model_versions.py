@@ -45,18 +45,18 @@ PROBE = "face_recognition/obama2.jpg"
 DIMENSION = {"1.0": 128, "2.0": 512}
 
 
-def image(photos: Path, name: str) -> dict:
+def image(photos: Path, name: str) -> dict[str, bytes]:
     return {"Bytes": (photos / name).read_bytes()}
 
 
-def obama_match(found: dict) -> dict:
+def obama_match(found: dict[str, Any]) -> dict[str, Any]:
     """The match of obama.jpg; biden never matches (other tests may add obama2 itself)."""
     people = {m["Face"]["ExternalImageId"]: m for m in found["FaceMatches"]}
     assert "biden" not in people and "obama" in people, people
     return dict(people["obama"])
 
 
-def error_of(call: Callable[..., Any], **params: Any) -> dict:
+def error_of(call: Callable[..., Any], **params: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call(**params)
     return dict(caught.value.response["Error"])

@@ -36,7 +36,7 @@ def png_bomb(side: int = 30_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def error_code(client: Any, image: dict) -> str:
+def error_code(client: Any, image: dict[str, Any]) -> str:
     with pytest.raises(ClientError) as caught:
         client.detect_faces(Image=image)
     return str(caught.value.response["Error"]["Code"])

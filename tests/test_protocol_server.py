@@ -24,11 +24,11 @@ def post(url: str, target: str | None, body: bytes | str) -> requests.Response:
     return requests.post(url + "/", data=body, headers=headers, timeout=60)
 
 
-def assert_aws_error(response: requests.Response, code: str, status: int = 400) -> dict:
+def assert_aws_error(response: requests.Response, code: str, status: int = 400) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["x-amzn-ErrorType"] == code
     assert response.headers["x-amzn-RequestId"]
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["__type"] == code and body["Message"]
     return body
 
@@ -86,7 +86,7 @@ def test_body_that_is_not_json(server: ServerProcess) -> None:
         {"Image": {"Bytes": "AAAA"}, "Attributes": "ALL"},
     ],
 )
-def test_wrong_member_types(server: ServerProcess, body: dict) -> None:
+def test_wrong_member_types(server: ServerProcess, body: dict[str, Any]) -> None:
     assert_aws_error(
         post(server.url, "RekognitionService.DetectFaces", json.dumps(body)), "SerializationException"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -110,7 +111,7 @@ def test_nanodet_keeps_no_layout_transposes(models: ModelStore) -> None:
 # --- small graphs against numpy -------------------------------------------------------------
 
 
-def _tiny_model(nodes: list[dict], constants: dict[str, np.ndarray], output: str) -> dict[str, bytes]:
+def _tiny_model(nodes: list[dict[str, Any]], constants: dict[str, np.ndarray], output: str) -> dict[str, bytes]:
     weights = [
         {"name": k, "shape": list(v.shape), "dtype": "int32" if v.dtype == np.int32 else "float32"}
         for k, v in constants.items()
