@@ -154,7 +154,9 @@ def test_vector_drawing_is_illustrated(moderator: Moderator, photos: Path) -> No
 
 
 def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
-    response: dict[str, Any] = rekognition.detect_moderation_labels(Image={"Bytes": photo.read_bytes()}, **params)
+    response: dict[str, Any] = rekognition.detect_moderation_labels(
+        Image={"Bytes": photo.read_bytes()}, **params
+    )
     assert_valid_output("DetectModerationLabels", response)
     return response
 

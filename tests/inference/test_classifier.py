@@ -105,7 +105,8 @@ class _Evil:
 
 def test_unpickler_refuses_code(tmp_path: Path) -> None:
     data = io.BytesIO()
-    for part in (0x1950A86A20F9469CFC6C, 1001, {}, {"weight": _Evil()}, []):
+    parts: tuple[object, ...] = (0x1950A86A20F9469CFC6C, 1001, {}, {"weight": _Evil()}, [])
+    for part in parts:
         pickle.dump(part, data, protocol=2)
     with pytest.raises(UnsafePickleError, match="refusing to load global"):
         load_state_dict(data.getvalue())
@@ -144,8 +145,10 @@ def torch_file(
     utils._rebuild_tensor_v2 = _rebuild_tensor_v2  # type: ignore[attr-defined]
 
     class Tensor:
-        def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple) -> None:
-            self.args = (storage, offset, size, stride, False, OrderedDict())
+        def __init__(
+            self, storage: _Storage, offset: int, size: tuple[int, ...], stride: tuple[int, ...]
+        ) -> None:
+            self.args: tuple[object, ...] = (storage, offset, size, stride, False, OrderedDict())
 
         def __reduce__(self) -> tuple[object, ...]:
             return (_rebuild_tensor_v2, self.args)

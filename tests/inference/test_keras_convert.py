@@ -197,7 +197,8 @@ def numpy_small_model(image: np.ndarray, w: dict[str, dict[str, np.ndarray]]) ->
     x = skip + x  # (5, 6, 4)
     x = x[:4, :4].reshape(2, 2, 2, 2, 4).mean((1, 3))  # 2x2 average pooling, valid
     logits = x.reshape(-1) @ w["dense"]["kernel"] + w["dense"]["bias"]
-    return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    probabilities: np.ndarray = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    return probabilities
 
 
 def test_small_model_matches_numpy_and_is_deterministic() -> None:
@@ -286,7 +287,10 @@ def test_keras3_node_format_and_sequential_models_convert() -> None:
         session = ort.InferenceSession(
             build_onnx(model_config, model_weights), providers=["CPUExecutionProvider"]
         )
-        return session.run(None, {session.get_inputs()[0].name: images})[0]
+        output: np.ndarray = session.run(None, {session.get_inputs()[0].name: images})[
+            0
+        ]  # onnxruntime is untyped
+        return output
 
     np.testing.assert_array_equal(outputs(keras3_nodes(config), weights), outputs(config, weights))
     sequential = {

@@ -111,7 +111,9 @@ def test_nanodet_keeps_no_layout_transposes(models: ModelStore) -> None:
 # --- small graphs against numpy -------------------------------------------------------------
 
 
-def _tiny_model(nodes: list[dict[str, Any]], constants: dict[str, np.ndarray], output: str) -> dict[str, bytes]:
+def _tiny_model(
+    nodes: list[dict[str, Any]], constants: dict[str, np.ndarray], output: str
+) -> dict[str, bytes]:
     weights = [
         {"name": k, "shape": list(v.shape), "dtype": "int32" if v.dtype == np.int32 else "float32"}
         for k, v in constants.items()
