@@ -61,7 +61,9 @@ def test_signed_requests_pass_and_bad_ones_fail(locked_server: ServerProcess, ph
     assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
 
 
-def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-1"):  # type: ignore[type-arg]
+def signed_request(
+    url: str, target: str, body: dict[str, Any], *, region: str = "us-east-1"
+) -> tuple[list[tuple[str, str]], bytes]:
     """A request signed by botocore as boto3 would send it: (path, headers, body bytes)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -81,7 +83,7 @@ def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-
     return list(request.headers.items()), data
 
 
-def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict]:  # type: ignore[type-arg]
+def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict[str, Any]]:
     """POST with the headers exactly as given, repeats and order kept."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -91,7 +93,7 @@ def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int
     connection.putheader("Content-Length", str(len(body)))
     connection.endheaders(body)
     response = connection.getresponse()
-    answer = json.loads(response.read() or b"{}")
+    answer: dict[str, Any] = json.loads(response.read() or b"{}")
     connection.close()
     return response.status, answer
 

@@ -79,7 +79,7 @@ class Deployment:
     a: str  # collection made by `default`
     b: str  # collection made by `upgraded`
 
-    def clients(self):
+    def clients(self) -> tuple[Any, Any]:
         return rekognition_client(self.default.url), rekognition_client(self.upgraded.url)
 
 

@@ -10,6 +10,7 @@ pull` writes, pinned by SHA-256.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,13 @@ def _run(parts: dict[str, bytes], x: np.ndarray) -> np.ndarray:
         ([0, 3, 0], [0, 0, 0], [1, -1, 2], {"begin_mask": 5, "end_mask": 7}, lambda x: x[:, 3::-1, ::2]),
     ],
 )
-def test_strided_slice_follows_numpy(begin, end, strides, masks, expected) -> None:
+def test_strided_slice_follows_numpy(
+    begin: list[int],
+    end: list[int],
+    strides: list[int],
+    masks: dict[str, int],
+    expected: Callable[[np.ndarray], np.ndarray],
+) -> None:
     node = {
         "name": "y",
         "op": "StridedSlice",

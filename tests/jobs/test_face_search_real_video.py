@@ -68,7 +68,7 @@ def joined(
     with av.open(str(photos / PARTS[1][0])) as reader:
         for frame in reader.decode(video=0):
             if frame.time is not None and frame.time >= 3.0:
-                frame.to_image().save(still)
+                frame.to_image().save(still)  # type: ignore[no-untyped-call]  # PyAV's stub leaves to_image unannotated
                 break
     process = ServerProcess(data)
     client = rekognition_client(process.url)

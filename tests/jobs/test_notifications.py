@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -44,7 +45,8 @@ def test_completion_is_published_to_the_topic(
             Video=video("face.mp4"), NotificationChannel=channel, JobTag="t1"
         )["JobId"]
         assert wait_for(client, job_id)["JobStatus"] == "SUCCEEDED"
-        deadline, messages = time.monotonic() + 30, []
+        deadline = time.monotonic() + 30
+        messages: list[dict[str, Any]] = []
         while not messages and time.monotonic() < deadline:
             messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
         (envelope,) = messages

@@ -70,7 +70,7 @@ def streaming(
     with av.open(str(photos / PARTS[1][0])) as reader:
         for frame in reader.decode(video=0):
             if frame.time is not None and frame.time >= 3.0:
-                frame.to_image().save(still)
+                frame.to_image().save(still)  # type: ignore[no-untyped-call]  # PyAV's stub leaves to_image unannotated
                 break
     kinesis(moto_endpoint).create_stream(StreamName="door-events", ShardCount=1)
     server = ServerProcess(data, env={"OPENREK_KINESIS_ENDPOINT_URL": moto_endpoint, **S3_KEYS})
