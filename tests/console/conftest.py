@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,9 +82,14 @@ class PageWatch:
 
 
 def open_console(
-    browser: Browser, origin: str, viewport: ViewportSize | None = None
+    browser: Browser,
+    origin: str,
+    *,
+    viewport: ViewportSize | None = None,
+    permissions: Sequence[str] | None = None,
 ) -> tuple[Page, PageWatch]:
-    context = browser.new_context(viewport=viewport)
+    # None is Playwright's own default for both
+    context = browser.new_context(viewport=viewport, permissions=permissions)
     page = context.new_page()
     page.set_default_timeout(ACTION_TIMEOUT_MS)
     watch = PageWatch(origin)

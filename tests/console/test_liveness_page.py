@@ -107,10 +107,9 @@ def run_page(
         headless=True,
         args=["--no-sandbox", *camera_args(camera)],
     )
-    options: dict[str, Any] = {"permissions": ["camera"]}
-    if phone:
-        options["viewport"] = PHONE
-    page, watch = open_console(camera_browser, server.url, **options)
+    page, watch = open_console(
+        camera_browser, server.url, permissions=["camera"], viewport=PHONE if phone else None
+    )
     page.context.on("close", lambda _context: camera_browser.close())
     page.goto(f"{server.url}/console/liveness?sessionId={session_id}")
     page.focus("#liveness-start")
