@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -103,7 +104,7 @@ class ServerProcess:
         self._log_handle.close()
 
 
-def rekognition_client(url: str, validate: bool = True, **keys: str):  # type: ignore[no-untyped-def]
+def rekognition_client(url: str, validate: bool = True, **keys: str) -> Any:
     return boto3.client(
         "rekognition",
         endpoint_url=url,
@@ -122,12 +123,12 @@ def server(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="session")
-def rekognition(server: ServerProcess):  # type: ignore[no-untyped-def]
+def rekognition(server: ServerProcess) -> Any:
     return rekognition_client(server.url)
 
 
 @pytest.fixture(scope="session")
-def unvalidated(server: ServerProcess):  # type: ignore[no-untyped-def]
+def unvalidated(server: ServerProcess) -> Any:
     """A boto3 client that lets bad parameters through, to test the server's checks."""
     return rekognition_client(server.url, validate=False)
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import regex
-from botocore.model import Shape
+from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
 
 from openrek.protocol.service_model import operation_model
 
 
-def _fail(path: str, why: str) -> None:
+def _fail(path: str, why: str) -> NoReturn:
     raise AssertionError(f"{path}: {why}")
 
 
@@ -32,6 +32,7 @@ def check(shape: Shape, value: Any, path: str) -> None:
     kind = shape.type_name
     meta = shape.metadata
     if kind == "structure":
+        assert isinstance(shape, StructureShape)  # botocore builds every structure as one
         if not isinstance(value, dict):
             _fail(path, f"expected an object, got {type(value).__name__}")
         for name in value:
@@ -43,6 +44,7 @@ def check(shape: Shape, value: Any, path: str) -> None:
         for name, member in value.items():
             check(shape.members[name], member, f"{path}.{name}")
     elif kind == "list":
+        assert isinstance(shape, ListShape)
         if not isinstance(value, list):
             _fail(path, "expected a list")
         if "max" in meta and len(value) > meta["max"]:
@@ -50,12 +52,14 @@ def check(shape: Shape, value: Any, path: str) -> None:
         for index, item in enumerate(value):
             check(shape.member, item, f"{path}[{index}]")
     elif kind == "map":
+        assert isinstance(shape, MapShape)
         if not isinstance(value, dict):
             _fail(path, "expected a map")
         for key, item in value.items():
             check(shape.key, key, f"{path}<key>")
             check(shape.value, item, f"{path}[{key}]")
     elif kind == "string":
+        assert isinstance(shape, StringShape)
         if not isinstance(value, str):
             _fail(path, f"expected a string, got {value!r}")
         if shape.enum and value not in shape.enum:

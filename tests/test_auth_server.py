@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -15,13 +16,14 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, read_http_response, rekognition_client
 
 pytestmark = pytest.mark.needs_server  # its own server, started with keys
 
 
 @pytest.fixture(scope="module")
-def locked_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def locked_server(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process = ServerProcess(
         tmp_path_factory.mktemp("locked") / "data",
         env={"OPENREK_ACCESS_KEYS": "AKIDOPENREKTEST:s3cr3t-key,AKIDSECOND:other"},
@@ -30,7 +32,7 @@ def locked_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type:
     process.stop()
 
 
-def code_of(client, photo: bytes) -> str:  # type: ignore[no-untyped-def]
+def code_of(client: Any, photo: bytes) -> str:
     with pytest.raises(ClientError) as caught:
         client.detect_faces(Image={"Bytes": photo})
     return str(caught.value.response["Error"]["Code"])
@@ -59,7 +61,9 @@ def test_signed_requests_pass_and_bad_ones_fail(locked_server: ServerProcess, ph
     assert unsigned.json()["__type"] == "MissingAuthenticationTokenException"
 
 
-def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-1"):  # type: ignore[no-untyped-def,type-arg]
+def signed_request(
+    url: str, target: str, body: dict[str, Any], *, region: str = "us-east-1"
+) -> tuple[list[tuple[str, str]], bytes]:
     """A request signed by botocore as boto3 would send it: (path, headers, body bytes)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -79,7 +83,7 @@ def signed_request(url: str, target: str, body: dict, *, region: str = "us-east-
     return list(request.headers.items()), data
 
 
-def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict]:  # type: ignore[type-arg]
+def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict[str, Any]]:
     """POST with the headers exactly as given, repeats and order kept."""
     host, port = url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -89,7 +93,7 @@ def send_raw(url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int
     connection.putheader("Content-Length", str(len(body)))
     connection.endheaders(body)
     response = connection.getresponse()
-    answer = json.loads(response.read() or b"{}")
+    answer: dict[str, Any] = json.loads(response.read() or b"{}")
     connection.close()
     return response.status, answer
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,15 +15,17 @@ from botocore.exceptions import ClientError
 
 from openrek import Client
 from openrek.config import Settings
+from openrek.models.store import ModelStore
+from tests.conftest import ServerProcess
 from tests.shapes import assert_valid_output
 
 
 @pytest.fixture(scope="module")
-def client(models, tmp_path_factory) -> Client:  # type: ignore[no-untyped-def]
+def client(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Client:
     return Client(settings=Settings(data_dir=tmp_path_factory.mktemp("client"), models_dir=models.models_dir))
 
 
-def test_in_process_client_matches_server(client: Client, rekognition, photos: Path) -> None:
+def test_in_process_client_matches_server(client: Client, rekognition: Any, photos: Path) -> None:
     photo = (photos / "insightface/t1.jpg").read_bytes()
     local = client.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
     remote = rekognition.detect_faces(Image={"Bytes": photo}, Attributes=["ALL"])
@@ -54,7 +57,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-def test_openrek_cli_detect_faces(models, photos: Path, tmp_path: Path) -> None:
+def test_openrek_cli_detect_faces(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     done = run(
         sys.executable,
         "-m",
@@ -85,7 +88,7 @@ def test_openrek_cli_detect_faces(models, photos: Path, tmp_path: Path) -> None:
     assert done.returncode == 254 and "InvalidImageFormatException" in done.stderr
 
 
-def test_aws_cli_against_server(server, photos: Path) -> None:
+def test_aws_cli_against_server(server: ServerProcess, photos: Path) -> None:
     aws = Path(sys.executable).parent / "aws"
     done = run(
         str(aws),
@@ -122,7 +125,7 @@ def test_missing_model_stops_start_up_with_the_fix(tmp_path: Path) -> None:
     assert "face-detector" in done.stderr and "openrek models pull" in done.stderr
 
 
-def test_corrupt_model_stops_start_up(models, tmp_path: Path) -> None:
+def test_corrupt_model_stops_start_up(models: ModelStore, tmp_path: Path) -> None:
     copy = tmp_path / "models"
     copy.mkdir()
     for name in models.default_names:
@@ -144,14 +147,15 @@ def test_corrupt_model_stops_start_up(models, tmp_path: Path) -> None:
     assert "face-emotion" in done.stderr and "corrupt" in done.stderr
 
 
-def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path: Path) -> None:
+def test_cli_collection_verbs_and_folder_indexing(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     env = {"OPENREK_MODELS_DIR": str(models.models_dir)}
     data = ["--data-dir", str(tmp_path / "data")]
 
-    def openrek(*args: str) -> dict:
+    def openrek(*args: str) -> dict[str, Any]:
         done = run(sys.executable, "-m", "openrek", *args, *data, env=env)
         assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
 
     created = openrek("create-collection", "--collection-id", "family")
     assert created["CollectionArn"].endswith(":collection/family")
@@ -191,7 +195,9 @@ def test_cli_collection_verbs_and_folder_indexing(models, photos: Path, tmp_path
     assert compared["FaceMatches"] == [] and len(compared["UnmatchedFaces"]) == 1
 
 
-def test_non_storage_operations_leave_nothing_on_disk(models, photos: Path, tmp_path: Path) -> None:
+def test_non_storage_operations_leave_nothing_on_disk(
+    models: ModelStore, photos: Path, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "untouched"
     with Client(settings=Settings(data_dir=data_dir, models_dir=models.models_dir)) as client:
         photo = (photos / "face_recognition/obama.jpg").read_bytes()
@@ -204,7 +210,9 @@ def test_non_storage_operations_leave_nothing_on_disk(models, photos: Path, tmp_
     assert not data_dir.exists()
 
 
-def test_annotate_draws_faces_labels_and_text_from_a_server(server, photos: Path, tmp_path: Path) -> None:
+def test_annotate_draws_faces_labels_and_text_from_a_server(
+    server: ServerProcess, photos: Path, tmp_path: Path
+) -> None:
     from PIL import Image
 
     from openrek.annotate import COLOURS
@@ -233,7 +241,7 @@ def test_annotate_draws_faces_labels_and_text_from_a_server(server, photos: Path
     assert COLOURS["faces"] in pixels and COLOURS["labels"] in pixels
 
 
-def test_cli_detect_verbs_take_json_structures(models, photos: Path, tmp_path: Path) -> None:
+def test_cli_detect_verbs_take_json_structures(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     done = run(
         sys.executable,
         "-m",

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from tests.conftest import ServerProcess
 from tests.shapes import assert_valid_output
 
 OBAMA = "face_recognition/obama.jpg"
@@ -31,24 +34,24 @@ LIBRARY = [
 ]
 
 
-def image(photos: Path, name: str) -> dict:
+def image(photos: Path, name: str) -> dict[str, bytes]:
     return {"Bytes": (photos / name).read_bytes()}
 
 
-def code_of(call, **params) -> str:  # type: ignore[no-untyped-def]
+def code_of(call: Callable[..., Any], **params: Any) -> str:
     with pytest.raises(ClientError) as caught:
         call(**params)
     return str(caught.value.response["Error"]["Code"])
 
 
-def new_collection(rekognition, **extra) -> str:  # type: ignore[no-untyped-def]
+def new_collection(rekognition: Any, **extra: Any) -> str:
     collection_id = f"test-{uuid.uuid4().hex[:12]}"
     response = rekognition.create_collection(CollectionId=collection_id, **extra)
     assert_valid_output("CreateCollection", response)
     return collection_id
 
 
-def crop_faces(photos: Path, name: str, rekognition) -> list[bytes]:  # type: ignore[no-untyped-def]
+def crop_faces(photos: Path, name: str, rekognition: Any) -> list[bytes]:
     """Each face of a group photo as its own 'badge photo' (with a margin)."""
     picture = Image.open(photos / name).convert("RGB")
     width, height = picture.size
@@ -68,7 +71,7 @@ def crop_faces(photos: Path, name: str, rekognition) -> list[bytes]:  # type: ig
     return crops
 
 
-def test_collection_lifecycle_and_errors(rekognition) -> None:
+def test_collection_lifecycle_and_errors(rekognition: Any) -> None:
     collection_id = new_collection(rekognition, Tags={"team": "door"})
     assert (
         code_of(rekognition.create_collection, CollectionId=collection_id) == "ResourceAlreadyExistsException"
@@ -88,7 +91,7 @@ def test_collection_lifecycle_and_errors(rekognition) -> None:
     assert code_of(rekognition.create_collection, CollectionId="bad/name") == "ValidationException"
 
 
-def test_list_collections_paginates(rekognition) -> None:
+def test_list_collections_paginates(rekognition: Any) -> None:
     made = {new_collection(rekognition) for _ in range(5)}
     seen, token = [], None
     while True:
@@ -106,7 +109,7 @@ def test_list_collections_paginates(rekognition) -> None:
     )
 
 
-def test_badge_scenario(rekognition, photos: Path) -> None:
+def test_badge_scenario(rekognition: Any, photos: Path) -> None:
     """Index badge photos of several people; a new photo of one finds only them."""
     collection_id = new_collection(rekognition)
     badges = {
@@ -146,7 +149,7 @@ def test_badge_scenario(rekognition, photos: Path) -> None:
     )
 
 
-def test_photo_library_scenario(rekognition, photos: Path) -> None:
+def test_photo_library_scenario(rekognition: Any, photos: Path) -> None:
     """Index a folder of mixed photos; then find every photo of one person."""
     collection_id = new_collection(rekognition)
     by_photo: dict[str, list[str]] = {}
@@ -196,7 +199,7 @@ def test_photo_library_scenario(rekognition, photos: Path) -> None:
     assert rekognition.describe_collection(CollectionId=collection_id)["FaceCount"] == len(all_faces) - 3
 
 
-def test_index_faces_max_faces_and_quality(rekognition, photos: Path) -> None:
+def test_index_faces_max_faces_and_quality(rekognition: Any, photos: Path) -> None:
     collection_id = new_collection(rekognition)
     indexed = rekognition.index_faces(
         CollectionId=collection_id, Image=image(photos, "insightface/t1.jpg"), MaxFaces=2
@@ -233,7 +236,7 @@ def test_index_faces_max_faces_and_quality(rekognition, photos: Path) -> None:
     assert len(lenient["FaceRecords"]) == 1
 
 
-def test_compare_faces(rekognition, photos: Path) -> None:
+def test_compare_faces(rekognition: Any, photos: Path) -> None:
     same = rekognition.compare_faces(
         SourceImage=image(photos, OBAMA), TargetImage=image(photos, "face_recognition/obama3.jpg")
     )
@@ -261,7 +264,7 @@ def test_compare_faces(rekognition, photos: Path) -> None:
     )
 
 
-def test_users(rekognition, photos: Path) -> None:
+def test_users(rekognition: Any, photos: Path) -> None:
     collection_id = new_collection(rekognition)
     faces = {}
     for name in ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"):
@@ -361,7 +364,7 @@ def test_users(rekognition, photos: Path) -> None:
     )
 
 
-def test_user_face_quota(rekognition, photos: Path) -> None:
+def test_user_face_quota(rekognition: Any, photos: Path) -> None:
     collection_id = new_collection(rekognition)
     rekognition.create_user(CollectionId=collection_id, UserId="many")
     data = image(photos, OBAMA)
@@ -377,7 +380,7 @@ def test_user_face_quota(rekognition, photos: Path) -> None:
 
 
 def test_storage_keeps_no_image_bytes_and_non_storage_writes_nothing(
-    rekognition, server, photos: Path
+    rekognition: Any, server: ServerProcess, photos: Path
 ) -> None:
     def snapshot() -> dict[str, str]:
         return {

@@ -8,11 +8,13 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, read_http_response, rekognition_client
 from tests.test_image_door import huge_flat_png
 
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.needs_server  # its own server, with short deadlines
 
 
 @pytest.fixture(scope="module")
-def strict_server(models, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def strict_server(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process = ServerProcess(
         tmp_path_factory.mktemp("strict") / "data",
         env={"OPENREK_HEADER_TIMEOUT_S": "1", "OPENREK_BODY_TIMEOUT_S": "2", "OPENREK_MAX_CONNECTIONS": "6"},
@@ -154,7 +156,7 @@ def test_paths_that_are_not_the_api_get_aws_shaped_errors(
     assert "POST / with an X-Amz-Target header" in body["Message"]
 
 
-def test_requests_beyond_the_queue_are_told_to_back_off(models, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_requests_beyond_the_queue_are_told_to_back_off(models: ModelStore, tmp_path: Path) -> None:
     server = ServerProcess(
         tmp_path / "data", env={"OPENREK_WORKERS": "1", "OPENREK_MAX_QUEUED_REQUESTS": "1"}
     )

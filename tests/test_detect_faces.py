@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.conftest import ServerProcess
 from tests.shapes import assert_valid_output
 
 ALL_FIELDS = {
@@ -30,8 +32,8 @@ ALL_FIELDS = {
 DEFAULT_FIELDS = {"BoundingBox", "Landmarks", "Pose", "Quality", "Confidence"}
 
 
-def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
-    response = rekognition.detect_faces(Image={"Bytes": photo.read_bytes()}, **params)
+def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
+    response: dict[str, Any] = rekognition.detect_faces(Image={"Bytes": photo.read_bytes()}, **params)
     assert_valid_output("DetectFaces", response)
     return response
 
@@ -47,13 +49,13 @@ def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
         ("skimage/coffee.png", 0),
     ],
 )
-def test_counts_faces_in_real_photos(rekognition, photos: Path, name: str, faces: int) -> None:
+def test_counts_faces_in_real_photos(rekognition: Any, photos: Path, name: str, faces: int) -> None:
     response = detect(rekognition, photos / name)
     assert len(response["FaceDetails"]) == faces
     assert response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
 
-def test_default_attributes_and_geometry(rekognition, photos: Path) -> None:
+def test_default_attributes_and_geometry(rekognition: Any, photos: Path) -> None:
     (face,) = detect(rekognition, photos / "face_recognition/obama.jpg")["FaceDetails"]
     assert set(face) == DEFAULT_FIELDS
     box = face["BoundingBox"]
@@ -79,7 +81,7 @@ def test_default_attributes_and_geometry(rekognition, photos: Path) -> None:
     assert face["Quality"]["Sharpness"] > 50
 
 
-def test_all_attributes(rekognition, photos: Path) -> None:
+def test_all_attributes(rekognition: Any, photos: Path) -> None:
     (face,) = detect(rekognition, photos / "face_recognition/obama.jpg", Attributes=["ALL"])["FaceDetails"]
     assert set(face) == ALL_FIELDS
     assert face["Gender"]["Value"] == "Male"
@@ -94,7 +96,7 @@ def test_all_attributes(rekognition, photos: Path) -> None:
     assert face["FaceOccluded"]["Value"] is False
 
 
-def test_named_attributes_only(rekognition, photos: Path) -> None:
+def test_named_attributes_only(rekognition: Any, photos: Path) -> None:
     (face,) = detect(rekognition, photos / "face_recognition/biden.jpg", Attributes=["GENDER", "SMILE"])[
         "FaceDetails"
     ]
@@ -102,7 +104,7 @@ def test_named_attributes_only(rekognition, photos: Path) -> None:
     assert face["Gender"]["Value"] == "Male"
 
 
-def test_all_with_default_means_all(rekognition, photos: Path) -> None:
+def test_all_with_default_means_all(rekognition: Any, photos: Path) -> None:
     (face,) = detect(rekognition, photos / "face_recognition/obama.jpg", Attributes=["DEFAULT", "ALL"])[
         "FaceDetails"
     ]
@@ -110,7 +112,7 @@ def test_all_with_default_means_all(rekognition, photos: Path) -> None:
 
 
 @pytest.mark.parametrize("mask", ["mask_white", "mask_blue", "mask_black", "mask_green"])
-def test_masked_face_is_occluded(rekognition, photos: Path, mask: str) -> None:
+def test_masked_face_is_occluded(rekognition: Any, photos: Path, mask: str) -> None:
     """A real face-mask texture (insightface's samples) laid over a real face."""
     import io
 
@@ -137,14 +139,14 @@ def test_masked_face_is_occluded(rekognition, photos: Path, mask: str) -> None:
     assert detect(rekognition, photos / f"insightface/{mask}.jpg")["FaceDetails"] == []
 
 
-def test_group_photo_faces_largest_first(rekognition, photos: Path) -> None:
+def test_group_photo_faces_largest_first(rekognition: Any, photos: Path) -> None:
     faces = detect(rekognition, photos / "face-api/sample1.jpg", Attributes=["ALL"])["FaceDetails"]
     assert len(faces) >= 3
     areas = [f["BoundingBox"]["Width"] * f["BoundingBox"]["Height"] for f in faces]
     assert areas == sorted(areas, reverse=True)
 
 
-def test_s3_object_from_data_dir(rekognition, server, photos: Path) -> None:
+def test_s3_object_from_data_dir(rekognition: Any, server: ServerProcess, photos: Path) -> None:
     bucket = server.data_dir / "s3" / "photos" / "people"
     bucket.mkdir(parents=True, exist_ok=True)
     (bucket / "obama.jpg").write_bytes((photos / "face_recognition/obama.jpg").read_bytes())

@@ -34,7 +34,7 @@ def to_turned(x: float, y: float, degrees: int) -> tuple[float, float]:
 
 
 def detect(rekognition: Any, data: bytes, **params: Any) -> dict[str, Any]:
-    response = rekognition.detect_faces(Image={"Bytes": data}, **params)
+    response: dict[str, Any] = rekognition.detect_faces(Image={"Bytes": data}, **params)
     assert_valid_output("DetectFaces", response)
     return response
 

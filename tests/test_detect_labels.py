@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -37,19 +38,19 @@ def image_bytes(photo: Path) -> bytes:
     return out.getvalue()
 
 
-def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
-    response = rekognition.detect_labels(Image={"Bytes": image_bytes(photo)}, **params)
+def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
+    response: dict[str, Any] = rekognition.detect_labels(Image={"Bytes": image_bytes(photo)}, **params)
     assert_valid_output("DetectLabels", response)
     return response
 
 
 @pytest.fixture(scope="module")
-def labelled(rekognition, photos: Path) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+def labelled(rekognition: Any, photos: Path) -> dict[str, dict[str, Any]]:
     """Every truth photo labelled once with the defaults (MinConfidence 55)."""
     return {name: detect(rekognition, photos / name) for name in sorted(TRUTH)}
 
 
-def test_client_side_index_finds_cats_and_dogs(labelled: dict[str, dict]) -> None:
+def test_client_side_index_finds_cats_and_dogs(labelled: dict[str, dict[str, Any]]) -> None:
     # The issue's scenario: label a folder, index {label: [(image, confidence)]}, query it.
     index: dict[str, list[tuple[str, float]]] = {}
     for name, response in labelled.items():
@@ -63,7 +64,7 @@ def test_client_side_index_finds_cats_and_dogs(labelled: dict[str, dict]) -> Non
     }
 
 
-def test_scenes_come_back_where_they_are_and_not_indoors(labelled: dict[str, dict]) -> None:
+def test_scenes_come_back_where_they_are_and_not_indoors(labelled: dict[str, dict[str, Any]]) -> None:
     # The scene head (issue 15): a building under a blue sky is Sky and Outdoors; the
     # espresso on a table is neither.
     home = {label["Name"] for label in labelled["opencv-doc/home.jpg"]["Labels"]}
@@ -72,7 +73,7 @@ def test_scenes_come_back_where_they_are_and_not_indoors(labelled: dict[str, dic
     assert not {"Sky", "Outdoors", "Nature"} & coffee
 
 
-def test_grass_from_the_scene_head_trained_on_registry_photos(labelled: dict[str, dict]) -> None:
+def test_grass_from_the_scene_head_trained_on_registry_photos(labelled: dict[str, dict[str, Any]]) -> None:
     # Round 5 of issue 15: Grass was never returned by the head trained on 94 photos;
     # trained with bench/data/scene_training.json (which holds none of these photos) it
     # finds the lawn a dog stands on, and no grass in the dog's living room, at the
@@ -85,12 +86,12 @@ def test_grass_from_the_scene_head_trained_on_registry_photos(labelled: dict[str
         assert "Grass" not in names(indoors), indoors
 
 
-def test_scenery_a_name_added_in_round_6(labelled: dict[str, dict]) -> None:
+def test_scenery_a_name_added_in_round_6(labelled: dict[str, dict[str, Any]]) -> None:
     # Round 6 of issue 15: Scenery (an AWS name the recall set's truth holds) had no
     # name in openrek; the scene head now learns it from training photos labelled by
     # eye. Both aerial views of a town among woods and water (in neither set) get it,
     # with its parents; no indoor photo does.
-    def labels(photo: str) -> dict[str, dict]:
+    def labels(photo: str) -> dict[str, dict[str, Any]]:
         return {label["Name"]: label for label in labelled[photo]["Labels"]}
 
     for aerial in ("opencv-doc/aero1.jpg", "opencv-doc/aero3.jpg"):
@@ -101,9 +102,9 @@ def test_scenery_a_name_added_in_round_6(labelled: dict[str, dict]) -> None:
         assert "Scenery" not in labels(indoors), indoors
 
 
-def test_people_are_described_by_their_faces_age_and_gender(labelled: dict[str, dict]) -> None:
+def test_people_are_described_by_their_faces_age_and_gender(labelled: dict[str, dict[str, Any]]) -> None:
     # Issue 15 round 2: DetectFaces' age and gender networks name the people in a photo.
-    def people(name: str) -> dict[str, dict]:
+    def people(name: str) -> dict[str, dict[str, Any]]:
         return {label["Name"]: label for label in labelled[name]["Labels"]}
 
     astronaut, obama = people("skimage/astronaut.png"), people("face_recognition/obama.jpg")
@@ -118,7 +119,7 @@ def test_people_are_described_by_their_faces_age_and_gender(labelled: dict[str, 
         assert not descriptors & set(people(name)), name  # animal faces are not people
 
 
-def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[str, dict]) -> None:
+def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[str, dict[str, Any]]) -> None:
     for response in labelled.values():
         assert response["LabelModelVersion"] == "3.0"
         labels = response["Labels"]
@@ -140,7 +141,7 @@ def test_labels_are_sorted_with_parents_listed_and_no_less_sure(labelled: dict[s
     assert {"Name": "Kitten"} in cat["Aliases"]
 
 
-def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -> None:
+def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict[str, Any]]) -> None:
     from openrek.config import Settings
     from openrek.inference.labels.taxonomy import Taxonomy
     from openrek.models.store import ModelStore
@@ -165,7 +166,7 @@ def test_label_precision_on_photos_of_known_content(labelled: dict[str, dict]) -
     assert keys_found / keys >= 0.66
 
 
-def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_filters_choose_labels_and_categories(rekognition: Any, photos: Path) -> None:
     chelsea = photos / "skimage/chelsea.png"
     only_cat = detect(rekognition, chelsea, Settings={"GeneralLabels": {"LabelInclusionFilters": ["Cat"]}})
     assert [label["Name"] for label in only_cat["Labels"]] == ["Cat"]
@@ -192,7 +193,7 @@ def test_filters_choose_labels_and_categories(rekognition, photos: Path) -> None
     assert all({"Name": "Food and Beverage"} in label["Categories"] for label in food["Labels"])
 
 
-def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_min_confidence_and_max_labels(rekognition: Any, photos: Path) -> None:
     coffee = photos / "skimage/coffee.png"
     low = detect(rekognition, coffee, MinConfidence=5)["Labels"]
     high = detect(rekognition, coffee, MinConfidence=90)["Labels"]
@@ -207,7 +208,7 @@ def test_min_confidence_and_max_labels(rekognition, photos: Path) -> None:  # ty
         assert all(p["Name"] in names for label in kept for p in label["Parents"])
 
 
-def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_image_properties_feature(rekognition: Any, photos: Path) -> None:
     orange = photos / "opencv-doc/orange.jpg"
     only_properties = detect(
         rekognition,
@@ -249,14 +250,16 @@ def test_image_properties_feature(rekognition, photos: Path) -> None:  # type: i
         ),
     ],
 )
-def test_bad_settings_are_invalid_parameters(rekognition, photos: Path, params: dict, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_are_invalid_parameters(
+    rekognition: Any, photos: Path, params: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ClientError) as raised:
         detect(rekognition, photos / "skimage/coffee.png", **params)
     assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
     assert message in raised.value.response["Error"]["Message"]
 
 
-def test_concurrent_requests_agree(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_requests_agree(rekognition: Any, photos: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     names = ["skimage/chelsea.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "skimage/chelsea.png"]

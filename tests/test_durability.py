@@ -8,11 +8,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from urllib3.exceptions import ProtocolError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 
 pytestmark = pytest.mark.needs_server  # servers of its own, killed and restarted
@@ -25,7 +27,7 @@ PHOTOS = [
 ]
 
 
-def all_face_ids(client, collection_id: str) -> list[str]:  # type: ignore[no-untyped-def]
+def all_face_ids(client: Any, collection_id: str) -> list[str]:
     ids, token = [], None
     while True:
         page = client.list_faces(
@@ -37,7 +39,7 @@ def all_face_ids(client, collection_id: str) -> list[str]:  # type: ignore[no-un
             return ids
 
 
-def test_eight_concurrent_clients_lose_nothing(server, photos: Path) -> None:
+def test_eight_concurrent_clients_lose_nothing(server: ServerProcess, photos: Path) -> None:
     collection_id = f"busy-{uuid.uuid4().hex[:8]}"
     rekognition_client(server.url).create_collection(CollectionId=collection_id)
     images = [(photos / name).read_bytes() for name in PHOTOS]
@@ -64,7 +66,7 @@ def test_eight_concurrent_clients_lose_nothing(server, photos: Path) -> None:
     assert len(obama["FaceMatches"]) == 6
 
 
-def test_acknowledged_index_faces_survive_kill_9(models, photos: Path, tmp_path: Path) -> None:
+def test_acknowledged_index_faces_survive_kill_9(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     first = ServerProcess(data_dir)
     client = rekognition_client(first.url)

@@ -6,6 +6,7 @@ never fitted on."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -18,7 +19,9 @@ SPECTACLED = ([339.3, 67.7, 437.2, 199.7],)
 BARE = ([116.9, 48.3, 207.2, 161.2], [230.3, 85.3, 305.0, 191.5])
 
 
-def detected(rekognition, photo: Path, attributes: list[str]) -> list[tuple[list[float], dict]]:  # type: ignore[no-untyped-def, type-arg]
+def detected(
+    rekognition: Any, photo: Path, attributes: list[str]
+) -> list[tuple[list[float], dict[str, Any]]]:
     with Image.open(photo) as image:
         width, height = image.size
     faces = rekognition.detect_faces(Image={"Bytes": photo.read_bytes()}, Attributes=attributes)[
@@ -32,13 +35,13 @@ def detected(rekognition, photo: Path, attributes: list[str]) -> list[tuple[list
     return boxes
 
 
-def face_at(found: list[tuple[list[float], dict]], box: list[float]) -> dict:  # type: ignore[type-arg]
+def face_at(found: list[tuple[list[float], dict[str, Any]]], box: list[float]) -> dict[str, Any]:
     best = max(found, key=lambda pair: iou(box, pair[0]))
     assert iou(box, best[0]) >= 0.5, "the labelled face was not detected"
     return best[1]
 
 
-def test_spectacles_are_seen_and_bare_faces_are_not(rekognition, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_spectacles_are_seen_and_bare_faces_are_not(rekognition: Any, photos: Path) -> None:
     fetch_identity_photos(photos, progress=lambda _m: None)
     found = detected(rekognition, photos / PHOTO, ["EYEGLASSES"])
     for box in SPECTACLED:

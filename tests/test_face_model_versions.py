@@ -17,9 +17,10 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,18 +45,18 @@ PROBE = "face_recognition/obama2.jpg"
 DIMENSION = {"1.0": 128, "2.0": 512}
 
 
-def image(photos: Path, name: str) -> dict:
+def image(photos: Path, name: str) -> dict[str, bytes]:
     return {"Bytes": (photos / name).read_bytes()}
 
 
-def obama_match(found: dict) -> dict:
+def obama_match(found: dict[str, Any]) -> dict[str, Any]:
     """The match of obama.jpg; biden never matches (other tests may add obama2 itself)."""
     people = {m["Face"]["ExternalImageId"]: m for m in found["FaceMatches"]}
     assert "biden" not in people and "obama" in people, people
     return dict(people["obama"])
 
 
-def error_of(call, **params) -> dict:  # type: ignore[no-untyped-def]
+def error_of(call: Callable[..., Any], **params: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call(**params)
     return dict(caught.value.response["Error"])
@@ -78,11 +79,11 @@ class Deployment:
     a: str  # collection made by `default`
     b: str  # collection made by `upgraded`
 
-    def clients(self):  # type: ignore[no-untyped-def]
+    def clients(self) -> tuple[Any, Any]:
         return rekognition_client(self.default.url), rekognition_client(self.upgraded.url)
 
 
-def index_people(rekognition, collection_id: str, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def index_people(rekognition: Any, collection_id: str, photos: Path) -> None:
     for person, name in PEOPLE.items():
         indexed = rekognition.index_faces(
             CollectionId=collection_id, Image=image(photos, name), ExternalImageId=person

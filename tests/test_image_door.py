@@ -6,12 +6,15 @@ import io
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
+
+from tests.conftest import ServerProcess
 
 
 def png(width: int, height: int, colour: tuple[int, int, int] = (120, 90, 60)) -> bytes:
@@ -33,7 +36,7 @@ def png_bomb(side: int = 30_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-def error_code(client, image: dict) -> str:  # type: ignore[no-untyped-def]
+def error_code(client: Any, image: dict[str, Any]) -> str:
     with pytest.raises(ClientError) as caught:
         client.detect_faces(Image=image)
     return str(caught.value.response["Error"]["Code"])
@@ -61,7 +64,9 @@ def hostile_cases(photos: Path) -> list[tuple[str, bytes, str]]:
     ]
 
 
-def test_hostile_images_get_aws_errors_and_server_survives(server, unvalidated, photos: Path) -> None:
+def test_hostile_images_get_aws_errors_and_server_survives(
+    server: ServerProcess, unvalidated: Any, photos: Path
+) -> None:
     for name, data, expected in hostile_cases(photos):
         assert error_code(unvalidated, {"Bytes": data}) == expected, name
         assert server.alive(), f"server died after {name}"
@@ -70,13 +75,13 @@ def test_hostile_images_get_aws_errors_and_server_survives(server, unvalidated, 
     assert len(ok["FaceDetails"]) == 1
 
 
-def test_exactly_5_mib_is_accepted(unvalidated, photos: Path) -> None:
+def test_exactly_5_mib_is_accepted(unvalidated: Any, photos: Path) -> None:
     jpeg = (photos / "face_recognition/obama.jpg").read_bytes()
     padded = jpeg + bytes(5 * 1024 * 1024 - len(jpeg))  # JPEG decoders ignore trailing bytes
     assert len(unvalidated.detect_faces(Image={"Bytes": padded})["FaceDetails"]) == 1
 
 
-def test_exif_orientation_is_applied(rekognition, photos: Path) -> None:
+def test_exif_orientation_is_applied(rekognition: Any, photos: Path) -> None:
     upright = Image.open(photos / "face_recognition/obama.jpg")
     # Store the pixels rotated and say so in EXIF (orientation 6: rotate 90 CW to view).
     rotated = upright.transpose(Image.Transpose.ROTATE_90)
@@ -92,7 +97,7 @@ def test_exif_orientation_is_applied(rekognition, photos: Path) -> None:
     assert face["BoundingBox"]["Height"] > 0.2  # ratios of the upright 910x1137 frame
 
 
-def test_png_with_alpha_and_greyscale(rekognition, photos: Path) -> None:
+def test_png_with_alpha_and_greyscale(rekognition: Any, photos: Path) -> None:
     photo = Image.open(photos / "face_recognition/obama.jpg")
     for mode in ("RGBA", "L", "LA"):
         out = io.BytesIO()
@@ -100,7 +105,7 @@ def test_png_with_alpha_and_greyscale(rekognition, photos: Path) -> None:
         assert len(rekognition.detect_faces(Image={"Bytes": out.getvalue()})["FaceDetails"]) == 1, mode
 
 
-def test_s3_object_errors(rekognition, server) -> None:
+def test_s3_object_errors(rekognition: Any, server: ServerProcess) -> None:
     missing = {"S3Object": {"Bucket": "nobucket", "Name": "nothing.jpg"}}
     assert error_code(rekognition, missing) == "InvalidS3ObjectException"
     escape = {"S3Object": {"Bucket": "photos", "Name": "../../../../etc/passwd"}}
@@ -115,7 +120,7 @@ def test_s3_object_errors(rekognition, server) -> None:
     assert server.alive()
 
 
-def test_both_or_neither_image_source(unvalidated) -> None:
+def test_both_or_neither_image_source(unvalidated: Any) -> None:
     both = {"Bytes": b"abc", "S3Object": {"Bucket": "bucket", "Name": "k"}}
     assert error_code(unvalidated, both) == "InvalidParameterException"
     assert error_code(unvalidated, {}) == "InvalidParameterException"
@@ -144,7 +149,7 @@ def test_mutated_jpegs_never_crash_the_decoder(photos: Path) -> None:
             assert not isinstance(error, InternalServerError)
 
 
-def test_s3_keys_the_file_system_cannot_hold(rekognition) -> None:
+def test_s3_keys_the_file_system_cannot_hold(rekognition: Any) -> None:
     for key in ("a\u0000b.jpg", "x" * 300 + ".jpg"):
         assert (
             error_code(rekognition, {"S3Object": {"Bucket": "photos", "Name": key}})
@@ -152,7 +157,7 @@ def test_s3_keys_the_file_system_cannot_hold(rekognition) -> None:
         )
 
 
-def test_16_bit_png_and_phone_mpo_find_the_face(rekognition, photos: Path) -> None:
+def test_16_bit_png_and_phone_mpo_find_the_face(rekognition: Any, photos: Path) -> None:
     """Valid images that were once answered wrongly: a 16-bit greyscale PNG (clipped to
     white, no face) and an MPO JPEG (refused as an invalid format)."""
     photo = Image.open(photos / "face_recognition/obama.jpg")
@@ -179,7 +184,7 @@ def huge_flat_png() -> bytes:
     return out.getvalue()
 
 
-def test_a_60_megapixel_png_is_answered(rekognition) -> None:
+def test_a_60_megapixel_png_is_answered(rekognition: Any) -> None:
     """Analysed at the working size, memory charged to the image budget."""
     image = huge_flat_png()
     assert len(image) < 200_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -11,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from openrek.protocol.dispatch import Dispatcher, UnsupportedOperationException
 from openrek.protocol.service_model import service_model
+from tests.conftest import ServerProcess
 
 HEADERS = {"Content-Type": "application/x-amz-json-1.1"}
 
@@ -22,16 +24,16 @@ def post(url: str, target: str | None, body: bytes | str) -> requests.Response:
     return requests.post(url + "/", data=body, headers=headers, timeout=60)
 
 
-def assert_aws_error(response: requests.Response, code: str, status: int = 400) -> dict:
+def assert_aws_error(response: requests.Response, code: str, status: int = 400) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["x-amzn-ErrorType"] == code
     assert response.headers["x-amzn-RequestId"]
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["__type"] == code and body["Message"]
     return body
 
 
-def test_unknown_operation(server) -> None:
+def test_unknown_operation(server: ServerProcess) -> None:
     assert_aws_error(post(server.url, "RekognitionService.MakeCoffee", "{}"), "UnknownOperationException")
     assert_aws_error(post(server.url, None, "{}"), "UnknownOperationException")
     assert_aws_error(post(server.url, "OtherService.DetectFaces", "{}"), "UnknownOperationException")
@@ -44,7 +46,7 @@ def test_operation_not_implemented_names_itself() -> None:
     assert "CreateFaceLivenessSession" in refused.value.message
 
 
-def test_every_model_operation_answers_aws_shaped(server) -> None:
+def test_every_model_operation_answers_aws_shaped(server: ServerProcess) -> None:
     """An empty body: a result where nothing is required, else an AWS-shaped error."""
     for operation in service_model().operation_names:
         response = post(server.url, f"RekognitionService.{operation}", "{}")
@@ -67,7 +69,7 @@ def test_every_model_operation_answers_aws_shaped(server) -> None:
         }, operation
 
 
-def test_body_that_is_not_json(server) -> None:
+def test_body_that_is_not_json(server: ServerProcess) -> None:
     assert_aws_error(
         post(server.url, "RekognitionService.DetectFaces", b"\xff{not json"), "SerializationException"
     )
@@ -84,13 +86,13 @@ def test_body_that_is_not_json(server) -> None:
         {"Image": {"Bytes": "AAAA"}, "Attributes": "ALL"},
     ],
 )
-def test_wrong_member_types(server, body: dict) -> None:
+def test_wrong_member_types(server: ServerProcess, body: dict[str, Any]) -> None:
     assert_aws_error(
         post(server.url, "RekognitionService.DetectFaces", json.dumps(body)), "SerializationException"
     )
 
 
-def test_constraint_violations(server) -> None:
+def test_constraint_violations(server: ServerProcess) -> None:
     body = assert_aws_error(post(server.url, "RekognitionService.DetectFaces", "{}"), "ValidationException")
     assert "at 'image' failed to satisfy constraint: Member must not be null" in body["Message"]
     body = assert_aws_error(
@@ -104,14 +106,14 @@ def test_constraint_violations(server) -> None:
     assert "enum value set" in body["Message"]
 
 
-def test_boto3_sees_aws_error_codes(unvalidated) -> None:
+def test_boto3_sees_aws_error_codes(unvalidated: Any) -> None:
     with pytest.raises(ClientError) as caught:
         unvalidated.detect_faces(Image={"Bytes": b""})
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_success_carries_request_id(server, photos: Path) -> None:
+def test_success_carries_request_id(server: ServerProcess, photos: Path) -> None:
     import base64
 
     body = json.dumps(

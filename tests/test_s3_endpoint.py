@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 
 pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
@@ -21,7 +22,9 @@ S3_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def s3_server(models, moto_endpoint: str, tmp_path_factory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def s3_server(
+    models: ModelStore, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     process = ServerProcess(
         tmp_path_factory.mktemp("s3server") / "data",
         env={"OPENREK_S3_ENDPOINT_URL": moto_endpoint, **S3_KEYS},

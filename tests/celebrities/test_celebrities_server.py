@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, models_dir, rekognition_client
 from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
@@ -52,7 +53,9 @@ def frame_of(photo: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("celebrities") / "data"
     folder = photos / "face_recognition"
     clip = data / "s3" / "videos" / "people.mp4"

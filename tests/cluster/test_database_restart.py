@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.postgres_server import EmbeddedPostgres
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.needs_server, pytest.mark.needs_postgres]
 
 
 def test_a_database_restart_loses_nothing_acknowledged(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     postgres: EmbeddedPostgres,
     postgres_url: str,
     photos: Path,

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, models_dir, rekognition_client
 from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
@@ -89,7 +90,7 @@ def cluster_env(postgres_url: str, moto_endpoint: str, photos: Path, tmp_path: P
 
 
 @pytest.fixture
-def servers(models, cluster_env: dict[str, str], tmp_path: Path) -> Iterator[list[ServerProcess]]:  # type: ignore[no-untyped-def]
+def servers(models: ModelStore, cluster_env: dict[str, str], tmp_path: Path) -> Iterator[list[ServerProcess]]:
     for i in range(2):
         (tmp_path / f"server-{i}").mkdir()
     started = [

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from tests.cluster.test_shared_database import WorkerProcess
 from tests.conftest import ServerProcess, models_dir, rekognition_client
 from tests.shapes import assert_valid_output
@@ -51,7 +52,7 @@ def openrek(*args: str, env: dict[str, str]) -> str:
 
 @pytest.fixture
 def cluster(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     postgres_url: str,
     moto_endpoint: str,
     photos: Path,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, ViewportSize, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Long enough for a model's first run on a busy two-core machine.
@@ -81,8 +81,15 @@ class PageWatch:
         ]
 
 
-def open_console(browser: Browser, origin: str, **context_options: object) -> tuple[Page, PageWatch]:
-    context = browser.new_context(**context_options)  # type: ignore[arg-type]
+def open_console(
+    browser: Browser,
+    origin: str,
+    *,
+    viewport: ViewportSize | None = None,
+    permissions: Sequence[str] | None = None,
+) -> tuple[Page, PageWatch]:
+    # None is Playwright's own default for both
+    context = browser.new_context(viewport=viewport, permissions=permissions)
     page = context.new_page()
     page.set_default_timeout(ACTION_TIMEOUT_MS)
     watch = PageWatch(origin)

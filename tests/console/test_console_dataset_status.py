@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from openrek.custom_labels.manifest import classification_line
+from openrek.models.store import ModelStore
 from tests.cluster.test_shared_database import WorkerProcess
 from tests.conftest import ServerProcess
 from tests.console.conftest import check_watch, open_console
@@ -43,7 +44,7 @@ def shared_env(postgres_url: str, moto_endpoint: str, photos: Path) -> dict[str,
 
 
 @pytest.fixture
-def jobless_server(models, shared_env: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def jobless_server(models: ModelStore, shared_env: dict[str, str], tmp_path: Path) -> Iterator[ServerProcess]:
     (tmp_path / "server").mkdir()
     server = ServerProcess(tmp_path / "server" / "data", env=shared_env, args=("--no-run-jobs",))
     yield server

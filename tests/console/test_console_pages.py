@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from openrek.models.store import load_manifest
 from tests.conftest import ServerProcess
 from tests.console.conftest import check_watch, open_console
 
-PHONE = {"width": 375, "height": 740}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 
 # Controls with no accessible name: inputs without a label, buttons without text.
 UNLABELLED = """() => [...document.querySelectorAll("input, select, button, [role=tab]")]

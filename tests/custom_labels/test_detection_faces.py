@@ -128,6 +128,7 @@ def test_a_version_file_from_before_the_pyramid_loads_and_detects_as_it_was_trai
     old = train_detector(images, ["face"], sides=(SIDE,), hard_negatives=0, box_regression=False)
     legacy = {name: array for name, array in old.arrays().items() if name != "sides"}
     with (tmp_path / "head.npz").open("wb") as out:
+        # numpy's stub: an unpacked dict[str, ndarray] might name savez's allow_pickle: bool
         np.savez(out, **legacy)  # type: ignore[arg-type]
     meta = {"kind": "detection", "labels": ["face"], "multi_label": False, "thresholds": {"face": 50.0}}
     (tmp_path / "head.json").write_text(json.dumps(meta))

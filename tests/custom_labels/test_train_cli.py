@@ -46,7 +46,9 @@ def _folder(photos: Path, root: Path, test_per_label: int = 0) -> Path:
 
 def _evaluation(stdout: str) -> tuple[float, dict[str, tuple[float, float]], tuple[int, int]]:
     """F1, label -> (precision, recall), (training, test images) from the printed report."""
-    f1 = float(re.search(r"^F1 ([0-9.]+)", stdout, re.M).group(1))  # type: ignore[union-attr]
+    f1_line = re.search(r"^F1 ([0-9.]+)", stdout, re.M)
+    assert f1_line is not None, stdout
+    f1 = float(f1_line.group(1))
     counts = re.search(r"^(\d+) training images, (\d+) test images", stdout, re.M)
     assert counts is not None, stdout
     labels = {

@@ -52,13 +52,27 @@ def start_loop(store: CustomLabelsStore, lease_s: float = 30.0) -> RecordingServ
     return service
 
 
-def add_training(store: CustomLabelsStore, name: str = "p", **fields: object) -> None:
+def add_training(
+    store: CustomLabelsStore,
+    name: str = "p",
+    *,
+    attempt: int = 0,
+    holder: str | None = None,
+    lease_until: float | None = None,
+) -> None:
     store.add_project(
         Project(name=name, arn=f"arn:aws:rekognition:us-east-1:0:project/{name}/1", created=1.0)
     )
     with store.edit(name) as edit:
         edit.project.versions["v1"] = Version(
-            name="v1", arn="v", created=1.0, output_config={}, status=TRAINING_IN_PROGRESS, **fields
+            name="v1",
+            arn="v",
+            created=1.0,
+            output_config={},
+            status=TRAINING_IN_PROGRESS,
+            attempt=attempt,
+            holder=holder,
+            lease_until=lease_until,
         )
 
 

@@ -53,7 +53,8 @@ def detect(model: Path, image_rgb: np.ndarray, side: int | None = None) -> list[
 
 def box_iou(a: np.ndarray, b: list[float]) -> float:
     inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    overlap: float = inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    return overlap
 
 
 def appearance_of(image: np.ndarray, face: Face) -> Appearance:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import pickle
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
 from openrek.config import Settings
-from openrek.inference.labels.classifier import build_image_classifier
+from openrek.inference.labels.classifier import ImageClassifier, build_image_classifier
 from openrek.inference.labels.taxonomy import Taxonomy
 from openrek.models.convert.torch_pickle import UnsafePickleError, load_state_dict
 from openrek.models.store import ModelStore
@@ -27,7 +28,7 @@ def label_models() -> ModelStore:
 
 
 @pytest.fixture(scope="module")
-def classifier(label_models: ModelStore):  # type: ignore[no-untyped-def]
+def classifier(label_models: ModelStore) -> ImageClassifier:
     return build_image_classifier(label_models, Settings.from_env().runtime)
 
 
@@ -52,7 +53,7 @@ EXPECTED_TOP = {
 
 @pytest.mark.needs_models
 @pytest.mark.parametrize("name", sorted(EXPECTED_TOP))
-def test_top_classes_of_real_photos(classifier, photos: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_top_classes_of_real_photos(classifier: ImageClassifier, photos: Path, name: str) -> None:
     probabilities = classifier.probabilities(rgb_of(photos / name))
     assert probabilities.shape == (1000,)
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
@@ -63,7 +64,7 @@ def test_top_classes_of_real_photos(classifier, photos: Path, name: str) -> None
 
 
 @pytest.mark.needs_models
-def test_batch_equals_single(classifier, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_batch_equals_single(classifier: ImageClassifier, photos: Path) -> None:
     crops = [rgb_of(photos / "skimage/coffee.png"), rgb_of(photos / "skimage/chelsea.png")]
     batch = classifier.probabilities_batch(crops)
     for crop, row in zip(crops, batch, strict=True):
@@ -71,7 +72,9 @@ def test_batch_equals_single(classifier, photos: Path) -> None:  # type: ignore[
 
 
 @pytest.mark.needs_models
-def test_concept_mass_adds_up_every_breed(classifier, taxonomy: Taxonomy, photos: Path) -> None:  # type: ignore[no-untyped-def]
+def test_concept_mass_adds_up_every_breed(
+    classifier: ImageClassifier, taxonomy: Taxonomy, photos: Path
+) -> None:
     probabilities = classifier.probabilities(rgb_of(photos / "skimage/chelsea.png"))
     cat_classes = [classifier.wnids[i] for i in taxonomy.concept_classes["Cat"]]
     # tabby, tiger cat, Persian, Siamese, Egyptian cat: every domestic cat class, no big cat
@@ -94,7 +97,7 @@ def test_parents_follow_the_vocabulary(taxonomy: Taxonomy) -> None:
 
 
 class _Evil:
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[object, ...]:
         import os
 
         return (os.system, ("echo pwned",))
@@ -102,7 +105,8 @@ class _Evil:
 
 def test_unpickler_refuses_code(tmp_path: Path) -> None:
     data = io.BytesIO()
-    for part in (0x1950A86A20F9469CFC6C, 1001, {}, {"weight": _Evil()}, []):
+    parts: tuple[object, ...] = (0x1950A86A20F9469CFC6C, 1001, {}, {"weight": _Evil()}, [])
+    for part in parts:
         pickle.dump(part, data, protocol=2)
     with pytest.raises(UnsafePickleError, match="refusing to load global"):
         load_state_dict(data.getvalue())
@@ -131,7 +135,7 @@ def torch_file(
     utils = types.ModuleType("torch._utils")
     float_storage = type("FloatStorage", (), {"__module__": "torch"})
 
-    def _rebuild_tensor_v2(*args):  # type: ignore[no-untyped-def]
+    def _rebuild_tensor_v2(*args: object) -> NoReturn:
         raise AssertionError("never called")
 
     _rebuild_tensor_v2.__module__ = "torch._utils"
@@ -141,10 +145,12 @@ def torch_file(
     utils._rebuild_tensor_v2 = _rebuild_tensor_v2  # type: ignore[attr-defined]
 
     class Tensor:
-        def __init__(self, storage: _Storage, offset: int, size: tuple, stride: tuple) -> None:
-            self.args = (storage, offset, size, stride, False, OrderedDict())
+        def __init__(
+            self, storage: _Storage, offset: int, size: tuple[int, ...], stride: tuple[int, ...]
+        ) -> None:
+            self.args: tuple[object, ...] = (storage, offset, size, stride, False, OrderedDict())
 
-        def __reduce__(self):  # type: ignore[no-untyped-def]
+        def __reduce__(self) -> tuple[object, ...]:
             return (_rebuild_tensor_v2, self.args)
 
     storages = {f"s{i}": _Storage(f"s{i}", values) for i, (values, *_r) in enumerate(tensors.values())}
@@ -154,7 +160,7 @@ def torch_file(
     )
 
     class Pickler(pickle.Pickler):
-        def persistent_id(self, obj):  # type: ignore[no-untyped-def]
+        def persistent_id(self, obj: object) -> tuple[object, ...] | None:
             if isinstance(obj, _Storage):
                 return ("storage", float_storage, obj.key, "cpu", obj.values.size)
             return None

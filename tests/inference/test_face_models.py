@@ -101,6 +101,7 @@ def run_mesh(mesh: FaceMesh, detector: YuNetDetector, image: np.ndarray) -> tupl
 
 
 def smile(result: MeshResult) -> float:
+    assert result.blendshapes is not None
     return (result.blendshapes["mouthSmileLeft"] + result.blendshapes["mouthSmileRight"]) / 2
 
 
@@ -145,6 +146,7 @@ def test_mesh_presence_is_low_off_face(mesh: FaceMesh, box: Box) -> None:
 
 def test_blendshapes_are_named_scores(mesh: FaceMesh, detector: YuNetDetector) -> None:
     result, _ = run_mesh(mesh, detector, photo("obama.jpg"))
+    assert result.blendshapes is not None
     assert tuple(result.blendshapes) == BLENDSHAPE_NAMES
     assert len(BLENDSHAPE_NAMES) == 52
     assert all(0.0 <= value <= 1.0 for value in result.blendshapes.values())
@@ -156,6 +158,7 @@ def test_smile_and_open_eyes(mesh: FaceMesh, detector: YuNetDetector) -> None:
     assert smile(smiling) > 0.7
     assert smile(smiling) > smile(talking) + 0.2
     for result in (smiling, talking):
+        assert result.blendshapes is not None
         assert result.blendshapes["eyeBlinkLeft"] < 0.5
         assert result.blendshapes["eyeBlinkRight"] < 0.5
 

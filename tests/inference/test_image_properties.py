@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,12 +39,12 @@ SIMPLIFIED = {
 }
 
 
-def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict:
+def image_properties(rgb: np.ndarray, max_dominant_colors: int = 10) -> dict[str, Any]:
     """ImageProperties as DetectLabels answers it: measured, then shaped."""
     return image_properties_shape(measure.image_properties(rgb, max_dominant_colors))
 
 
-def dominant_colors(region: np.ndarray, max_colors: int = 10) -> list[dict]:
+def dominant_colors(region: np.ndarray, max_colors: int = 10) -> list[dict[str, Any]]:
     """An instance's DominantColors as DetectLabels answers them."""
     return dominant_colors_shape(measure.dominant_colors(region, max_colors))
 
@@ -52,8 +53,9 @@ def load(photos: Path, name: str) -> np.ndarray:
     return np.array(Image.open(photos / name).convert("RGB"))
 
 
-def share(found: list[dict], simplified: set[str]) -> float:
-    return sum(c["PixelPercent"] for c in found if c["SimplifiedColor"] in simplified)
+def share(found: list[dict[str, Any]], simplified: set[str]) -> float:
+    total: float = sum(c["PixelPercent"] for c in found if c["SimplifiedColor"] in simplified)
+    return total
 
 
 def test_response_matches_botocore_shape_and_rekognition_conventions(photos: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -111,7 +112,7 @@ def test_face_mask_model_tells_masked_from_bare_faces(models: ModelStore, photos
 RNG = np.random.default_rng(7)
 
 
-def layer(name: str, kind: str, inputs: list[str], **config: object) -> dict:
+def layer(name: str, kind: str, inputs: list[str], **config: object) -> dict[str, Any]:
     return {
         "name": name,
         "class_name": kind,
@@ -120,7 +121,7 @@ def layer(name: str, kind: str, inputs: list[str], **config: object) -> dict:
     }
 
 
-def small_model() -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
+def small_model() -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     """Every layer kind MobileNetV2 heads use, with both paddings and a residual add."""
     layers = [
         layer("image", "InputLayer", [], batch_input_shape=[None, 9, 11, 3]),
@@ -196,7 +197,8 @@ def numpy_small_model(image: np.ndarray, w: dict[str, dict[str, np.ndarray]]) ->
     x = skip + x  # (5, 6, 4)
     x = x[:4, :4].reshape(2, 2, 2, 2, 4).mean((1, 3))  # 2x2 average pooling, valid
     logits = x.reshape(-1) @ w["dense"]["kernel"] + w["dense"]["bias"]
-    return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    probabilities: np.ndarray = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    return probabilities
 
 
 def test_small_model_matches_numpy_and_is_deterministic() -> None:
@@ -263,10 +265,10 @@ def test_unsupported_layer_is_named() -> None:
         build_onnx(config, weights)
 
 
-def keras3_nodes(config: dict) -> dict:
+def keras3_nodes(config: dict[str, Any]) -> dict[str, Any]:
     """The same functional model written the way Keras 3 saves inbound nodes."""
 
-    def tensor(name: str) -> dict:
+    def tensor(name: str) -> dict[str, Any]:
         return {"class_name": "__keras_tensor__", "config": {"keras_history": [name, 0, 0]}}
 
     layers = []
@@ -281,11 +283,14 @@ def test_keras3_node_format_and_sequential_models_convert() -> None:
     config, weights = small_model()
     images = RNG.uniform(-1, 1, size=(1, 9, 11, 3)).astype(np.float32)
 
-    def outputs(model_config: dict, model_weights: dict) -> np.ndarray:
+    def outputs(model_config: dict[str, Any], model_weights: dict[str, Any]) -> np.ndarray:
         session = ort.InferenceSession(
             build_onnx(model_config, model_weights), providers=["CPUExecutionProvider"]
         )
-        return session.run(None, {session.get_inputs()[0].name: images})[0]
+        output: np.ndarray = session.run(None, {session.get_inputs()[0].name: images})[
+            0
+        ]  # onnxruntime is untyped
+        return output
 
     np.testing.assert_array_equal(outputs(keras3_nodes(config), weights), outputs(config, weights))
     sequential = {

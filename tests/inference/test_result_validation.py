@@ -97,7 +97,7 @@ def test_certainty_and_its_reported_band() -> None:
     assert certainty(0.8, 0.6) == pytest.approx(0.5)
     assert reported_confidence(0.0) == 50.0 and reported_confidence(1.0) == 100.0
     # An item a classifier finds at p >= 0.5 is reported at exactly 100 p, as before.
-    for p in np.float32([0.5, 0.73, 0.9131, 1.0]):
+    for p in np.array([0.5, 0.73, 0.9131, 1.0], dtype=np.float32):
         assert reported_confidence(certainty(float(p), 0.5)) == float(p) * 100.0
 
 

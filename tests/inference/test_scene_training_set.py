@@ -47,6 +47,8 @@ def test_training_labels_are_known_names_with_their_ancestors() -> None:
     store.pull(["imagenet-taxonomy"], progress=lambda _m: None)
     ancestors = Taxonomy.load(store.path("imagenet-taxonomy")).ancestors
     for key, photo in scene_training_photos().items():
-        labels = set(photo["labels"])  # type: ignore[call-overload]
+        names = photo["labels"]
+        assert isinstance(names, list), key
+        labels = set(names)
         assert labels <= set(ancestors), key
         assert all(set(ancestors[name]) <= labels for name in labels), key

@@ -10,7 +10,9 @@ pull` writes, pinned by SHA-256.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -110,7 +112,9 @@ def test_nanodet_keeps_no_layout_transposes(models: ModelStore) -> None:
 # --- small graphs against numpy -------------------------------------------------------------
 
 
-def _tiny_model(nodes: list[dict], constants: dict[str, np.ndarray], output: str) -> dict[str, bytes]:
+def _tiny_model(
+    nodes: list[dict[str, Any]], constants: dict[str, np.ndarray], output: str
+) -> dict[str, bytes]:
     weights = [
         {"name": k, "shape": list(v.shape), "dtype": "int32" if v.dtype == np.int32 else "float32"}
         for k, v in constants.items()
@@ -165,7 +169,13 @@ def _run(parts: dict[str, bytes], x: np.ndarray) -> np.ndarray:
         ([0, 3, 0], [0, 0, 0], [1, -1, 2], {"begin_mask": 5, "end_mask": 7}, lambda x: x[:, 3::-1, ::2]),
     ],
 )
-def test_strided_slice_follows_numpy(begin, end, strides, masks, expected) -> None:  # type: ignore[no-untyped-def]
+def test_strided_slice_follows_numpy(
+    begin: list[int],
+    end: list[int],
+    strides: list[int],
+    masks: dict[str, int],
+    expected: Callable[[np.ndarray], np.ndarray],
+) -> None:
     node = {
         "name": "y",
         "op": "StridedSlice",

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps
 
 from openrek.jobs.notify import completion_message
 from openrek.jobs.store import Job
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import video
@@ -43,8 +44,8 @@ def frame_of(photo: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def moderation_server(
-    models, photos: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("moderation") / "data"
     clip = data / "s3" / "videos" / "beach.mp4"
     clip.parent.mkdir(parents=True)

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
@@ -31,7 +32,9 @@ def write_clip(path: Path, face: Image.Image, face_seconds: int = FACE_SECONDS) 
 
 
 @pytest.fixture(scope="module")
-def video_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def video_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("video") / "data"
     write_clip(data / "s3" / "videos" / "face.mp4", Image.open(photos / "face_recognition/obama.jpg"))
     (data / "s3" / "videos" / "photo.mp4").write_bytes((photos / "face_recognition/obama.jpg").read_bytes())
@@ -46,7 +49,7 @@ def video(name: str) -> dict[str, Any]:
     return {"S3Object": {"Bucket": "videos", "Name": name}}
 
 
-def wait_for(client, job_id: str, **extra: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def wait_for(client: Any, job_id: str, **extra: Any) -> dict[str, Any]:
     return finished(client.get_face_detection, job_id, **extra)
 
 
@@ -149,7 +152,7 @@ def long_job_in_progress(
     return server, str(job_id)
 
 
-def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_survives_kill_9_of_the_server(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     server, job_id = long_job_in_progress(data, photos, face_seconds=12)
     server.process.kill()  # SIGKILL: no chance to finish or clean up
@@ -164,7 +167,7 @@ def test_a_job_survives_kill_9_of_the_server(models, photos: Path, tmp_path: Pat
         restarted.stop()
 
 
-def test_cli_starts_a_job_and_gets_its_faces(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_starts_a_job_and_gets_its_faces(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     """`openrek start-face-detection --video s3://...` then `get-face-detection --job-id`, in-process."""
     import json
     import os
@@ -204,7 +207,9 @@ def test_real_clips(video_server: ServerProcess) -> None:
     assert hevc["JobStatus"] == "FAILED" and "hevc" in hevc["StatusMessage"]
 
 
-def test_a_stopping_server_does_not_wait_for_a_long_job(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_stopping_server_does_not_wait_for_a_long_job(
+    models: ModelStore, photos: Path, tmp_path: Path
+) -> None:
     """SIGTERM mid-job: the server exits at once, and the job re-runs at the next start."""
     data = tmp_path / "data"
     server, job_id = long_job_in_progress(data, photos, face_seconds=30, after_seconds=1)

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import FPS, video
@@ -27,7 +28,9 @@ def frame_of(photo: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def search_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def search_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("search") / "data"
     folder = photos / "face_recognition"
     clip = data / "s3" / "videos" / "people.mp4"

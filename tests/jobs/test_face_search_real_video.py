@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import pytest
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
@@ -57,8 +58,8 @@ def join(clips: list[tuple[Path, float | None]], out: Path) -> list[tuple[int, i
 
 @pytest.fixture(scope="module")
 def joined(
-    models, photos: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:
     data = tmp_path_factory.mktemp("real") / "data"
     bucket = data / "s3" / "cams"
     bucket.mkdir(parents=True)
@@ -67,7 +68,7 @@ def joined(
     with av.open(str(photos / PARTS[1][0])) as reader:
         for frame in reader.decode(video=0):
             if frame.time is not None and frame.time >= 3.0:
-                frame.to_image().save(still)
+                frame.to_image().save(still)  # type: ignore[no-untyped-call]  # PyAV's stub leaves to_image unannotated
                 break
     process = ServerProcess(data)
     client = rekognition_client(process.url)

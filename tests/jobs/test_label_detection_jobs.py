@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import FPS, video
@@ -26,7 +27,9 @@ def frame_of(photo: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def labels_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def labels_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("labels") / "data"
     clip = data / "s3" / "videos" / "pets.mp4"
     clip.parent.mkdir(parents=True)

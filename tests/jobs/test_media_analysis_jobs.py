@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.shapes import assert_valid_output
 
@@ -99,7 +100,9 @@ def check_outputs(
 
 
 @pytest.fixture(scope="module")
-def bulk_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def bulk_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("bulk") / "data"
     bucket = data / "s3" / "photos"
     (bucket / "shots").mkdir(parents=True)
@@ -227,7 +230,9 @@ S3_KEYS = {
 
 
 @pytest.mark.needs_moto
-def test_bulk_job_against_an_s3_endpoint(models, photos: Path, moto_endpoint: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bulk_job_against_an_s3_endpoint(
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path: Path
+) -> None:
     s3 = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     ).client("s3", endpoint_url=moto_endpoint)
@@ -258,7 +263,7 @@ def test_bulk_job_against_an_s3_endpoint(models, photos: Path, moto_endpoint: st
         server.stop()
 
 
-def test_cli_runs_a_bulk_job(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_runs_a_bulk_job(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     """`openrek start-media-analysis-job ...` then `get-media-analysis-job --job-id`, in-process."""
     import os
     import subprocess

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.test_face_detection_jobs import video, wait_for, write_clip
 
@@ -19,8 +21,8 @@ KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS
 
 
 def test_completion_is_published_to_the_topic(
-    models, photos: Path, moto_endpoint: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path: Path
+) -> None:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
     )
@@ -43,7 +45,8 @@ def test_completion_is_published_to_the_topic(
             Video=video("face.mp4"), NotificationChannel=channel, JobTag="t1"
         )["JobId"]
         assert wait_for(client, job_id)["JobStatus"] == "SUCCEEDED"
-        deadline, messages = time.monotonic() + 30, []
+        deadline = time.monotonic() + 30
+        messages: list[dict[str, Any]] = []
         while not messages and time.monotonic() < deadline:
             messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
         (envelope,) = messages

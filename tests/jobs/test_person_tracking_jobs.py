@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from openrek.jobs.person_tracks import PersonTracks, faces_of_people
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import video
@@ -27,7 +28,9 @@ STEP_MILLIS = 200
 
 
 @pytest.fixture(scope="module")
-def people_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def people_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("people") / "data"
     bucket = data / "s3" / "videos"
     bucket.mkdir(parents=True)

@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import video
@@ -35,8 +36,8 @@ def _photo(photos: Path, name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def segments_server(
-    models, photos: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("segments") / "data"
     bucket = data / "s3" / "videos"
     coffee, astronaut = _photo(photos, "skimage/coffee.png"), _photo(photos, "skimage/astronaut.png")

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.jobs.test_face_detection_jobs import FPS, video
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.needs_server
 
 
 @pytest.fixture(scope="module")
-def text_server(models, photos: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+def text_server(
+    models: ModelStore, photos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("text") / "data"
     sign = np.asarray(
         ImageOps.pad(Image.open(photos / "opencv-doc/scenetext01.jpg").convert("RGB"), (960, 720))

@@ -14,6 +14,7 @@ from PIL import Image, ImageOps
 
 from openrek import Client
 from openrek.config import Settings
+from openrek.models.store import ModelStore
 from tests.conftest import models_dir
 from tests.video.clips import make_clip, plain
 
@@ -36,7 +37,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_faces_and_search_with_an_annotated_copy(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_faces_and_search_with_an_annotated_copy(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     folder = photos / "face_recognition"
     # 1 s of Obama (not the indexed photo), then 1 s of an empty grey frame.
     clip = make_clip(
@@ -88,7 +89,7 @@ def test_faces_and_search_with_an_annotated_copy(models, photos: Path, tmp_path:
     assert np.abs(drawn[-1].astype(int) - plain_frames[-1].astype(int)).mean() < 3
 
 
-def test_bad_input_is_a_one_line_error(models, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_one_line_error(models: ModelStore, tmp_path: Path) -> None:
     not_video = tmp_path / "notes.mp4"
     not_video.write_bytes(b"not a video at all" * 100)
     done = run_cli(str(not_video), "--features", "faces", cwd=tmp_path)

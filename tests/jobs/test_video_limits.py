@@ -8,6 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.jobs.polling import finished
 from tests.test_s3_endpoint import S3_KEYS
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.needs_moto, pytest.mark.needs_server]
 
 
 def test_a_remote_video_over_the_duration_limit_fails_its_job(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     moto_endpoint: str,
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import models_dir
 from tests.video.clips import make_clip
 
@@ -26,7 +27,7 @@ def openrek(*args: str) -> dict[str, object]:
     return result
 
 
-def test_start_and_get_label_detection(models, photos: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_start_and_get_label_detection(models: ModelStore, photos: Path, tmp_path: Path) -> None:
     cat = np.asarray(ImageOps.pad(Image.open(photos / "skimage/chelsea.png").convert("RGB"), (320, 240)))
     data = tmp_path / "data"
     (data / "s3" / "pets").mkdir(parents=True)

@@ -108,7 +108,8 @@ def _soft_ellipse(shape: tuple[int, int], box: tuple[float, float, float, float]
     rx, ry = (x2 - x1) / 2 * grow, (y2 - y1) / 2 * grow
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     distance = ((xs - cx) / max(rx, 1)) ** 2 + ((ys - cy) / max(ry, 1)) ** 2
-    return np.clip(1.5 - distance, 0.0, 1.0)  # 1 inside, fading out past the edge
+    alpha: np.ndarray = np.clip(1.5 - distance, 0.0, 1.0)  # 1 inside, fading out past the edge
+    return alpha
 
 
 def simulate(
@@ -160,7 +161,7 @@ def simulate(
         frame = cv2.warpAffine(
             image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
         )
-        light = frame.astype(np.float32)
+        light: np.ndarray = frame.astype(np.float32)  # cv2 is untyped
         box = (cx - face_width / 2, cy - face_width * 0.6, cx + face_width / 2, cy + face_width * 0.6)
         gain = flash_gain * (face_width / (end_width * width)) ** 2
         shown = _flash_at(challenge, t - latency_ms, flashes_start)

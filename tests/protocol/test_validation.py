@@ -10,7 +10,7 @@ from typing import Any
 
 import botocore.session
 import pytest
-from botocore.model import ServiceModel, Shape, StructureShape
+from botocore.model import ListShape, MapShape, ServiceModel, Shape, StringShape, StructureShape
 
 from openrek.protocol.errors import SerializationException, ValidationException
 from openrek.protocol.java_regex import compile_java_pattern
@@ -42,7 +42,7 @@ def serialization_message(operation: str, body: Any) -> str:
 
 
 def test_detect_faces_decodes_the_blob_and_drops_unknown_members() -> None:
-    body = {"Image": {"Bytes": IMAGE}, "Attributes": ["ALL"], "NotInTheModel": 1}
+    body: dict[str, Any] = {"Image": {"Bytes": IMAGE}, "Attributes": ["ALL"], "NotInTheModel": 1}
     parsed = parse_request(shape("DetectFaces"), body)
     assert parsed == {
         "Image": {"Bytes": b"\xff\xd8\xff\xe0 not really a jpeg"},
@@ -171,7 +171,9 @@ def test_blob_length_is_measured_after_decoding() -> None:
 
 def test_scalar_list_elements_are_reported_on_the_list() -> None:
     message = validation_message("DetectFaces", {"Image": {"Bytes": IMAGE}, "Attributes": ["ALL", "HAIR"]})
-    enum = ", ".join(MODEL.shape_for("Attribute").enum)
+    attribute = MODEL.shape_for("Attribute")
+    assert isinstance(attribute, StringShape)
+    enum = ", ".join(attribute.enum)
     assert message == (
         "1 validation error detected: Value '[ALL, HAIR]' at 'attributes' failed to satisfy "
         "constraint: Member must satisfy constraint: "
@@ -380,11 +382,12 @@ def _patterns(root: Shape) -> set[str]:
         seen.add(node.name)
         if "pattern" in node.metadata:
             found.add(node.metadata["pattern"])
-        if node.type_name == "structure":
+        # botocore builds each structure, list and map as its Shape subclass
+        if isinstance(node, StructureShape):
             stack.extend(node.members.values())
-        elif node.type_name == "list":
+        elif isinstance(node, ListShape):
             stack.append(node.member)
-        elif node.type_name == "map":
+        elif isinstance(node, MapShape):
             stack.extend((node.key, node.value))
     return found
 

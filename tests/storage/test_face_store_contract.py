@@ -17,8 +17,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from openrek.storage.base import (
@@ -90,7 +92,8 @@ def store(backend: Backend) -> FaceStore:
 
 def unit_vectors(n: int, dim: int = 128, seed: int = 0) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    unit: npt.NDArray[np.float32] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return unit
 
 
 def make_collection(store: FaceStore, collection_id: str = "c1", **tags: str) -> Collection:
@@ -108,7 +111,7 @@ def make_faces(vectors: np.ndarray, image_id: str | None = None) -> list[FaceRec
     ]
 
 
-def all_faces(store: FaceStore, collection_id: str, **filters) -> list[FaceRecord]:
+def all_faces(store: FaceStore, collection_id: str, **filters: Any) -> list[FaceRecord]:
     out, token = [], None
     while True:
         page = store.list_faces(collection_id, token, 7, **filters)
@@ -573,7 +576,8 @@ def test_sketch_index_finds_clustered_neighbours(tmp_path: Path) -> None:
 
     def sample(ids: np.ndarray) -> np.ndarray:
         v = centres[ids] + 0.75 * rng.standard_normal((len(ids), 128)).astype(np.float32) / 11.3
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        return unit
 
     identity = np.repeat(np.arange(3000), 4)
     vectors = sample(identity)

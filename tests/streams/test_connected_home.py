@@ -23,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image, ImageOps
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.shapes import assert_valid_output
 from tests.streams.test_face_search_processor import register, status_of
@@ -64,8 +65,8 @@ class Porch:
 
 @pytest.fixture(scope="module")
 def porch(
-    models, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Porch]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Porch]:
     root = tmp_path_factory.mktemp("connected-home")
     data = root / "data"
     (data / "s3" / "doorbell").mkdir(parents=True)  # the output bucket

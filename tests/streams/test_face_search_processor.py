@@ -23,6 +23,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess, models_dir, rekognition_client
 from tests.jobs.test_face_search_real_video import PARTS, join
 from tests.shapes import assert_valid_output
@@ -58,8 +59,8 @@ def register(data: Path, name: str, url: str) -> None:
 
 @pytest.fixture(scope="module")
 def streaming(
-    models, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:  # type: ignore[no-untyped-def]
+    models: ModelStore, photos: Path, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, list[tuple[int, int]]]]:
     root = tmp_path_factory.mktemp("streams")
     data = root / "data"
     data.mkdir()
@@ -69,7 +70,7 @@ def streaming(
     with av.open(str(photos / PARTS[1][0])) as reader:
         for frame in reader.decode(video=0):
             if frame.time is not None and frame.time >= 3.0:
-                frame.to_image().save(still)
+                frame.to_image().save(still)  # type: ignore[no-untyped-call]  # PyAV's stub leaves to_image unannotated
                 break
     kinesis(moto_endpoint).create_stream(StreamName="door-events", ShardCount=1)
     server = ServerProcess(data, env={"OPENREK_KINESIS_ENDPOINT_URL": moto_endpoint, **S3_KEYS})

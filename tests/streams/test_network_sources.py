@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from openrek.models.store import ModelStore
 from openrek.streams.sqlite_store import SqliteStreamStore
 from tests.conftest import ServerProcess, free_port, rekognition_client
 from tests.streams.test_face_search_processor import kinesis, read_records
@@ -59,7 +60,7 @@ def served(tmp_path: Path) -> Iterator[FileServer]:
 
 
 def test_http_source_drop_and_reconnect_and_running_limit(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     moto_endpoint: str,
     served: FileServer,
     tmp_path: Path,

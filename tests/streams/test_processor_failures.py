@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from openrek.models.store import ModelStore
 from openrek.streams.sqlite_store import SqliteStreamStore
 from tests.conftest import ServerProcess, rekognition_client
 from tests.streams.test_face_search_processor import OUTPUT_ARN, kinesis, read_records, status_of
@@ -47,7 +48,7 @@ def wait_for(client: Any, name: str, wanted: set[str], timeout: float = 60) -> s
 
 
 def test_sources_that_fail_end_the_session_failed_and_a_killed_server_resumes(
-    models,  # type: ignore[no-untyped-def]
+    models: ModelStore,
     moto_endpoint: str,
     tmp_path: Path,
 ) -> None:

@@ -45,6 +45,7 @@ def make_clip(
     height, width = segments[0][0].shape[:2]
     with av.open(str(path), mode="w", format=container_format, options=options) as container:
         stream = container.add_stream(codec, rate=Fraction(fps))
+        assert isinstance(stream, av.VideoStream)  # codec names a video codec
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         if rotation:

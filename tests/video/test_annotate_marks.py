@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openrek.video.annotate import ITEMS, Timeline, marks_of
 
 BOX = {"Left": 0.25, "Top": 0.5, "Width": 0.5, "Height": 0.25}
@@ -11,7 +13,7 @@ CORNERS = [(100.0, 200.0), (300.0, 200.0), (300.0, 300.0), (100.0, 300.0)]
 def test_each_job_type_is_drawn_in_pixels_with_its_caption() -> None:
     size = (400, 400)
     match = {"Similarity": 97.4, "Face": {"FaceId": "f" * 36, "ExternalImageId": "ana"}}
-    cases = {
+    cases: dict[str, tuple[dict[str, Any], str]] = {
         "StartFaceDetection": ({"Face": {"BoundingBox": BOX, "Confidence": 99.9}}, "Face 100%"),
         "StartFaceSearch": (
             {"Person": {"Index": 3, "BoundingBox": BOX}, "FaceMatches": [match]},

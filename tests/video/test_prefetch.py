@@ -4,7 +4,7 @@ and a consumer that stops early stops the reader."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -43,6 +43,7 @@ def test_stopping_early_closes_the_source_and_ends_the_thread() -> None:
             closed.set()
 
     reader = prefetched(endless(), depth=2)
+    assert isinstance(reader, Generator)  # declared an Iterator; closing it is what is tested
     assert next(reader) == 0
     reader.close()
     assert closed.is_set()
