@@ -49,6 +49,15 @@ HOSTILE_SHARE = 0.3
 IDENTIFIER_SUFFIXES = ("Id", "Ids", "Arn", "Token", "VersionName", "ProjectName", "DatasetType")
 
 
+# Structures that take exactly one of their members on AWS, though the model does not say so.
+EXCLUSIVE_MEMBERS = {
+    "StreamProcessorInput",
+    "StreamProcessorSettings",
+    "StreamProcessorOutput",
+    "DatasetSource",
+}
+
+
 @dataclass(frozen=True)
 class Blobs:
     """Bytes for blob members: a photo with faces, a small picture, broken files."""
@@ -73,8 +82,10 @@ class S3Objects:
 
 
 class RequestMaker:
-    def __init__(self, seed: int, blobs: Blobs, s3: S3Objects) -> None:
+    def __init__(self, seed: int, blobs: Blobs, s3: S3Objects, strings: tuple[str, ...] = ()) -> None:
         self.random = random.Random(seed)
+        # The pool, and ARNs of what exists beside the server (an SNS topic, a Kinesis stream).
+        self._strings = STRING_POOL + strings
         self._blobs = blobs.choices()
         self._s3 = s3
         self._hostile = False
@@ -100,6 +111,9 @@ class RequestMaker:
             for name, value in _strings(document):
                 # A request's Name names what it made (a stream processor); an answer's
                 # Names are labels and the like.
+                # A bare "Arn" names anything (a collection, a Kinesis stream): not kept.
+                if name == "Arn":
+                    continue
                 if name.endswith(IDENTIFIER_SUFFIXES) or (name == "Name" and document is request):
                     known = self._known.setdefault(name, [])
                     if value not in known:
@@ -150,9 +164,8 @@ class RequestMaker:
                 made[name] = self._value(member, name, depth)
         # Unions, and members such as Image whose Bytes and S3Object exclude each other:
         # exactly one member, except in a hostile request now and then.
-        if (shape.metadata.get("union") or set(shape.members) == {"Bytes", "S3Object"}) and not self._odd(
-            0.5
-        ):
+        exclusive = shape.metadata.get("union") or shape.name in EXCLUSIVE_MEMBERS
+        if (exclusive or set(shape.members) == {"Bytes", "S3Object"}) and not self._odd(0.5):
             keep = self.random.choice(sorted(made) or sorted(shape.members))
             made = {keep: made.get(keep) or self._value(shape.members[keep], keep, depth)}
         return made
@@ -170,8 +183,8 @@ class RequestMaker:
         if isinstance(shape, StringShape) and shape.enum:
             return "NOT_AN_ENUM" if self._odd(0.1) else str(self.random.choice(shape.enum))
         if self._odd(0.2):  # anything at all
-            return self.random.choice(STRING_POOL)
-        fitting = [value for value in STRING_POOL if _fits(shape, value)]
+            return self.random.choice(self._strings)
+        fitting = [value for value in self._strings if _fits(shape, value)]
         if fitting:
             return self.random.choice(fitting)
         # No value in the pool fits: letters and digits, within the length bounds.

@@ -12,20 +12,24 @@ import io
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from botocore.model import StructureShape
 from botocore.parsers import JSONParser
 from PIL import Image
 
+from openrek.models.store import ModelStore
 from openrek.protocol.service_model import service_model
 from tests.conftest import ServerProcess, rekognition_client
 from tests.protocol.generated_requests import Blobs, RequestMaker, S3Objects
 from tests.shapes import check
+from tests.test_s3_endpoint import S3_KEYS
 from tests.video.clips import make_clip, pattern
 
 pytestmark = pytest.mark.needs_server
@@ -39,11 +43,54 @@ KEPT = "kept-before-the-barrage"
 ANY_OPERATION = {"ValidationException", "SerializationException"}
 
 
-@pytest.fixture
-def own_server(models, tmp_path: Path) -> Iterator[ServerProcess]:  # type: ignore[no-untyped-def]
+@dataclass
+class Target:
+    """A server of its own, where its S3 objects live, and ARNs of what exists beside it."""
+
+    server: ServerProcess
+    put: Callable[[str, bytes], None]
+    strings: tuple[str, ...]
+
+
+@pytest.fixture(params=["embedded", pytest.param("aws-services", marks=pytest.mark.needs_moto)])
+def target(request: pytest.FixtureRequest, models: ModelStore, tmp_path: Path) -> Iterator[Target]:
+    """The embedded default (S3 objects as files, no SNS or Kinesis), or a server whose
+    S3, SNS and Kinesis are moto_server's, so notifications and stream outputs are accepted."""
     (tmp_path / "server").mkdir()
-    server = ServerProcess(tmp_path / "server" / "data")
-    yield server
+    data_dir = tmp_path / "server" / "data"
+    if request.param == "embedded":
+        server = ServerProcess(data_dir)
+
+        def put_file(key: str, body: bytes) -> None:
+            path = data_dir / "s3" / BUCKET / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
+
+        yield Target(server, put_file, ())
+        server.stop()
+        return
+    endpoint: str = request.getfixturevalue("moto_endpoint")
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    s3 = boto3.client("s3", endpoint_url=endpoint, **keys)
+    s3.create_bucket(Bucket=BUCKET)
+    topic = boto3.client("sns", endpoint_url=endpoint, **keys).create_topic(Name="generated")["TopicArn"]
+    kinesis = boto3.client("kinesis", endpoint_url=endpoint, **keys)
+    kinesis.create_stream(StreamName="generated", ShardCount=1)
+    stream = kinesis.describe_stream_summary(StreamName="generated")["StreamDescriptionSummary"]["StreamARN"]
+    server = ServerProcess(
+        data_dir,
+        env={
+            **S3_KEYS,
+            "OPENREK_S3_ENDPOINT_URL": endpoint,
+            "OPENREK_SNS_ENDPOINT_URL": endpoint,
+            "OPENREK_KINESIS_ENDPOINT_URL": endpoint,
+        },
+    )
+
+    def put_object(key: str, body: bytes) -> None:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+    yield Target(server, put_object, (topic, stream))
     server.stop()
 
 
@@ -54,21 +101,16 @@ def _jpeg(path: Path, side: int) -> bytes:
     return out.getvalue()
 
 
-def _put(server: ServerProcess, key: str, body: bytes) -> None:
-    path = server.data_dir / "s3" / BUCKET / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(body)
-
-
 def test_generated_requests_get_a_result_or_a_declared_error(
-    own_server: ServerProcess, photos: Path, tmp_path: Path
+    target: Target, photos: Path, tmp_path: Path
 ) -> None:
+    own_server = target.server
     face = _jpeg(photos / "face_recognition/obama.jpg", 320)
     small = _jpeg(photos / "face_recognition/biden.jpg", 160)
     clip = tmp_path / "clip.mp4"
     make_clip(clip, [(pattern(64, 48), 10)], fps=10)
     for key, body in (("face.jpg", face), ("small.jpg", small), ("clip.mp4", clip.read_bytes())):
-        _put(own_server, key, body)
+        target.put(key, body)
 
     client = rekognition_client(own_server.url)
     client.create_collection(CollectionId=KEPT)
@@ -82,6 +124,7 @@ def test_generated_requests_get_a_result_or_a_declared_error(
         seed=int(os.environ.get("OPENREK_REQUEST_SEED", "20261205")),
         blobs=Blobs(photo=face, small=small),
         s3=S3Objects(BUCKET, ("face.jpg", "small.jpg", "clip.mp4")),
+        strings=target.strings,
     )
     parser = JSONParser()
     faults: list[str] = []
@@ -112,6 +155,7 @@ def test_generated_requests_get_a_result_or_a_declared_error(
                 faults.append(f"{seen}\n    request: {json.dumps(request)[:400]}")
             elif response.status_code == 200:
                 maker.learn(request, response.json())
+    print("COVER", sorted(n for n, c in per_operation.items() if c[1]))
     assert faults == [], "\n".join(faults)
     # The requests reach the operations, not only the validator: with seeds 1-8, 37 to 47
     # operations answered at least one request with a result, and 13-18% of all requests.

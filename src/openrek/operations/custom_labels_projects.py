@@ -283,11 +283,17 @@ def _entries(services: Services, project: Project, dataset: Dataset) -> list[Ent
     return custom_labels(services).store.entries(project.name, dataset.kind)
 
 
-def _ready(dataset: Dataset) -> None:
+def _ready(
+    dataset: Dataset,
+    in_progress: type[RekognitionError] = ResourceInUseException,
+    failed: type[RekognitionError] = ResourceNotReadyException,
+) -> None:
+    """A dataset whose entries can be read or changed; otherwise the error the operation
+    declares for that state (the Custom Labels operations declare different ones)."""
     if dataset.status == CREATE_IN_PROGRESS:
-        raise ResourceInUseException(f"The dataset {dataset.arn} is still being created")
+        raise in_progress(f"The dataset {dataset.arn} is still being created")
     if dataset.status not in (CREATE_COMPLETE, UPDATE_COMPLETE):
-        raise ResourceNotReadyException(f"The dataset {dataset.arn} is {dataset.status}")
+        raise failed(f"The dataset {dataset.arn} is {dataset.status}")
 
 
 def list_dataset_entries(params: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -328,7 +334,7 @@ def list_dataset_labels(params: dict[str, Any], services: Services) -> dict[str,
 def update_dataset_entries(params: dict[str, Any], services: Services) -> dict[str, Any]:
     """Lines whose source-ref is already in the dataset replace that entry; others are added."""
     project, dataset = dataset_or_404(services, params["DatasetArn"])
-    _ready(dataset)
+    _ready(dataset, failed=ResourceInUseException)
     text = params["Changes"]["GroundTruth"]
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
@@ -337,7 +343,7 @@ def update_dataset_entries(params: dict[str, Any], services: Services) -> dict[s
         raise InvalidParameterException("Changes.GroundTruth has no JSON lines")
     with editing(services, project) as edit:
         dataset = dataset_in(edit.project, dataset.arn)
-        _ready(dataset)
+        _ready(dataset, failed=ResourceInUseException)
         entries = _entries(services, project, dataset)
         position = {e.source_ref: i for i, e in enumerate(entries) if e.source_ref}
         for change in changes:
@@ -364,12 +370,12 @@ def distribute_dataset_entries(params: dict[str, Any], services: Services) -> di
         raise InvalidParameterException("Datasets must be the TRAIN and the TEST dataset of one project")
     project, train = kinds["TRAIN"]
     _, test = kinds["TEST"]
-    _ready(train)
-    _ready(test)
+    for dataset in (train, test):
+        _ready(dataset, in_progress=ResourceNotReadyException)
     with editing(services, project) as edit:
         train, test = dataset_in(edit.project, train.arn), dataset_in(edit.project, test.arn)
-        _ready(train)
-        _ready(test)
+        for dataset in (train, test):
+            _ready(dataset, in_progress=ResourceNotReadyException)
         if _entries(services, project, test):
             raise InvalidParameterException("The TEST dataset must be empty to distribute entries into it")
         entries = _entries(services, project, train)
