@@ -18,6 +18,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
+from botocore.model import OperationModel
 
 from openrek.config import Settings
 from openrek.inference.session import OnnxSession, TfliteSession
@@ -104,8 +105,36 @@ class ServerProcess:
         self._log_handle.close()
 
 
+# Errors of the protocol, which AWS answers to any operation and the model lists for none:
+# the request's wire shape, its signature, its size and how long it took to arrive.
+PROTOCOL_ERRORS = {
+    "ValidationException",
+    "SerializationException",
+    "IncompleteSignatureException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "UnrecognizedClientException",
+    "RequestTimeoutException",
+    "UnsupportedMediaTypeException",
+}
+
+
+def _refuse_undeclared_errors(parsed: dict[str, Any], model: OperationModel, **_: Any) -> None:
+    """Every error an operation answers is one the model declares for it (SDKs generate
+    their exception classes from those lists) or an error of the protocol: checked on
+    every call any test makes through `rekognition_client`."""
+    code = parsed.get("Error", {}).get("Code")
+    if code is None or code in PROTOCOL_ERRORS:
+        return
+    declared = {shape.name for shape in model.error_shapes}
+    if code not in declared:
+        raise AssertionError(
+            f"{model.name} answered {code}, which it does not declare: {parsed['Error'].get('Message')}"
+        )
+
+
 def rekognition_client(url: str, validate: bool = True, **keys: str) -> Any:
-    return boto3.client(
+    client = boto3.client(
         "rekognition",
         endpoint_url=url,
         region_name="us-east-1",
@@ -113,6 +142,8 @@ def rekognition_client(url: str, validate: bool = True, **keys: str) -> Any:
         aws_secret_access_key=keys.get("secret", "anything"),
         config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
     )
+    client.meta.events.register("after-call.rekognition", _refuse_undeclared_errors)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -172,7 +172,15 @@ def test_lifecycle_errors_tags_and_listing(streaming: tuple[ServerProcess, list[
     client.create_stream_processor(Name="back-door", **definition)
     assert code(client.create_stream_processor, Name="back-door", **definition) == "ResourceInUseException"
     no_collection = {**definition, "Settings": {"FaceSearch": {"CollectionId": "nobody"}}}
-    assert code(client.create_stream_processor, Name="x", **no_collection) == "ResourceNotFoundException"
+    assert code(client.create_stream_processor, Name="x", **no_collection) == "InvalidParameterException"
+    # A collection deleted after Create is a missing resource at Start, as AWS documents.
+    client.create_collection(CollectionId="short-lived")
+    client.create_stream_processor(
+        Name="orphan", **{**definition, "Settings": {"FaceSearch": {"CollectionId": "short-lived"}}}
+    )
+    client.delete_collection(CollectionId="short-lived")
+    assert code(client.start_stream_processor, Name="orphan") == "ResourceNotFoundException"
+    client.delete_stream_processor(Name="orphan")
     to_s3 = {**definition, "Output": {"S3Destination": {"Bucket": "frames"}}}
     assert code(client.create_stream_processor, Name="x", **to_s3) == "InvalidParameterException"
     bad_input = {

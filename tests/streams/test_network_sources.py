@@ -85,7 +85,7 @@ def test_http_source_drop_and_reconnect_and_running_limit(
         client.start_stream_processor(Name="web")
         with pytest.raises(ClientError) as refused:
             client.start_stream_processor(Name="web2")  # one may run at once here
-        assert refused.value.response["Error"]["Code"] == "LimitExceededException"
+        assert refused.value.response["Error"]["Code"] == "ResourceInUseException"
 
         assert wait_for(client, "web", {"RUNNING"}) == "RUNNING"
         began = time.monotonic()

@@ -13,7 +13,6 @@ from openrek.protocol.dispatch import Handler
 from openrek.protocol.errors import (
     InvalidPaginationTokenException,
     InvalidParameterException,
-    LimitExceededException,
     ResourceInUseException,
     ResourceNotFoundException,
 )
@@ -100,7 +99,12 @@ def _check_definition(definition: dict[str, Any], services: Services) -> None:
         raise InvalidParameterException(
             "Output.KinesisDataStream needs a Kinesis endpoint: set OPENREK_KINESIS_ENDPOINT_URL on the server"
         )
-    collection_or_404(services.store, face_search["CollectionId"])
+    try:
+        collection_or_404(services.store, face_search["CollectionId"])
+    except ResourceNotFoundException as missing:
+        # CreateStreamProcessor declares no ResourceNotFound: the collection is a bad parameter
+        # here, and a missing resource only at Start (its collection deleted since).
+        raise InvalidParameterException(missing.message) from None
 
 
 def _check_connected_home(definition: dict[str, Any], services: Services) -> None:
@@ -205,7 +209,10 @@ def delete_stream_processor(params: dict[str, Any], services: Services) -> dict[
 
 def start_stream_processor(params: dict[str, Any], services: Services) -> dict[str, Any]:
     name = params["Name"]
-    connected_home = "ConnectedHome" in _processor_or_404(services, name).definition["Settings"]
+    settings = _processor_or_404(services, name).definition["Settings"]
+    connected_home = "ConnectedHome" in settings
+    if not connected_home:
+        collection_or_404(services.store, settings["FaceSearch"]["CollectionId"])
     if "StartSelector" in params:
         if not connected_home:
             # AWS: a StartSelector is for label detection processors, not face search.
@@ -232,8 +239,10 @@ def start_stream_processor(params: dict[str, Any], services: Services) -> dict[s
             f"The stream processor {name} is {status}, not STOPPED or FAILED"
         ) from None
     except TooManyRunning:
-        raise LimitExceededException(
-            f"{processors.max_running} stream processors are already running; stop one first"
+        # StartStreamProcessor declares no LimitExceeded: the server's running slots are in use.
+        raise ResourceInUseException(
+            f"{processors.max_running} stream processors are already running "
+            "(OPENREK_MAX_RUNNING_STREAM_PROCESSORS); stop one first"
         ) from None
     processors.runner.start(processor)
     return {"SessionId": session_id}
