@@ -74,7 +74,8 @@ from openrek.inference.faces.similarity import SCALES, LogisticScale, similarity
 from openrek.inference.session import RuntimeSettings, open_session
 from openrek.models.registry import PackageFile, Wanted, fetch_all
 from openrek.models.store import ModelStore
-from tools.eval_data import Carrier, eval_data_dir, fetch
+from tools.carriers import Carrier
+from tools.eval_data import eval_data_dir, fetch
 from tools.face_labels import iou
 
 LABELS = REPO / "tests" / "data" / "face_labels.json"
