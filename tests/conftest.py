@@ -176,6 +176,7 @@ FIXTURE_MARKS = {
     "moto_endpoint": "needs_moto",
     "postgres": "needs_postgres",
     "browser": "needs_browser",
+    "node": "needs_node",
 }
 # A server loads the models at start-up.
 IMPLIED_MARKS = {"needs_server": "needs_models"}

@@ -1,0 +1,76 @@
+// Calls openrek with the AWS SDK for JavaScript v3, unchanged but for its endpoint, and
+// prints what came back as one JSON document for tests/js_sdk/test_javascript_sdk.py.
+//
+//   node rekognition_calls.mjs ENDPOINT COLLECTION_ID FACE_PHOTO SAME_PERSON_PHOTO
+//
+// Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), as
+// for any SDK program. Each step records its answer or its error's name, class and status.
+import { readFileSync } from "node:fs";
+import {
+  CreateCollectionCommand,
+  DeleteCollectionCommand,
+  DescribeCollectionCommand,
+  DetectLabelsCommand,
+  IndexFacesCommand,
+  RekognitionClient,
+  RekognitionServiceException,
+  ResourceNotFoundException,
+  SearchFacesByImageCommand,
+  paginateListFaces,
+} from "@aws-sdk/client-rekognition";
+
+const [endpoint, collectionId, facePhoto, samePersonPhoto] = process.argv.slice(2);
+const client = new RekognitionClient({ endpoint, region: "us-east-1", maxAttempts: 1 });
+const steps = {};
+
+function failure(error) {
+  return {
+    name: error.name,
+    modelled: error instanceof RekognitionServiceException && error.constructor !== RekognitionServiceException,
+    notFound: error instanceof ResourceNotFoundException,
+    status: error.$metadata?.httpStatusCode,
+    message: error.message,
+  };
+}
+
+async function step(name, run) {
+  try {
+    steps[name] = { ok: await run() };
+  } catch (error) {
+    steps[name] = { error: failure(error) };
+  }
+}
+
+await step("CreateCollection", () => client.send(new CreateCollectionCommand({ CollectionId: collectionId })));
+await step("IndexFaces", () =>
+  client.send(
+    new IndexFacesCommand({
+      CollectionId: collectionId,
+      Image: { Bytes: readFileSync(facePhoto) },
+      ExternalImageId: "first-photo",
+      DetectionAttributes: ["ALL"],
+    }),
+  ),
+);
+await step("IndexFacesAgain", () =>
+  client.send(new IndexFacesCommand({ CollectionId: collectionId, Image: { Bytes: readFileSync(samePersonPhoto) } })),
+);
+await step("SearchFacesByImage", () =>
+  client.send(
+    new SearchFacesByImageCommand({ CollectionId: collectionId, Image: { Bytes: readFileSync(samePersonPhoto) }, FaceMatchThreshold: 80 }),
+  ),
+);
+await step("ListFacesPages", async () => {
+  const pages = [];
+  for await (const page of paginateListFaces({ client, pageSize: 1 }, { CollectionId: collectionId })) {
+    pages.push(page.Faces.map((face) => face.FaceId));
+  }
+  return pages;
+});
+await step("DetectLabels", () => client.send(new DetectLabelsCommand({ Image: { Bytes: readFileSync(facePhoto) }, MaxLabels: 5 })));
+await step("DescribeMissingCollection", () => client.send(new DescribeCollectionCommand({ CollectionId: `${collectionId}-missing` })));
+await step("InvalidCollectionId", () => client.send(new CreateCollectionCommand({ CollectionId: "not a valid id!" })));
+await step("DeleteCollection", () => client.send(new DeleteCollectionCommand({ CollectionId: collectionId })));
+
+// Dates and byte arrays become JSON the way JSON.stringify writes them.
+process.stdout.write(JSON.stringify(steps));
