@@ -1,7 +1,11 @@
 // Calls openrek with the AWS SDK for JavaScript v3, unchanged but for its endpoint, and
 // prints what came back as one JSON document for tests/js_sdk/test_javascript_sdk.py.
 //
-//   node rekognition_calls.mjs ENDPOINT COLLECTION_ID FACE_PHOTO SAME_PERSON_PHOTO
+//   node rekognition_calls.mjs ENDPOINT COLLECTION_ID FACE_PHOTO SAME_PERSON_PHOTO FACELESS_PHOTO
+//
+// The steps include the calls Double Take's Rekognition detector makes (DescribeCollection,
+// CreateCollection when that answers ResourceNotFoundException, IndexFaces,
+// SearchFacesByImage, DeleteFaces) and the answers it reads.
 //
 // Credentials come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), as
 // for any SDK program. Each step records its answer or its error's name, class and status.
@@ -9,6 +13,7 @@ import { readFileSync } from "node:fs";
 import {
   CreateCollectionCommand,
   DeleteCollectionCommand,
+  DeleteFacesCommand,
   DescribeCollectionCommand,
   DetectLabelsCommand,
   IndexFacesCommand,
@@ -19,7 +24,7 @@ import {
   paginateListFaces,
 } from "@aws-sdk/client-rekognition";
 
-const [endpoint, collectionId, facePhoto, samePersonPhoto] = process.argv.slice(2);
+const [endpoint, collectionId, facePhoto, samePersonPhoto, facelessPhoto] = process.argv.slice(2);
 const client = new RekognitionClient({ endpoint, region: "us-east-1", maxAttempts: 1 });
 const steps = {};
 
@@ -66,6 +71,13 @@ await step("ListFacesPages", async () => {
     pages.push(page.Faces.map((face) => face.FaceId));
   }
   return pages;
+});
+await step("SearchFaceless", () =>
+  client.send(new SearchFacesByImageCommand({ CollectionId: collectionId, Image: { Bytes: readFileSync(facelessPhoto) } })),
+);
+await step("DeleteFaces", async () => {
+  const first = steps.IndexFaces.ok?.FaceRecords?.[0]?.Face?.FaceId;
+  return client.send(new DeleteFacesCommand({ CollectionId: collectionId, FaceIds: [first, "00000000-0000-4000-8000-000000000000"] }));
 });
 await step("DetectLabels", () => client.send(new DetectLabelsCommand({ Image: { Bytes: readFileSync(facePhoto) }, MaxLabels: 5 })));
 await step("DescribeMissingCollection", () => client.send(new DescribeCollectionCommand({ CollectionId: `${collectionId}-missing` })));

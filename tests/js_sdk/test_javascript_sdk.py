@@ -1,7 +1,8 @@
 """The AWS SDK for JavaScript v3 (@aws-sdk/client-rekognition, pinned in
 tests/js_sdk/package-lock.json) against a real server: faces indexed and found,
 labels, a paginator, errors as the SDK's own exception classes, and SigV4 signatures
-that a server with access keys accepts, or refuses when the secret is wrong.
+that a server with access keys accepts, or refuses when the secret is wrong. The calls
+include every one Double Take's Rekognition detector makes, and what it reads back.
 
 Node.js and npm come from Debian (`apt-get install nodejs npm`); scripts/test installs
 them and runs `npm ci` here when node_modules is missing."""
@@ -59,6 +60,7 @@ def run_sdk(node: str, url: str, photos: Path, key_id: str, secret: str) -> dict
             collection,
             str(photos / "face_recognition/obama.jpg"),
             str(photos / "face_recognition/obama2.jpg"),
+            str(photos / "skimage/coffee.png"),
         ],
         capture_output=True,
         text=True,
@@ -84,7 +86,19 @@ def test_the_javascript_sdk_indexes_searches_pages_and_reads_errors(
     # The searched photo's face is itself indexed; the other photo of the same man is found too.
     assert {m["Face"]["FaceId"] for m in matches} == {record["Face"]["FaceId"], again}
     assert all(m["Similarity"] >= 80 for m in matches)
-    # The SDK's paginator followed NextToken one face a page.
+    box = steps["SearchFacesByImage"]["ok"]["SearchedFaceBoundingBox"]  # Double Take draws it
+    assert 0 < box["Width"] <= 1 and 0 < box["Height"] <= 1
+    assert steps["SearchFacesByImage"]["ok"]["$metadata"]["httpStatusCode"] == 200
+    # Double Take tells "no faces" apart from other failures by the message.
+    faceless = steps["SearchFaceless"]["error"]
+    assert faceless["name"] == "InvalidParameterException" and "no faces" in faceless["message"]
+    deleted = steps["DeleteFaces"]["ok"]
+    assert deleted["DeletedFaces"] == [record["Face"]["FaceId"]]
+    assert [f["FaceId"] for f in deleted.get("UnsuccessfulFaceDeletions", [])] in (
+        [],
+        ["00000000-0000-4000-8000-000000000000"],
+    )
+    # The SDK's paginator followed NextToken one face a page (before DeleteFaces).
     assert sorted(face for page in steps["ListFacesPages"]["ok"] for face in page) == sorted(
         [record["Face"]["FaceId"], again]
     )
