@@ -124,5 +124,7 @@ def test_a_face_search_processor_created_started_and_stopped_in_the_page(
     page.fill("#stream-collection", "no-such-collection")
     page.click("#stream-create-submit")
     page.wait_for_selector("#stream-create-status.error")
-    assert page.inner_text("#stream-create-status").startswith("ResourceNotFoundException")
+    # CreateStreamProcessor declares no ResourceNotFound: a missing collection is a bad parameter.
+    status = page.inner_text("#stream-create-status")
+    assert status.startswith("InvalidParameterException") and "no-such-collection" in status
     check_watch(page, watch)
