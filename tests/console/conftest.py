@@ -16,7 +16,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    ViewportSize,
+    sync_playwright,
+)
+
+from tests.conftest import answers_with
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Long enough for a model's first run on a busy two-core machine.
@@ -56,6 +66,16 @@ class PageWatch:
             body = json.loads(request.post_data or "{}")
             self.api_calls.append((target.removeprefix("RekognitionService."), body))
 
+    def on_response(self, response: Response) -> None:
+        """The page's API calls get a result or an error their operation declares."""
+        target = response.request.headers.get("x-amz-target", "")
+        if not target.startswith("RekognitionService.") or response.status < 400:
+            return
+        operation = target.removeprefix("RekognitionService.")
+        code = response.headers.get("x-amzn-errortype", "")
+        if response.status >= 500 or not answers_with(operation, code):
+            self.errors.append(f"{operation} answered {response.status} {code}, which it does not declare")
+
     def calls(self, operation: str) -> list[dict[str, Any]]:
         return [body for name, body in self.api_calls if name == operation]
 
@@ -94,6 +114,7 @@ def open_console(
     page.set_default_timeout(ACTION_TIMEOUT_MS)
     watch = PageWatch(origin)
     page.on("request", watch.on_request)
+    page.on("response", watch.on_response)
     page.on("console", watch.on_console)
     page.on("pageerror", lambda error: watch.errors.append(f"pageerror: {error}"))
     page.on("dialog", lambda dialog: dialog.accept())  # confirm() before deleting
