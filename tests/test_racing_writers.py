@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from openrek.protocol.service_model import operation_model
@@ -92,7 +93,9 @@ def test_racing_user_and_face_writers_leave_a_consistent_collection(urls: list[s
 
     def call(client: Any, operation: str, **params: Any) -> dict[str, Any] | None:
         try:
-            answer: dict[str, Any] = getattr(client, _snake(operation))(CollectionId=collection_id, **params)
+            answer: dict[str, Any] = getattr(client, xform_name(operation))(
+                CollectionId=collection_id, **params
+            )
             outcomes[f"{operation} ok"] += 1
             return answer
         except ClientError as error:
@@ -159,7 +162,3 @@ def test_racing_user_and_face_writers_leave_a_consistent_collection(urls: list[s
             assert status == "ACTIVE", (user, status)
             found = client.search_users(CollectionId=collection_id, UserId=user)
             assert all(match["User"]["UserId"] in users for match in found["UserMatches"])
-
-
-def _snake(operation: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from openrek.custom_labels.manifest import classification_line
@@ -20,9 +21,8 @@ BUCKET = "cl-declared"
 
 def _answer(client: Any, operation: str, **params: Any) -> str:
     """'ok', or the error's code after checking that the operation declares it."""
-    method = "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
     try:
-        getattr(client, method)(**params)
+        getattr(client, xform_name(operation))(**params)
         return "ok"
     except ClientError as error:
         code = str(error.response["Error"]["Code"])

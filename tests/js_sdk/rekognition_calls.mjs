@@ -1,7 +1,10 @@
 // Calls openrek with the AWS SDK for JavaScript v3, unchanged but for its endpoint, and
 // prints what came back as one JSON document for tests/js_sdk/test_javascript_sdk.py.
 //
-//   node rekognition_calls.mjs ENDPOINT COLLECTION_ID FACE_PHOTO SAME_PERSON_PHOTO FACELESS_PHOTO
+//   node rekognition_calls.mjs ENDPOINT COLLECTION_ID FACE_PHOTO SAME_PERSON_PHOTO FACELESS_PHOTO [BUCKET KEY]
+//
+// With BUCKET and KEY (a video the server can read as an S3 object), a face detection
+// job is started and its results read once it has SUCCEEDED.
 //
 // The steps include the calls Double Take's Rekognition detector makes (DescribeCollection,
 // CreateCollection when that answers ResourceNotFoundException, IndexFaces,
@@ -16,15 +19,17 @@ import {
   DeleteFacesCommand,
   DescribeCollectionCommand,
   DetectLabelsCommand,
+  GetFaceDetectionCommand,
   IndexFacesCommand,
   RekognitionClient,
   RekognitionServiceException,
   ResourceNotFoundException,
   SearchFacesByImageCommand,
+  StartFaceDetectionCommand,
   paginateListFaces,
 } from "@aws-sdk/client-rekognition";
 
-const [endpoint, collectionId, facePhoto, samePersonPhoto, facelessPhoto] = process.argv.slice(2);
+const [endpoint, collectionId, facePhoto, samePersonPhoto, facelessPhoto, bucket, videoKey] = process.argv.slice(2);
 const client = new RekognitionClient({ endpoint, region: "us-east-1", maxAttempts: 1 });
 const steps = {};
 
@@ -83,6 +88,18 @@ await step("DetectLabels", () => client.send(new DetectLabelsCommand({ Image: { 
 await step("DescribeMissingCollection", () => client.send(new DescribeCollectionCommand({ CollectionId: `${collectionId}-missing` })));
 await step("InvalidCollectionId", () => client.send(new CreateCollectionCommand({ CollectionId: "not a valid id!" })));
 await step("DeleteCollection", () => client.send(new DeleteCollectionCommand({ CollectionId: collectionId })));
+
+if (bucket) {
+  await step("FaceDetectionJob", async () => {
+    const { JobId } = await client.send(new StartFaceDetectionCommand({ Video: { S3Object: { Bucket: bucket, Name: videoKey } }, JobTag: "js-sdk" }));
+    for (let tries = 0; tries < 600; tries++) {
+      const answer = await client.send(new GetFaceDetectionCommand({ JobId, MaxResults: 1000 }));
+      if (answer.JobStatus !== "IN_PROGRESS") return answer;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`job ${JobId} still IN_PROGRESS`);
+  });
+}
 
 // Dates and byte arrays become JSON the way JSON.stringify writes them.
 process.stdout.write(JSON.stringify(steps));

@@ -18,15 +18,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from openrek.models.store import ModelStore
 from tests.conftest import ServerProcess
+from tests.video.clips import make_clip
 
 pytestmark = pytest.mark.needs_server
 
 HERE = Path(__file__).parent
 KEY_ID, SECRET = "AKIDJSSDKTEST", "js-sdk-secret"
+CLIP_FPS = 10
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +54,8 @@ def keyed(models: ModelStore, tmp_path_factory: pytest.TempPathFactory) -> Itera
     process.stop()
 
 
-def run_sdk(node: str, url: str, photos: Path, key_id: str, secret: str) -> dict[str, Any]:
+def run_sdk(node: str, url: str, photos: Path, key_id: str, secret: str, *video: str) -> dict[str, Any]:
+    """The script's steps; `video` is (bucket, key) of a clip the server can read."""
     collection = f"js-{uuid.uuid4().hex[:8]}"
     done = subprocess.run(
         [
@@ -61,6 +66,7 @@ def run_sdk(node: str, url: str, photos: Path, key_id: str, secret: str) -> dict
             str(photos / "face_recognition/obama.jpg"),
             str(photos / "face_recognition/obama2.jpg"),
             str(photos / "skimage/coffee.png"),
+            *video,
         ],
         capture_output=True,
         text=True,
@@ -76,7 +82,11 @@ def run_sdk(node: str, url: str, photos: Path, key_id: str, secret: str) -> dict
 def test_the_javascript_sdk_indexes_searches_pages_and_reads_errors(
     node: str, server: ServerProcess, photos: Path
 ) -> None:
-    steps = run_sdk(node, server.url, photos, "anything", "anything")
+    still = np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB").resize((320, 240)))
+    clip = server.data_dir / "s3" / "js-media" / "face.mp4"
+    clip.parent.mkdir(parents=True, exist_ok=True)
+    make_clip(clip, [(still, 2 * CLIP_FPS)], fps=CLIP_FPS)
+    steps = run_sdk(node, server.url, photos, "anything", "anything", "js-media", "face.mp4")
     assert steps["CreateCollection"]["ok"]["StatusCode"] == 200
     record = steps["IndexFaces"]["ok"]["FaceRecords"][0]
     assert record["Face"]["ExternalImageId"] == "first-photo"
@@ -113,6 +123,12 @@ def test_the_javascript_sdk_indexes_searches_pages_and_reads_errors(
     assert invalid["name"] == "ValidationException" and invalid["status"] == 400
     assert "collectionId" in invalid["message"]
     assert steps["DeleteCollection"]["ok"]["StatusCode"] == 200
+
+    # A stored-video job started and read through the SDK: the face in each sampled frame.
+    job = steps["FaceDetectionJob"]["ok"]
+    assert job["JobStatus"] == "SUCCEEDED" and job["JobTag"] == "js-sdk"
+    assert job["VideoMetadata"]["FrameRate"] == CLIP_FPS
+    assert len(job["Faces"]) >= 5 and all(face["Face"]["Confidence"] > 90 for face in job["Faces"])
 
 
 def test_the_javascript_sdk_signs_as_a_keyed_server_expects(
