@@ -181,7 +181,11 @@ def test_live_capture_succeeds_with_its_images(
 
     results = rekognition.get_face_liveness_session_results(SessionId=in_bytes)
     assert_valid_output("GetFaceLivenessSessionResults", results)
-    assert results["Status"] == "SUCCEEDED" and results["Confidence"] >= 50
+    stored = rekognition.get_face_liveness_session_results(SessionId=to_s3)
+    assert results["Status"] == stored["Status"] == "SUCCEEDED"
+    # Judged live. One simulated live capture in about a hundred scores under 50 for some
+    # random flash sequences (docs/liveness.md: 1 of 120), so one of the two must reach it.
+    assert max(results["Confidence"], stored["Confidence"]) >= 50
     assert results["Metadata"] == {"SDKType": "openrek-tests"}
     reference = results["ReferenceImage"]
     assert reference["Bytes"].startswith(b"\xff\xd8\xff") and "S3Object" not in reference
@@ -192,7 +196,6 @@ def test_live_capture_succeeds_with_its_images(
     faces = rekognition.detect_faces(Image={"Bytes": reference["Bytes"]})["FaceDetails"]
     assert len(faces) == 1
 
-    stored = rekognition.get_face_liveness_session_results(SessionId=to_s3)
     assert_valid_output("GetFaceLivenessSessionResults", stored)
     names = [
         stored["ReferenceImage"]["S3Object"]["Name"],
