@@ -120,14 +120,18 @@ PROTOCOL_ERRORS = {
 }
 
 
-def answers_with(operation: str, code: str) -> bool:
-    """Whether `operation` may answer the error `code`: the model declares it for the
-    operation (SDKs generate their exception classes from those lists), or it is an
-    error of the protocol."""
-    if code in PROTOCOL_ERRORS:
-        return True
+def declared_errors(operation: str) -> set[str]:
+    """The error codes the model declares for `operation` (SDKs generate their exception
+    classes from those lists)."""
     model = operation_model(operation)
-    return model is not None and code in {shape.name for shape in model.error_shapes}
+    assert model is not None, f"{operation} is not an operation of the model"
+    return {shape.name for shape in model.error_shapes}
+
+
+def answers_with(operation: str, code: str) -> bool:
+    """Whether `operation` may answer the error `code`: one it declares, or an error of
+    the protocol."""
+    return code in PROTOCOL_ERRORS or code in declared_errors(operation)
 
 
 def _refuse_undeclared_errors(parsed: dict[str, Any], model: OperationModel, **_: Any) -> None:

@@ -27,16 +27,22 @@ PHOTOS = [
 ]
 
 
-def all_face_ids(client: Any, collection_id: str) -> list[str]:
-    ids, token = [], None
+def all_faces(client: Any, collection_id: str) -> list[dict[str, Any]]:
+    """Every face of the collection, ListFaces page after page."""
+    faces: list[dict[str, Any]] = []
+    token = None
     while True:
         page = client.list_faces(
             CollectionId=collection_id, MaxResults=100, **({"NextToken": token} if token else {})
         )
-        ids += [f["FaceId"] for f in page["Faces"]]
+        faces += page["Faces"]
         token = page.get("NextToken")
         if not token:
-            return ids
+            return faces
+
+
+def all_face_ids(client: Any, collection_id: str) -> list[str]:
+    return [face["FaceId"] for face in all_faces(client, collection_id)]
 
 
 def test_eight_concurrent_clients_lose_nothing(server: ServerProcess, photos: Path) -> None:

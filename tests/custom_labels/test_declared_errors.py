@@ -11,8 +11,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from openrek.custom_labels.manifest import classification_line
-from openrek.protocol.service_model import operation_model
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, declared_errors
 from tests.custom_labels.helpers import dataset_status, put_object, version_status
 from tests.custom_labels.scenes import PORTRAITS
 
@@ -26,9 +25,7 @@ def _answer(client: Any, operation: str, **params: Any) -> str:
         return "ok"
     except ClientError as error:
         code = str(error.response["Error"]["Code"])
-        model = operation_model(operation)
-        assert model is not None
-        declared = {shape.name for shape in model.error_shapes}
+        declared = declared_errors(operation)
         assert code in declared, (
             f"{operation} answered {code}, which it does not declare ({sorted(declared)})"
         )

@@ -26,7 +26,7 @@ from PIL import Image
 
 from openrek.models.store import ModelStore
 from openrek.protocol.service_model import service_model
-from tests.conftest import ServerProcess, rekognition_client
+from tests.conftest import ServerProcess, declared_errors, rekognition_client
 from tests.protocol.generated_requests import Blobs, RequestMaker, S3Objects
 from tests.shapes import check
 from tests.test_s3_endpoint import S3_KEYS
@@ -137,7 +137,7 @@ def test_generated_requests_get_a_result_or_a_declared_error(
         for operation in order:
             operation_model = model.operation_model(operation)
             assert isinstance(operation_model.input_shape, StructureShape)
-            declared = {error.name for error in operation_model.error_shapes} | ANY_OPERATION
+            declared = declared_errors(operation) | ANY_OPERATION
             request = maker.request(operation_model.input_shape)
             response = requests.post(
                 own_server.url + "/",
