@@ -288,6 +288,17 @@ def postgres_url(postgres: EmbeddedPostgres) -> str:
     return postgres.create_database(f"t_{uuid.uuid4().hex[:16]}")
 
 
+def moto_client(service: str, endpoint: str) -> Any:
+    """A boto3 client for moto_server's `service` (moto takes any keys; boto3 needs some)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto_server on a free loopback port: a real S3-, SNS- and SQS-compatible HTTP server."""

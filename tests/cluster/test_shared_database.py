@@ -15,14 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import numpy as np
 import psycopg
 import pytest
 from PIL import Image
 
 from openrek.models.store import ModelStore
-from tests.conftest import ServerProcess, models_dir, rekognition_client
+from tests.conftest import ServerProcess, models_dir, moto_client, rekognition_client
 from tests.jobs.polling import finished
 from tests.shapes import assert_valid_output
 from tests.test_s3_endpoint import S3_KEYS
@@ -71,7 +70,7 @@ class WorkerProcess:
 
 @pytest.fixture
 def cluster_env(postgres_url: str, moto_endpoint: str, photos: Path, tmp_path: Path) -> dict[str, str]:
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **_keys())
+    s3 = moto_client("s3", moto_endpoint)
     s3.create_bucket(Bucket="cluster-media")
     clip = tmp_path / "face.mp4"
     still = np.asarray(Image.open(photos / "face_recognition/obama.jpg").convert("RGB").resize((320, 240)))
@@ -100,10 +99,6 @@ def servers(models: ModelStore, cluster_env: dict[str, str], tmp_path: Path) -> 
     yield started
     for server in started:
         server.stop()
-
-
-def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def _image(name: str) -> dict[str, object]:

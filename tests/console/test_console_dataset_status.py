@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from playwright.sync_api import Browser
 
 from openrek.custom_labels.manifest import classification_line
 from openrek.models.store import ModelStore
 from tests.cluster.test_shared_database import WorkerProcess
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, moto_client
 from tests.console.conftest import check_watch, open_console
 from tests.custom_labels.scenes import PORTRAITS, SCENES
 from tests.test_s3_endpoint import S3_KEYS
@@ -32,7 +31,7 @@ POLLS_WHILE_WAITING = 3
 
 @pytest.fixture
 def shared_env(postgres_url: str, moto_endpoint: str, photos: Path) -> dict[str, str]:
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **_keys())
+    s3 = moto_client("s3", moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     lines = []
     for label, name in (("portrait", PORTRAITS[0]), ("scene", SCENES[0])):
@@ -49,10 +48,6 @@ def jobless_server(models: ModelStore, shared_env: dict[str, str], tmp_path: Pat
     server = ServerProcess(tmp_path / "server" / "data", env=shared_env, args=("--no-run-jobs",))
     yield server
     server.stop()
-
-
-def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 def test_a_dataset_waiting_for_a_worker_is_polled_then_listed(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
 from openrek.models.store import ModelStore
-from tests.conftest import ServerProcess, rekognition_client
+from tests.conftest import ServerProcess, moto_client, rekognition_client
 from tests.jobs.polling import finished
 from tests.test_s3_endpoint import S3_KEYS
 from tests.video.clips import FPS, make_clip, pattern
@@ -24,7 +23,7 @@ def test_a_remote_video_over_the_duration_limit_fails_its_job(
 ) -> None:
     clip = tmp_path / "three_seconds.mp4"
     make_clip(clip, [(pattern(), 3 * FPS)])
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **_keys())
+    s3 = moto_client("s3", moto_endpoint)
     s3.create_bucket(Bucket="limits")
     s3.put_object(Bucket="limits", Key="three_seconds.mp4", Body=clip.read_bytes())
     server = ServerProcess(
@@ -40,7 +39,3 @@ def test_a_remote_video_over_the_duration_limit_fails_its_job(
         assert "Faces" not in done
     finally:
         server.stop()
-
-
-def _keys() -> dict[str, str]:
-    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from botocore.model import StructureShape
@@ -26,7 +25,7 @@ from PIL import Image
 
 from openrek.models.store import ModelStore
 from openrek.protocol.service_model import service_model
-from tests.conftest import ServerProcess, declared_errors, rekognition_client
+from tests.conftest import ServerProcess, declared_errors, moto_client, rekognition_client
 from tests.protocol.generated_requests import Blobs, RequestMaker, S3Objects
 from tests.shapes import check
 from tests.test_s3_endpoint import S3_KEYS
@@ -70,11 +69,10 @@ def target(request: pytest.FixtureRequest, models: ModelStore, tmp_path: Path) -
         server.stop()
         return
     endpoint: str = request.getfixturevalue("moto_endpoint")
-    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
-    s3 = boto3.client("s3", endpoint_url=endpoint, **keys)
+    s3 = moto_client("s3", endpoint)
     s3.create_bucket(Bucket=BUCKET)
-    topic = boto3.client("sns", endpoint_url=endpoint, **keys).create_topic(Name="generated")["TopicArn"]
-    kinesis = boto3.client("kinesis", endpoint_url=endpoint, **keys)
+    topic = moto_client("sns", endpoint).create_topic(Name="generated")["TopicArn"]
+    kinesis = moto_client("kinesis", endpoint)
     kinesis.create_stream(StreamName="generated", ShardCount=1)
     stream = kinesis.describe_stream_summary(StreamName="generated")["StreamDescriptionSummary"]["StreamARN"]
     server = ServerProcess(
